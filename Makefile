@@ -1,0 +1,41 @@
+# citytwin: the two commands a newcomer needs are `make demo` and `make test`.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+SANITIZE ?= OFF
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build test demo bench asan format clean
+
+all: build
+
+deps:
+	@bash cmake/install-deps.sh
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DCITYTWIN_SANITIZE=$(SANITIZE) $(CMAKE_FLAGS)
+
+configure: deps $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+demo: build
+	$(BUILD_DIR)/apps/citytwin demo --city examples/macau
+
+bench: build
+	$(BUILD_DIR)/bench/citytwin_bench_ingest
+
+# An ASan + UBSan build and test run in its own build tree.
+asan:
+	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug SANITIZE=ON
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) build-asan

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "twin/city.hpp"
+#include "twin/reading.hpp"
+#include "twin/views.hpp"
+
+namespace twin {
+
+struct district_options {
+  // A sensor without a reading for this long counts as stale.
+  time_ms stale_after_ms = 5 * ms_per_minute;
+  // Batches remembered per (gateway, session) for deduplication of resends.
+  std::uint32_t dedup_window_batches_max = 4096;
+  // Gateway sessions remembered for deduplication; the least recently seen is forgotten.
+  std::uint32_t dedup_sessions_max = 256;
+};
+
+struct apply_result {
+  std::uint32_t accepted = 0;
+  reject_counts rejected;
+  bool duplicate_batch = false;  // the whole part had been applied before
+};
+
+// The live state of one district: what a district actor owns. Plain C++, deterministic:
+// time comes in as a parameter.
+class district_state {
+ public:
+  district_state(city_ptr city, district_id id, district_options options = {});
+  ~district_state();
+  district_state(district_state&&) noexcept;
+  district_state& operator=(district_state&&) noexcept;
+
+  district_id id() const { return id_; }
+
+  // Applies this district's part of a batch. The readings have passed validate_reading() and
+  // belong to sensors of this district. Dedups by batch key (a resent part is counted as
+  // duplicate, reading by reading) and per sensor by time (equal time: duplicate; older than the
+  // latest: out_of_order). Updates latest values, windows, link states, indicators and alerts.
+  apply_result apply(const batch_key& key, std::span<const reading> readings, time_ms now);
+
+  // Re-evaluates time-dependent things (windows sliding, staleness, alerts) at `now`.
+  void tick(time_ms now);
+
+  district_view view(time_ms now, bool with_links = true) const;
+  // nullopt when the sensor does not belong to this district.
+  std::optional<sensor_view> sensor(sensor_id id) const;
+  district_indicators indicators(time_ms now) const;
+  const std::vector<alert>& active_alerts() const;
+  std::uint64_t readings_applied() const;
+
+ private:
+  struct impl;
+  district_id id_;
+  std::unique_ptr<impl> impl_;
+};
+
+// Checks what can be checked without district state: known sensor, finite value, plausible
+// range, time bounds. Returns the sensor on success.
+struct validation {
+  const sensor* sensor = nullptr;                // set when valid
+  std::optional<reject_reason> reason;          // set when invalid
+};
+validation validate_reading(const city& c, const reading& r, time_ms now,
+                            const ingest_limits& limits);
+
+}  // namespace twin
