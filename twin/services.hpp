@@ -42,3 +42,22 @@ class query_handler {
 };
 
 }  // namespace twin
+
+namespace twin {
+
+// What the ingest path reports as it works: implemented by the metrics probe in observability/,
+// called by the transport (cluster/) and the actors. Every call must be cheap and thread-safe.
+class ingest_observer {
+ public:
+  virtual ~ingest_observer() = default;
+  // A batch finished: its status, how many readings were accepted and rejected (by reason), and
+  // the time from receipt to ack.
+  virtual void batch_done(ack_status status, std::uint32_t accepted, const reject_counts& rejected,
+                          double latency_s) = 0;
+  // A frame could not be decoded at all (garbage, truncated).
+  virtual void decode_failed() = 0;
+  // Batches received but not yet acked, over all gateways.
+  virtual void in_flight(std::uint32_t batches) = 0;
+};
+
+}  // namespace twin
