@@ -18,6 +18,9 @@ struct district_options {
   std::uint32_t dedup_window_batches_max = 4096;
   // Gateway sessions remembered for deduplication; the least recently seen is forgotten.
   std::uint32_t dedup_sessions_max = 256;
+  // The rolling windows keep room for readings this far ahead of `now` (the ingest bound
+  // max_future_ms), so that such readings do not push buckets still in the windows out.
+  time_ms window_future_ms_max = 5 * ms_per_minute;
 };
 
 struct apply_result {
@@ -38,9 +41,10 @@ class district_state {
   district_id id() const { return id_; }
 
   // Applies this district's part of a batch. The readings have passed validate_reading() and
-  // belong to sensors of this district. Dedups by batch key (a resent part is counted as
-  // duplicate, reading by reading) and per sensor by time (equal time: duplicate; older than the
-  // latest: out_of_order). Updates latest values, windows, link states, indicators and alerts.
+  // belong to sensors of this district (others are refused as unknown_sensor). Dedups by batch
+  // key (a resent part is counted as duplicate, reading by reading) and per sensor by time (equal
+  // time: duplicate; older than the latest: out_of_order). Updates latest values, windows, link
+  // states, indicators and alerts.
   apply_result apply(const batch_key& key, std::span<const reading> readings, time_ms now);
 
   // Re-evaluates time-dependent things (windows sliding, staleness, alerts) at `now`.
@@ -52,6 +56,10 @@ class district_state {
   district_indicators indicators(time_ms now) const;
   const std::vector<alert>& active_alerts() const;
   std::uint64_t readings_applied() const;
+  // Readings applied to the latest values but too old for the rolling windows' rings.
+  std::uint64_t window_readings_dropped() const;
+  // Gateway sessions forgotten by deduplication because dedup_sessions_max was reached.
+  std::uint64_t dedup_sessions_evicted() const;
 
  private:
   struct impl;
@@ -62,8 +70,8 @@ class district_state {
 // Checks what can be checked without district state: known sensor, finite value, plausible
 // range, time bounds. Returns the sensor on success.
 struct validation {
-  const sensor* sensor = nullptr;                // set when valid
-  std::optional<reject_reason> reason;          // set when invalid
+  const twin::sensor* sensor = nullptr;  // set when valid
+  std::optional<reject_reason> reason;   // set when invalid
 };
 validation validate_reading(const city& c, const reading& r, time_ms now,
                             const ingest_limits& limits);

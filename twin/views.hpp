@@ -13,7 +13,9 @@ namespace twin {
 
 inline constexpr double no_value = std::numeric_limits<double>::quiet_NaN();
 
-// Aggregate of the readings of one kind in one district over a trailing window.
+// Aggregate of the readings of one kind in one district over a trailing window. Windows are kept
+// in time buckets (1 s for 1 min, 15 s for 15 min and 1 h): a window ending at `now` ends at `now`
+// rounded up to its bucket; see twin/window.hpp.
 struct window_stats {
   std::uint64_t count = 0;
   double mean = no_value;
