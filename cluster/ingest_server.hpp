@@ -1,0 +1,110 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "cluster/codec.hpp"
+#include "cluster/completion_queue.hpp"
+#include "twin/expected.hpp"
+#include "twin/services.hpp"
+
+namespace cluster {
+
+struct ingest_server_options {
+  std::string endpoint = "tcp://127.0.0.1:0";
+  // Unacked batches one gateway may have; more are acked `overloaded` at once, nothing applied.
+  std::uint32_t inflight_per_gateway_max = 16;
+  // Unacked batches over all gateways; when reached the socket is not read, so TCP backpressure
+  // slows the gateways and memory stays flat.
+  std::uint32_t inflight_total_max = 1024;
+  // A larger frame makes ZeroMQ drop the connection before the bytes are buffered.
+  std::size_t frame_bytes_max = 4 * 1024 * 1024;
+  int receive_hwm = 1000;
+  int send_hwm = 10000;
+  // Frames taken from the socket per wake-up, so completions are not starved by a busy socket.
+  std::uint32_t receive_burst_max = 64;
+};
+
+// Counters of the I/O thread, readable from any thread.
+struct ingest_server_stats {
+  std::uint64_t frames = 0;             // payload frames received
+  std::uint64_t batches_submitted = 0;  // handed to the sink
+  std::uint64_t decode_failures = 0;    // garbage, truncated or too large
+  std::uint64_t wrong_version = 0;
+  std::uint64_t overloaded = 0;  // refused because the gateway had no credit left
+  std::uint64_t acks_sent = 0;
+  std::uint64_t acks_unsent = 0;  // peer gone or its queue full: it will resend
+  std::uint32_t inflight = 0;
+  std::uint32_t inflight_peak = 0;  // highest in-flight count seen
+};
+
+// Receives ReadingBatch frames on a ZeroMQ ROUTER socket, hands them to a batch_sink and sends
+// each gateway the ack of each batch once the sink is done with it. Runs its own I/O thread.
+class ingest_server {
+ public:
+  // `sink` and `observer` (which may be null) must outlive the server.
+  ingest_server(twin::batch_sink& sink, ingest_server_options options = {},
+                twin::ingest_observer* observer = nullptr);
+  ~ingest_server();
+  ingest_server(const ingest_server&) = delete;
+  ingest_server& operator=(const ingest_server&) = delete;
+
+  // Binds and starts the I/O thread. Returns the bound endpoint (the real port when the
+  // configured one is 0), or why binding failed.
+  twin::expected<std::string, std::string> start();
+  // Stops and joins the I/O thread. Idempotent. Acks of batches still in flight are not sent.
+  void stop();
+
+  const std::string& endpoint() const { return endpoint_; }
+  ingest_server_stats stats() const;
+
+ private:
+  struct completion {
+    std::string peer;
+    twin::batch_ack ack;
+    std::chrono::steady_clock::time_point received;
+  };
+
+  void run();
+  void receive_frames();
+  void handle_frame(const zmq::message_t& peer, const zmq::message_t& payload,
+                    std::chrono::steady_clock::time_point now);
+  void finish(std::vector<completion>& done);
+  void send_ack(const std::string& peer, const twin::batch_ack& ack,
+                std::chrono::steady_clock::time_point received);
+  void set_inflight(std::uint32_t n);
+
+  twin::batch_sink& sink_;
+  ingest_server_options options_;
+  twin::ingest_observer* observer_;
+  zmq::context_t context_{1};
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::shared_ptr<completion_queue<completion>> queue_;
+
+  // Owned by the I/O thread.
+  decoder decoder_;
+  encoder encoder_;
+  std::unordered_map<std::string, std::uint32_t> inflight_by_peer_;  // peers with unacked batches
+  std::uint32_t inflight_total_ = 0;
+  std::vector<completion> done_;
+
+  struct counters {
+    std::atomic<std::uint64_t> frames{0}, batches_submitted{0}, decode_failures{0},
+        wrong_version{0}, overloaded{0}, acks_sent{0}, acks_unsent{0};
+    std::atomic<std::uint32_t> inflight{0}, inflight_peak{0};
+  };
+  counters counters_;
+};
+
+}  // namespace cluster

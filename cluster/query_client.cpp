@@ -1,0 +1,58 @@
+#include "cluster/query_client.hpp"
+
+#include <chrono>
+
+namespace cluster {
+
+query_client::query_client() = default;
+query_client::~query_client() = default;
+
+twin::expected<std::string, std::string> query_client::connect(const std::string& endpoint) {
+  try {
+    socket_ = zmq::socket_t(context_, zmq::socket_type::dealer);
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.connect(endpoint);
+  } catch (const zmq::error_t& e) {
+    return twin::unexpected{"cannot connect to " + endpoint + ": " + e.what()};
+  }
+  endpoint_ = endpoint;
+  return endpoint_;
+}
+
+twin::expected<twin::query_reply, std::string> query_client::ask(const twin::query_request& request,
+                                                                 int timeout_ms) {
+  using steady = std::chrono::steady_clock;
+  TWIN_CHECK(static_cast<bool>(socket_));
+  const std::uint64_t request_id = next_request_id_++;
+  zmq::message_t out;
+  encoder_.encode_query_request(request_id, request, out);
+  const auto deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
+  const auto timed_out = [&] {
+    return twin::unexpected{"no reply from " + endpoint_ + " within " + std::to_string(timeout_ms) +
+                            " ms"};
+  };
+  if (!socket_.send(out, zmq::send_flags::dontwait)) return timed_out();
+  zmq::message_t in;
+  for (;;) {
+    const auto now = steady::now();
+    if (now >= deadline) return timed_out();
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
+    while (socket_.recv(in, zmq::recv_flags::dontwait)) {
+      auto decoded = decoder_.decode_query_reply(bytes_of(in));
+      if (!decoded) {
+        if (decoded.error().failure == decode_failure::wrong_version)
+          return twin::unexpected{endpoint_ + " answered in " + decoded.error().message};
+        return twin::unexpected{"undecodable reply from " + endpoint_ + ": " +
+                                decoded.error().message};
+      }
+      if (decoded->request_id != request_id) {
+        ++stale_replies_;
+        continue;
+      }
+      return std::move(decoded->reply);
+    }
+  }
+}
+
+}  // namespace cluster

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "cluster/codec.hpp"
+#include "twin/expected.hpp"
+#include "twin/services.hpp"
+
+namespace cluster {
+
+// Asks a node's query socket. One request at a time; a reply that arrives after its request
+// timed out is recognised by its id and dropped.
+class query_client {
+ public:
+  query_client();
+  ~query_client();
+  query_client(const query_client&) = delete;
+  query_client& operator=(const query_client&) = delete;
+
+  // Returns an error naming the endpoint when ZeroMQ refuses it.
+  twin::expected<std::string, std::string> connect(const std::string& endpoint);
+
+  // The reply (which may itself be a twin::query_error from the node), or why there is none:
+  // no reply within timeout_ms, an undecodable reply, or another protocol version.
+  twin::expected<twin::query_reply, std::string> ask(const twin::query_request& request,
+                                                     int timeout_ms);
+
+  std::uint64_t stale_replies() const { return stale_replies_; }
+
+ private:
+  zmq::context_t context_{1};
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  encoder encoder_;
+  decoder decoder_;
+  std::uint64_t next_request_id_ = 1;
+  std::uint64_t stale_replies_ = 0;
+};
+
+}  // namespace cluster

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "cluster/codec.hpp"
+#include "cluster/completion_queue.hpp"
+#include "twin/expected.hpp"
+#include "twin/services.hpp"
+
+namespace cluster {
+
+struct query_server_options {
+  std::string endpoint = "tcp://127.0.0.1:0";
+  // Queries being answered at once; when reached the socket is not read until one finishes.
+  std::uint32_t inflight_max = 64;
+  std::size_t request_bytes_max = 64 * 1024;
+  int receive_hwm = 1000;
+  int send_hwm = 1000;
+};
+
+struct query_server_stats {
+  std::uint64_t requests = 0;
+  std::uint64_t refused = 0;  // undecodable or of another protocol version, answered with an error
+  std::uint64_t replies_sent = 0;
+  std::uint64_t replies_unsent = 0;  // client gone or its queue full
+};
+
+// Answers QueryRequest frames on a ZeroMQ ROUTER socket through a query_handler. Runs its own
+// I/O thread; the handler may answer from any thread.
+class query_server {
+ public:
+  // `handler` must outlive the server.
+  explicit query_server(twin::query_handler& handler, query_server_options options = {});
+  ~query_server();
+  query_server(const query_server&) = delete;
+  query_server& operator=(const query_server&) = delete;
+
+  // Binds and starts the I/O thread; returns the bound endpoint or why binding failed.
+  twin::expected<std::string, std::string> start();
+  // Stops and joins the I/O thread. Idempotent.
+  void stop();
+
+  const std::string& endpoint() const { return endpoint_; }
+  query_server_stats stats() const;
+
+ private:
+  struct completion {
+    std::string peer;
+    std::uint64_t request_id = 0;
+    twin::query_reply reply;
+  };
+
+  void run();
+  void receive();
+  void send_reply(const std::string& peer, std::uint64_t request_id,
+                  const twin::query_reply& reply);
+
+  twin::query_handler& handler_;
+  query_server_options options_;
+  zmq::context_t context_{1};
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::shared_ptr<completion_queue<completion>> queue_;
+
+  // Owned by the I/O thread.
+  decoder decoder_;
+  encoder encoder_;
+  std::uint32_t inflight_ = 0;
+  std::vector<completion> done_;
+
+  std::atomic<std::uint64_t> requests_{0}, refused_{0}, replies_sent_{0}, replies_unsent_{0};
+};
+
+}  // namespace cluster

@@ -1,0 +1,433 @@
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include <doctest/doctest.h>
+
+#include "cluster/gateway.hpp"
+#include "cluster/ingest_server.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+// Sensors 0..999 exist; NaN values are rejected. Deduplicates by batch key as the twin does, and
+// can hold completions back to play a slow twin.
+class test_sink final : public twin::batch_sink {
+ public:
+  enum class mode { immediate, hold, hold_first };
+
+  explicit test_sink(mode m = mode::immediate) : mode_(m) {}
+
+  void submit(twin::reading_batch_ptr batch, std::function<void(twin::batch_ack)> done) override {
+    std::unique_lock lock(mutex_);
+    ++submits_;
+    twin::batch_ack ack;
+    ack.key = batch->key;
+    const auto n = static_cast<std::uint32_t>(batch->readings.size());
+    if (!applied_.insert(std::tuple(batch->key.gateway, batch->key.session, batch->key.sequence))
+             .second) {
+      ack.status = twin::ack_status::duplicate;
+      ack.rejected[twin::reject_reason::duplicate] = n;
+      ++duplicates_;
+    } else {
+      for (const auto& r : batch->readings) {
+        if (r.sensor.value >= 1000)
+          ++ack.rejected[twin::reject_reason::unknown_sensor];
+        else if (!std::isfinite(r.value))
+          ++ack.rejected[twin::reject_reason::non_finite];
+        else
+          ++ack.accepted;
+      }
+      readings_applied_ += ack.accepted;
+    }
+    ++outstanding_;
+    outstanding_peak_ = std::max(outstanding_peak_, outstanding_);
+    const bool hold = mode_ == mode::hold || (mode_ == mode::hold_first && submits_ == 1);
+    if (hold) {
+      held_.emplace_back(std::move(done), std::move(ack));
+      changed_.notify_all();
+      return;
+    }
+    --outstanding_;
+    lock.unlock();
+    done(std::move(ack));
+  }
+
+  // Completes everything held; with `then_immediate`, later batches complete at once.
+  void release(bool then_immediate = false) {
+    std::vector<std::pair<std::function<void(twin::batch_ack)>, twin::batch_ack>> held;
+    {
+      std::lock_guard lock(mutex_);
+      held.swap(held_);
+      outstanding_ -= held.size();
+      if (then_immediate) mode_ = mode::immediate;
+    }
+    for (auto& [done, ack] : held) done(std::move(ack));
+  }
+
+  bool wait_held(std::size_t n, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return held_.size() >= n; });
+  }
+
+  std::size_t held() {
+    std::lock_guard lock(mutex_);
+    return held_.size();
+  }
+  std::uint64_t readings_applied() {
+    std::lock_guard lock(mutex_);
+    return readings_applied_;
+  }
+  std::uint64_t duplicates() {
+    std::lock_guard lock(mutex_);
+    return duplicates_;
+  }
+  std::uint64_t submits() {
+    std::lock_guard lock(mutex_);
+    return submits_;
+  }
+  std::size_t outstanding_peak() {
+    std::lock_guard lock(mutex_);
+    return outstanding_peak_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  mode mode_;
+  std::set<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>> applied_;
+  std::vector<std::pair<std::function<void(twin::batch_ack)>, twin::batch_ack>> held_;
+  std::uint64_t submits_ = 0;
+  std::uint64_t duplicates_ = 0;
+  std::uint64_t readings_applied_ = 0;
+  std::size_t outstanding_ = 0;
+  std::size_t outstanding_peak_ = 0;
+};
+
+class counting_observer final : public twin::ingest_observer {
+ public:
+  void batch_done(twin::ack_status status, std::uint32_t accepted, const twin::reject_counts&,
+                  double latency_s) override {
+    ++batches;
+    if (status == twin::ack_status::malformed) ++malformed;
+    if (status == twin::ack_status::wrong_version) ++wrong_version;
+    this->accepted += accepted;
+    if (latency_s < 0) ++negative_latency;
+  }
+  void decode_failed() override { ++decode_failures; }
+  void in_flight(std::uint32_t n) override {
+    std::uint32_t seen = in_flight_peak;
+    while (n > seen && !in_flight_peak.compare_exchange_weak(seen, n)) {
+    }
+  }
+  std::atomic<std::uint64_t> batches{0}, malformed{0}, wrong_version{0}, accepted{0},
+      decode_failures{0}, negative_latency{0};
+  std::atomic<std::uint32_t> in_flight_peak{0};
+};
+
+// 256 readings: every 16th of an unknown sensor, every 32nd (of the rest) NaN.
+std::vector<twin::reading> make_batch(std::uint32_t salt) {
+  std::vector<twin::reading> r(256);
+  for (std::uint32_t i = 0; i < r.size(); ++i) {
+    const bool unknown = i % 16 == 15;
+    const bool nan = !unknown && i % 32 == 0;
+    r[i] = {twin::sensor_id{unknown ? 5000 + i : (i + salt) % 1000}, 1'700'000'000'000 + i,
+            nan ? std::nan("") : static_cast<double>(i)};
+  }
+  return r;
+}
+constexpr std::uint64_t unknown_per_batch = 16;
+constexpr std::uint64_t nan_per_batch = 8;
+constexpr std::uint64_t accepted_per_batch = 256 - unknown_per_batch - nan_per_batch;
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout) {
+  const auto deadline = steady::now() + timeout;
+  while (!pred()) {
+    if (steady::now() >= deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+cluster::gateway_options gateway_to(const std::string& endpoint, std::uint64_t id) {
+  cluster::gateway_options o;
+  o.endpoint = endpoint;
+  o.gateway_id = id;
+  o.session = 100 + id;
+  o.credit_wait_max_ms = 5000;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("batches reach the sink and the gateway counts exactly what was accepted") {
+  test_sink sink;
+  counting_observer observer;
+  cluster::ingest_server server(sink, {}, &observer);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+  CHECK(endpoint->starts_with("tcp://127.0.0.1:"));
+  CHECK(*endpoint != "tcp://127.0.0.1:0");
+
+  cluster::gateway gw(gateway_to(*endpoint, 1));
+  REQUIRE(gw.connect().has_value());
+  for (std::uint32_t i = 0; i < 20; ++i) {
+    auto sequence = gw.send(make_batch(i));
+    REQUIRE(sequence.has_value());
+    CHECK(*sequence == i);
+  }
+  auto stats = gw.flush(5000);
+  REQUIRE(stats.has_value());
+  CHECK(stats->batches_sent == 20);
+  CHECK(stats->batches_acked == 20);
+  CHECK(stats->batches_resent == 0);
+  CHECK(stats->readings_sent == 20 * 256);
+  CHECK(stats->readings_accepted == 20 * accepted_per_batch);
+  CHECK(stats->rejected[static_cast<std::size_t>(twin::reject_reason::unknown_sensor)] ==
+        20 * unknown_per_batch);
+  CHECK(stats->rejected[static_cast<std::size_t>(twin::reject_reason::non_finite)] ==
+        20 * nan_per_batch);
+  CHECK(stats->rejected_total() == 20 * (unknown_per_batch + nan_per_batch));
+  CHECK(stats->duplicates == 0);
+  CHECK(stats->credit == cluster::ingest_server_options{}.inflight_per_gateway_max);
+  CHECK(sink.readings_applied() == 20 * accepted_per_batch);
+  CHECK(eventually([&] { return observer.batches == 20; }, 2000ms));
+  CHECK(observer.accepted == 20 * accepted_per_batch);
+  CHECK(observer.negative_latency == 0);
+  const auto s = server.stats();
+  CHECK(s.frames == 20);
+  CHECK(s.batches_submitted == 20);
+  CHECK(s.acks_sent == 20);
+  CHECK(s.acks_unsent == 0);
+  CHECK(s.inflight == 0);
+  server.stop();
+  server.stop();  // idempotent
+}
+
+TEST_CASE("a batch whose completion is withheld is resent and deduplicated, not counted twice") {
+  test_sink sink(test_sink::mode::hold_first);
+  cluster::ingest_server server(sink);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+  auto options = gateway_to(*endpoint, 2);
+  options.credit_initial = 4;
+  options.resend_timeout_ms = 100;
+  cluster::gateway gw(options);
+  REQUIRE(gw.connect().has_value());
+  for (std::uint32_t i = 0; i < 3; ++i) REQUIRE(gw.send(make_batch(i)).has_value());
+
+  // Batch 0 is resent after 100 ms; the sink knows its key and answers `duplicate`.
+  auto stats = gw.flush(5000);
+  REQUIRE(stats.has_value());
+  CHECK(stats->batches_resent == 1);
+  CHECK(stats->duplicates == 1);
+  CHECK(stats->batches_acked == 3);
+  CHECK(stats->rejected[static_cast<std::size_t>(twin::reject_reason::duplicate)] == 256);
+  CHECK(stats->readings_accepted == 2 * accepted_per_batch);
+  CHECK(sink.duplicates() == 1);
+  CHECK(sink.submits() == 4);
+
+  // The original completion still arrives and is counted once.
+  sink.release();
+  const auto deadline = steady::now() + 2s;
+  while (gw.stats().readings_accepted < 3 * accepted_per_batch && steady::now() < deadline)
+    REQUIRE(!gw.poll(10).has_value());
+  CHECK(gw.stats().readings_accepted == 3 * accepted_per_batch);
+  CHECK(sink.readings_applied() == 3 * accepted_per_batch);
+  CHECK(gw.stats().acks_unmatched == 0);
+}
+
+TEST_CASE("a gateway out of credit blocks until acks return, then resumes") {
+  test_sink sink(test_sink::mode::hold);
+  cluster::ingest_server_options server_options;
+  server_options.inflight_per_gateway_max = 2;
+  cluster::ingest_server server(sink, server_options);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+
+  std::atomic<int> sent{0};
+  std::atomic<bool> ok{true};
+  std::thread sender([&] {
+    cluster::gateway gw(gateway_to(*endpoint, 3));
+    if (!gw.connect()) ok = false;
+    for (std::uint32_t i = 0; i < 6; ++i) {
+      if (!gw.send(make_batch(i))) ok = false;
+      ++sent;
+    }
+    auto stats = gw.flush(5000);
+    if (!stats || stats->readings_accepted != 6 * accepted_per_batch || stats->overloaded != 0)
+      ok = false;
+  });
+
+  // Initial credit is 1: the second send waits for the first ack.
+  REQUIRE(sink.wait_held(1, 2000ms));
+  std::this_thread::sleep_for(150ms);
+  CHECK(sent == 1);
+  CHECK(sink.held() == 1);
+
+  // The ack grants credit 2: two more go out, then the sender blocks again.
+  sink.release();
+  REQUIRE(sink.wait_held(2, 2000ms));
+  std::this_thread::sleep_for(150ms);
+  CHECK(sent == 3);
+  CHECK(sink.held() == 2);
+
+  sink.release(true);
+  sender.join();
+  CHECK(ok);
+  CHECK(sent == 6);
+  CHECK(sink.readings_applied() == 6 * accepted_per_batch);
+  CHECK(server.stats().overloaded == 0);
+  CHECK(server.stats().inflight_peak <= 2);
+}
+
+TEST_CASE("batches beyond a gateway's credit are acked overloaded and resent after a backoff") {
+  test_sink sink(test_sink::mode::hold);
+  cluster::ingest_server_options server_options;
+  server_options.inflight_per_gateway_max = 2;
+  cluster::ingest_server server(sink, server_options);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+  auto options = gateway_to(*endpoint, 4);
+  options.credit_initial = 4;  // more than the node allows
+  options.backoff_initial_ms = 10;
+  cluster::gateway gw(options);
+  REQUIRE(gw.connect().has_value());
+  for (std::uint32_t i = 0; i < 4; ++i) REQUIRE(gw.send(make_batch(i)).has_value());
+  REQUIRE(sink.wait_held(2, 2000ms));
+  REQUIRE(eventually([&] { return server.stats().overloaded >= 2; }, 2000ms));
+  CHECK(sink.held() == 2);
+  sink.release(true);
+  auto stats = gw.flush(5000);
+  REQUIRE(stats.has_value());
+  CHECK(stats->readings_accepted == 4 * accepted_per_batch);
+  CHECK(stats->overloaded >= 2);
+  CHECK(stats->batches_resent >= 2);
+  CHECK(stats->duplicates == 0);
+  CHECK(sink.readings_applied() == 4 * accepted_per_batch);
+  CHECK(sink.duplicates() == 0);
+}
+
+TEST_CASE("in-flight batches never exceed the node's total bound") {
+  test_sink sink(test_sink::mode::hold);
+  counting_observer observer;
+  cluster::ingest_server_options server_options;
+  server_options.inflight_per_gateway_max = 2;
+  server_options.inflight_total_max = 3;
+  cluster::ingest_server server(sink, server_options, &observer);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+
+  constexpr int gateways = 3;
+  constexpr std::uint32_t batches = 15;
+  std::atomic<int> finished{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> senders;
+  for (int g = 0; g < gateways; ++g) {
+    senders.emplace_back([&, g] {
+      auto options = gateway_to(*endpoint, 10 + g);
+      options.credit_initial = 2;
+      cluster::gateway gw(options);
+      if (!gw.connect()) ++failures;
+      for (std::uint32_t i = 0; i < batches; ++i)
+        if (!gw.send(make_batch(i))) ++failures;
+      auto stats = gw.flush(10000);
+      if (!stats || stats->readings_accepted != batches * accepted_per_batch) ++failures;
+      ++finished;
+    });
+  }
+  // A slow twin: completes what it holds every few milliseconds.
+  const auto deadline = steady::now() + 20s;
+  while (finished < gateways && steady::now() < deadline) {
+    std::this_thread::sleep_for(3ms);
+    sink.release();
+  }
+  sink.release(true);
+  for (auto& t : senders) t.join();
+  CHECK(failures == 0);
+  CHECK(sink.readings_applied() == gateways * batches * accepted_per_batch);
+  CHECK(sink.outstanding_peak() <= 3);
+  CHECK(server.stats().inflight_peak <= 3);
+  CHECK(server.stats().inflight_peak >= 1);
+  CHECK(observer.in_flight_peak <= 3);
+}
+
+TEST_CASE("garbage and foreign versions are acked at once with the reason and counted") {
+  test_sink sink;
+  counting_observer observer;
+  cluster::ingest_server server(sink, {}, &observer);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+
+  zmq::context_t context;
+  zmq::socket_t dealer(context, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.set(zmq::sockopt::rcvtimeo, 3000);
+  dealer.connect(*endpoint);
+  cluster::decoder decoder;
+
+  const char junk[] = "definitely not a batch!";
+  dealer.send(zmq::buffer(junk, 23), zmq::send_flags::none);
+  zmq::message_t reply;
+  REQUIRE(dealer.recv(reply).has_value());
+  auto ack = decoder.decode_ack(cluster::bytes_of(reply));
+  REQUIRE(ack.has_value());
+  CHECK(ack->status == twin::ack_status::malformed);
+  CHECK(ack->message == "truncated frame: 23 bytes is not a whole number of 8-byte words");
+
+  // Version 2 of a batch: same framing, protocolVersion 2.
+  cluster::encoder encoder;
+  std::vector<std::byte> frame;
+  encoder.encode_batch({42, 43, 44}, make_batch(0), frame);
+  const std::uint16_t two = 2;
+  // Field @0 sits at the start of the root struct's data: segment table (8) + root pointer (8).
+  std::memcpy(frame.data() + 16, &two, sizeof two);
+  dealer.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);
+  REQUIRE(dealer.recv(reply).has_value());
+  ack = decoder.decode_ack(cluster::bytes_of(reply));
+  REQUIRE(ack.has_value());
+  CHECK(ack->status == twin::ack_status::wrong_version);
+  CHECK(ack->key == twin::batch_key{42, 43, 44});
+  CHECK(ack->message == "protocol version 2, this node speaks 1");
+
+  CHECK(sink.submits() == 0);
+  CHECK(server.stats().decode_failures == 1);
+  CHECK(server.stats().wrong_version == 1);
+  CHECK(observer.decode_failures == 1);
+  CHECK(observer.malformed == 1);
+  CHECK(observer.wrong_version == 1);
+}
+
+TEST_CASE("flush reports batches the node never acked") {
+  test_sink sink;
+  cluster::ingest_server server(sink);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+  auto options = gateway_to(*endpoint, 5);
+  cluster::gateway gw(options);
+  REQUIRE(gw.connect().has_value());
+  server.stop();
+  REQUIRE(gw.send(make_batch(0)).has_value());
+  auto flushed = gw.flush(200);
+  REQUIRE(!flushed.has_value());
+  CHECK(flushed.error().what == cluster::gateway_error::kind::timeout);
+  CHECK(flushed.error().message == "1 batches still unacked by " + *endpoint + " after 200 ms");
+}
+
+TEST_CASE("binding an unusable endpoint is an error naming it") {
+  test_sink sink;
+  cluster::ingest_server_options options;
+  options.endpoint = "tcp://256.0.0.1:1";
+  cluster::ingest_server server(sink, options);
+  auto endpoint = server.start();
+  REQUIRE(!endpoint.has_value());
+  CHECK(endpoint.error().starts_with("ingest server cannot bind tcp://256.0.0.1:1: "));
+}
