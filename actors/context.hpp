@@ -1,0 +1,21 @@
+#pragma once
+
+#include <memory>
+
+#include "actors/options.hpp"
+#include "observability/fwd.hpp"
+#include "twin/city.hpp"
+#include "twin/time.hpp"
+
+namespace actors {
+
+// What every actor of one runtime shares: immutable, except the probes, which are thread-safe.
+struct node_context {
+  twin::city_ptr city;
+  const twin::clock* clock = nullptr;
+  observability::probes* probes = nullptr;  // nullptr: no metrics
+  runtime_options options;
+};
+using node_context_ptr = std::shared_ptr<const node_context>;
+
+}  // namespace actors

@@ -1,0 +1,100 @@
+#include "actors/district_actor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <chrono>
+#include <optional>
+
+#include "observability/probes.hpp"
+
+namespace actors {
+
+namespace {
+
+struct district_actor_state {
+  static inline const char* name = "district";
+  node_context_ptr ctx;
+  std::optional<twin::district_state> district;
+  alerting_actor alerting;
+  // Alerts as last reported to the alerting service, to send only what changed.
+  std::vector<twin::alert> reported_alerts;
+};
+
+using district_pointer = district_actor::stateful_pointer<district_actor_state>;
+
+bool has_rule(const std::vector<twin::alert>& alerts, const std::string& rule) {
+  for (const auto& a : alerts)
+    if (a.rule == rule) return true;
+  return false;
+}
+
+void report_alert_changes(district_pointer self) {
+  auto& st = self->state;
+  const auto& active = st.district->active_alerts();
+  if (active.empty() && st.reported_alerts.empty()) return;
+  if (st.alerting) {
+    for (const auto& a : active)
+      if (!has_rule(st.reported_alerts, a.rule)) self->send(st.alerting, raised_atom::value, a);
+    for (const auto& a : st.reported_alerts)
+      if (!has_rule(active, a.rule)) self->send(st.alerting, cleared_atom::value, a);
+  }
+  st.reported_alerts = active;
+}
+
+void tick(district_pointer self) {
+  auto& st = self->state;
+  auto now = st.ctx->clock->now_ms();
+  st.district->tick(now);
+  report_alert_changes(self);
+  if (auto* probes = st.ctx->probes) {
+    probes->city.update(st.district->view(now, false));
+    probes->node.observe_mailbox(observability::actor_type::district, self->mailbox().size());
+  }
+}
+
+void schedule_tick(district_pointer self) {
+  self->delayed_send(self, std::chrono::milliseconds(self->state.ctx->options.tick_interval_ms),
+                     tick_atom::value, true);
+}
+
+district_actor::behavior_type district_behavior(district_pointer self, node_context_ptr ctx,
+                                                twin::district_id id, alerting_actor alerting) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.district.emplace(st.ctx->city, id, st.ctx->options.district_options);
+  st.alerting = std::move(alerting);
+  schedule_tick(self);
+  return {
+      [self](apply_atom, const twin::batch_key& key, const reading_list_ptr& readings) {
+        auto& st = self->state;
+        auto result = st.district->apply(key, *readings, st.ctx->clock->now_ms());
+        report_alert_changes(self);
+        return result;
+      },
+      [self](view_atom, bool with_links) {
+        auto& st = self->state;
+        return st.district->view(st.ctx->clock->now_ms(), with_links);
+      },
+      [self](sensor_atom, twin::sensor_id id) -> optional_sensor_view {
+        return self->state.district->sensor(id);
+      },
+      [self](tick_atom, bool rearm) {
+        tick(self);
+        if (rearm) schedule_tick(self);
+      },
+      [self](refresh_atom) {
+        tick(self);
+        return true;
+      },
+  };
+}
+
+}  // namespace
+
+district_actor spawn_district(caf::actor_system& sys, node_context_ptr ctx, twin::district_id id,
+                              alerting_actor alerting) {
+  return sys.spawn(district_behavior, std::move(ctx), id, std::move(alerting));
+}
+
+}  // namespace actors

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/context.hpp"
+#include "actors/messages.hpp"
+#include "actors/sensor_cluster.hpp"
+
+namespace actors {
+
+// Splits batches by district, sends one message per district per batch, acks a batch once every
+// part is answered. Holds at most inflight_batches_max batches.
+using ingest_router_actor =
+    caf::typed_actor<caf::reacts_to<submit_atom, twin::reading_batch_ptr, ack_completion_ptr>,
+                     caf::reacts_to<tick_atom>>;
+
+// `clusters` is indexed by district id.
+ingest_router_actor spawn_ingest_router(caf::actor_system& sys, node_context_ptr ctx,
+                                        std::vector<sensor_cluster_actor> clusters);
+
+}  // namespace actors

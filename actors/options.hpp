@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+
+#include "twin/district_state.hpp"
+#include "twin/reading.hpp"
+#include "twin/services.hpp"
+#include "twin/time.hpp"
+
+namespace actors {
+
+struct runtime_options {
+  twin::ingest_limits ingest_limits;
+  twin::district_options district_options;
+  // How often districts re-evaluate windows, staleness and alerts and publish their metrics.
+  twin::time_ms tick_interval_ms = 1000;
+  // Batches inside the router at once; over that, a batch is acked `overloaded` at once.
+  std::uint32_t inflight_batches_max = 1024;
+  // How long a service waits for a district before it gives up on that part of the work.
+  twin::time_ms request_timeout_ms = 30 * twin::ms_per_second;
+  // One line per raised or cleared alert; nullptr for none.
+  std::ostream* alert_log = nullptr;
+  // Receives one report per acked batch. Leave it null when the transport in front of the
+  // runtime already reports its batches (it sees their whole latency), or they count twice.
+  twin::ingest_observer* ingest_observer = nullptr;
+};
+
+}  // namespace actors

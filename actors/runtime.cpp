@@ -1,0 +1,129 @@
+#include "actors/runtime.hpp"
+
+#include <atomic>
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <mutex>
+
+#include "actors/alerting_service.hpp"
+#include "actors/district_actor.hpp"
+#include "actors/ingest_router.hpp"
+#include "actors/query_service.hpp"
+#include "actors/sensor_cluster.hpp"
+#include "observability/probes.hpp"
+
+namespace actors {
+
+struct runtime::impl {
+  caf::actor_system& sys;
+  node_context_ptr ctx;
+  alerting_actor alerting;
+  std::vector<district_actor> districts;
+  std::vector<sensor_cluster_actor> clusters;
+  ingest_router_actor router;
+  query_actor query;
+  std::atomic<bool> stopped{false};
+  std::mutex stop_mutex;
+
+  explicit impl(caf::actor_system& s) : sys(s) {}
+};
+
+namespace {
+
+twin::batch_ack refusal(const twin::reading_batch& batch, std::string message) {
+  twin::batch_ack ack;
+  ack.key = batch.key;
+  ack.status = twin::ack_status::overloaded;
+  ack.rejected[twin::reject_reason::overloaded] = static_cast<std::uint32_t>(batch.readings.size());
+  ack.message = std::move(message);
+  return ack;
+}
+
+}  // namespace
+
+runtime::runtime(caf::actor_system& sys, twin::city_ptr city, const twin::clock& clock,
+                 observability::probes* probes, runtime_options options)
+    : impl_(std::make_unique<impl>(sys)) {
+  TWIN_CHECK(city != nullptr);
+  TWIN_CHECK_OP(options.tick_interval_ms, >, 0);
+  TWIN_CHECK_OP(options.inflight_batches_max, >, 0u);
+  auto ctx = std::make_shared<node_context>();
+  ctx->city = std::move(city);
+  ctx->clock = &clock;
+  ctx->probes = probes;
+  ctx->options = options;
+  auto& im = *impl_;
+  im.ctx = ctx;
+  im.alerting = spawn_alerting_service(sys, ctx);
+  const auto n = static_cast<std::uint32_t>(ctx->city->districts.size());
+  im.districts.reserve(n);
+  im.clusters.reserve(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    twin::district_id id{i};
+    im.districts.push_back(spawn_district(sys, ctx, id, im.alerting));
+    im.clusters.push_back(spawn_sensor_cluster(sys, ctx, id, im.districts.back()));
+  }
+  im.router = spawn_ingest_router(sys, ctx, im.clusters);
+  im.query = spawn_query_service(sys, ctx, im.districts);
+  if (probes != nullptr) probes->node.districts_owned(n);
+}
+
+runtime::~runtime() {
+  stop();
+}
+
+void runtime::submit(twin::reading_batch_ptr batch, std::function<void(twin::batch_ack)> done) {
+  TWIN_CHECK(batch != nullptr);
+  if (impl_->stopped.load()) {
+    done(refusal(*batch, "node stopping"));
+    return;
+  }
+  auto completion = std::make_shared<actors::completion<twin::batch_ack>>(
+      std::move(done), refusal(*batch, "node stopping"));
+  caf::anon_send(impl_->router, submit_atom::value, std::move(batch), std::move(completion));
+}
+
+void runtime::query(twin::query_request request, std::function<void(twin::query_reply)> done) {
+  twin::query_reply stopping = twin::query_error{"node stopping"};
+  if (impl_->stopped.load()) {
+    done(std::move(stopping));
+    return;
+  }
+  auto completion =
+      std::make_shared<actors::completion<twin::query_reply>>(std::move(done), std::move(stopping));
+  caf::anon_send(impl_->query, query_atom::value, std::move(request), std::move(completion));
+}
+
+void runtime::refresh(std::function<void(bool)> done) {
+  if (impl_->stopped.load()) {
+    done(false);
+    return;
+  }
+  auto completion = std::make_shared<actors::completion<bool>>(std::move(done), false);
+  caf::anon_send(impl_->query, refresh_atom::value, std::move(completion));
+}
+
+void runtime::stop() {
+  std::lock_guard<std::mutex> guard(impl_->stop_mutex);
+  auto& im = *impl_;
+  if (im.stopped.exchange(true)) return;
+  // The actors hold handles to each other, so none would ever end on its own and the actor
+  // system would wait for them forever.
+  std::vector<caf::actor> all;
+  all.push_back(caf::actor_cast<caf::actor>(im.router));
+  all.push_back(caf::actor_cast<caf::actor>(im.query));
+  for (auto& c : im.clusters) all.push_back(caf::actor_cast<caf::actor>(c));
+  for (auto& d : im.districts) all.push_back(caf::actor_cast<caf::actor>(d));
+  all.push_back(caf::actor_cast<caf::actor>(im.alerting));
+  for (auto& a : all) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  {
+    caf::scoped_actor self{im.sys};
+    self->wait_for(all);
+  }
+  // The handles stay: submit() may race with stop() and read them. A message sent to a stopped
+  // actor is dropped, and its completion then answers the caller.
+}
+
+}  // namespace actors
