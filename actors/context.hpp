@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "actors/options.hpp"
@@ -15,6 +16,9 @@ struct node_context {
   const twin::clock* clock = nullptr;
   observability::probes* probes = nullptr;  // nullptr: no metrics
   runtime_options options;
+  // Readings of sensors the city does not know: no district owns them, so the city view adds
+  // them here. Written by the ingest router only.
+  mutable std::atomic<std::uint64_t> unknown_sensor_readings{0};
 };
 using node_context_ptr = std::shared_ptr<const node_context>;
 

@@ -66,8 +66,10 @@ district_actor::behavior_type district_behavior(district_pointer self, node_cont
   st.alerting = std::move(alerting);
   schedule_tick(self);
   return {
-      [self](apply_atom, const twin::batch_key& key, const reading_list_ptr& readings) {
+      [self](apply_atom, const twin::batch_key& key, const reading_list_ptr& readings,
+             const twin::reject_counts& rejected_before) {
         auto& st = self->state;
+        st.district->count_rejected(rejected_before);
         auto result = st.district->apply(key, *readings, st.ctx->clock->now_ms());
         report_alert_changes(self);
         return result;

@@ -12,7 +12,8 @@ namespace actors {
 
 // Owns one district's live state (twin::district_state).
 using district_actor = caf::typed_actor<
-    caf::replies_to<apply_atom, twin::batch_key, reading_list_ptr>::with<twin::apply_result>,
+    caf::replies_to<apply_atom, twin::batch_key, reading_list_ptr,
+                    twin::reject_counts>::with<twin::apply_result>,
     caf::replies_to<view_atom, bool>::with<twin::district_view>,
     caf::replies_to<sensor_atom, twin::sensor_id>::with<optional_sensor_view>,
     // The periodic tick re-arms itself when its flag is true.

@@ -114,6 +114,7 @@ void submit(router_pointer self, const twin::reading_batch_ptr& batch, ack_compl
     const auto* s = ctx.city->find_sensor(r.sensor);
     if (s == nullptr) {
       ++p->ack.rejected[twin::reject_reason::unknown_sensor];
+      ctx.unknown_sensor_readings.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     auto d = s->district.value;

@@ -46,6 +46,7 @@ using done_completion_ptr = std::shared_ptr<completion<bool>>;
 // so they need no serialization.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::batch_key)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::apply_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::reject_counts)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::district_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::sensor_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::alert)

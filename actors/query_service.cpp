@@ -50,6 +50,8 @@ void finish_city(query_pointer self, city_progress& p) {
     out.readings_applied += v.readings_applied;
     out.rejected += v.rejected;
   }
+  out.rejected[twin::reject_reason::unknown_sensor] += (
+      self->state.ctx->unknown_sensor_readings.load(std::memory_order_relaxed));
   out.districts = std::move(p.views);
   p.done->complete(std::move(out));
 }

@@ -53,10 +53,9 @@ sensor_cluster_actor::behavior_type sensor_cluster_behavior(cluster_pointer self
           }
         }
         reading_list_ptr forward = valid ? reading_list_ptr(std::move(valid)) : readings;
-        if (forward->empty()) return twin::apply_result{0, rejected, false};
         auto rp = self->make_response_promise<twin::apply_result>();
         self->request(st.district, std::chrono::milliseconds(ctx.options.request_timeout_ms),
-                      apply_atom::value, key, std::move(forward))
+                      apply_atom::value, key, std::move(forward), rejected)
             .then(
                 [rp, rejected](twin::apply_result& r) mutable {
                   r.rejected += rejected;

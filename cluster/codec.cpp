@@ -50,8 +50,11 @@ kj::StringPtr text_ptr(const std::string& s) {
 
 // --- twin -> Cap'n Proto -------------------------------------------------------------------------
 
-void write_rejected(const twin::reject_counts& c, capnp::List<std::uint32_t>::Builder list) {
-  for (std::size_t i = 0; i < twin::reject_reason_count; ++i) list.set(i, c.by_reason[i]);
+// Acks carry per-batch counts (UInt32); views carry running totals (UInt64).
+template <class T>
+void write_rejected(const twin::reject_counts& c, typename capnp::List<T>::Builder list) {
+  for (std::size_t i = 0; i < twin::reject_reason_count; ++i)
+    list.set(i, static_cast<T>(c.by_reason[i]));
 }
 
 void write_window(const twin::window_stats& w, s::WindowStats::Builder b) {
@@ -69,7 +72,7 @@ void write_district(const twin::district_view& d, s::DistrictView::Builder b) {
   b.setPopulation(d.population);
   b.setAreaKm2(d.area_km2);
   b.setReadingsApplied(d.readings_applied);
-  write_rejected(d.rejected, b.initRejected(twin::reject_reason_count));
+  write_rejected<std::uint64_t>(d.rejected, b.initRejected(twin::reject_reason_count));
   b.setSensors(d.sensors);
   b.setSensorsReporting(d.sensors_reporting);
   auto in = b.initIndicators();
@@ -138,14 +141,15 @@ void write_city(const twin::city_view& c, s::CityView::Builder b) {
   b.setName(text_ptr(c.name));
   b.setAsOfMs(c.as_of);
   b.setReadingsApplied(c.readings_applied);
-  write_rejected(c.rejected, b.initRejected(twin::reject_reason_count));
+  write_rejected<std::uint64_t>(c.rejected, b.initRejected(twin::reject_reason_count));
   auto list = b.initDistricts(c.districts.size());
   for (std::size_t k = 0; k < c.districts.size(); ++k) write_district(c.districts[k], list[k]);
 }
 
 // --- Cap'n Proto -> twin -------------------------------------------------------------------------
 
-twin::reject_counts read_rejected(capnp::List<std::uint32_t>::Reader list) {
+template <class T>
+twin::reject_counts read_rejected(typename capnp::List<T>::Reader list) {
   twin::reject_counts c;
   // A longer list comes from a newer peer whose extra reasons this build cannot name.
   auto n = std::min<std::size_t>(list.size(), twin::reject_reason_count);
@@ -178,7 +182,7 @@ twin::district_view read_district(s::DistrictView::Reader r) {
   d.population = r.getPopulation();
   d.area_km2 = r.getAreaKm2();
   d.readings_applied = r.getReadingsApplied();
-  d.rejected = read_rejected(r.getRejected());
+  d.rejected = read_rejected<std::uint64_t>(r.getRejected());
   d.sensors = r.getSensors();
   d.sensors_reporting = r.getSensorsReporting();
   auto in = r.getIndicators();
@@ -236,7 +240,7 @@ twin::city_view read_city(s::CityView::Reader r) {
   c.name = text(r.getName());
   c.as_of = r.getAsOfMs();
   c.readings_applied = r.getReadingsApplied();
-  c.rejected = read_rejected(r.getRejected());
+  c.rejected = read_rejected<std::uint64_t>(r.getRejected());
   auto list = r.getDistricts();
   c.districts.reserve(list.size());
   for (auto d : list) c.districts.push_back(read_district(d));
@@ -367,7 +371,7 @@ auto ack_fill(const twin::batch_ack& ack) {
     b.setSequence(ack.key.sequence);
     b.setStatus(static_cast<s::AckStatus>(ack.status));
     b.setAccepted(ack.accepted);
-    write_rejected(ack.rejected, b.initRejected(twin::reject_reason_count));
+    write_rejected<std::uint32_t>(ack.rejected, b.initRejected(twin::reject_reason_count));
     b.setCredit(ack.credit);
     b.setMessage(text_ptr(ack.message));
   };
@@ -479,6 +483,10 @@ decode_error failure(decode_failure f, std::string message) {
   return decode_error{f, std::move(message), {}, 0};
 }
 
+// GCC 12 warns of a maybe-uninitialized string inside the std::variant of a query request moved
+// into expected<>; the value is always constructed (a known false positive of -Wmaybe-uninitialized).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // Checks the framing of `frame`, realigns it when needed, and calls `fn(root reader)` inside the
 // boundary that turns every exception of the parser into a decode_error.
 template <class Root, class Result, class Fn>
@@ -532,6 +540,7 @@ twin::expected<Result, decode_error> read_frame(decoder::state& st, std::size_t 
     return unexpected{failure(decode_failure::garbage, std::string("garbage: ") + e.what())};
   }
 }
+#pragma GCC diagnostic pop
 
 }  // namespace
 
@@ -581,7 +590,7 @@ twin::expected<twin::batch_ack, decode_error> decoder::decode_ack(
           throw invalid_value("ack status " + std::to_string(status) + " is unknown");
         ack.status = static_cast<twin::ack_status>(status);
         ack.accepted = r.getAccepted();
-        ack.rejected = read_rejected(r.getRejected());
+        ack.rejected = read_rejected<std::uint32_t>(r.getRejected());
         ack.credit = r.getCredit();
         ack.message = text(r.getMessage());
         return ack;

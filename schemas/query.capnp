@@ -66,7 +66,7 @@ struct DistrictView {
   population @4 :Float64;
   areaKm2 @5 :Float64;
   readingsApplied @6 :UInt64;
-  rejected @7 :List(UInt32);  # indexed by twin::reject_reason
+  rejected @7 :List(UInt64);  # indexed by twin::reject_reason
   sensors @8 :UInt32;
   sensorsReporting @9 :UInt32;
   indicators @10 :Indicators;
@@ -91,7 +91,7 @@ struct CityView {
   name @0 :Text;
   asOfMs @1 :Int64;
   readingsApplied @2 :UInt64;
-  rejected @3 :List(UInt32);  # indexed by twin::reject_reason
+  rejected @3 :List(UInt64);  # indexed by twin::reject_reason
   districts @4 :List(DistrictView);
 }
 

@@ -358,6 +358,10 @@ district_state::~district_state() = default;
 district_state::district_state(district_state&&) noexcept = default;
 district_state& district_state::operator=(district_state&&) noexcept = default;
 
+void district_state::count_rejected(const reject_counts& rejected) {
+  impl_->rejected += rejected;
+}
+
 apply_result district_state::apply(const batch_key& key, std::span<const reading> readings,
                                    time_ms now) {
   auto& im = *impl_;

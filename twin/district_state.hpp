@@ -47,6 +47,10 @@ class district_state {
   // states, indicators and alerts.
   apply_result apply(const batch_key& key, std::span<const reading> readings, time_ms now);
 
+  // Counts readings of this district's sensors that were rejected before they reached it (by
+  // validation), so that view().rejected tells every rejection of the district's readings.
+  void count_rejected(const reject_counts& rejected);
+
   // Re-evaluates time-dependent things (windows sliding, staleness, alerts) at `now`.
   void tick(time_ms now);
 

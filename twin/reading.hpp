@@ -58,11 +58,12 @@ enum class reject_reason : std::uint8_t {
 inline constexpr std::size_t reject_reason_count = 10;
 std::string_view to_string(reject_reason r);
 
+// Counts per reason; 64-bit because running totals (since start) use it too.
 struct reject_counts {
-  std::array<std::uint32_t, reject_reason_count> by_reason{};
+  std::array<std::uint64_t, reject_reason_count> by_reason{};
 
-  std::uint32_t& operator[](reject_reason r) { return by_reason[static_cast<std::size_t>(r)]; }
-  std::uint32_t operator[](reject_reason r) const {
+  std::uint64_t& operator[](reject_reason r) { return by_reason[static_cast<std::size_t>(r)]; }
+  std::uint64_t operator[](reject_reason r) const {
     return by_reason[static_cast<std::size_t>(r)];
   }
   std::uint64_t total() const;

@@ -1,0 +1,118 @@
+#include "apps/node_host.hpp"
+
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "actors/runtime.hpp"
+#include "cluster/ingest_server.hpp"
+#include "cluster/query_server.hpp"
+#include "observability/probes.hpp"
+
+namespace apps {
+
+struct node_host::impl {
+  impl(twin::city_ptr c, const node_config& config)
+      : city(std::move(c)), probes(registry, *city) {
+    cfg.set("scheduler.max-threads", static_cast<size_t>(config.threads));
+    system = std::make_unique<caf::actor_system>(cfg);
+  }
+
+  ~impl() {
+    // Order matters: no new work from the sockets, then the actors, then the actor system.
+    exposer.reset();
+    if (ingest) ingest->stop();
+    if (query) query->stop();
+    ingest.reset();
+    query.reset();
+    if (runtime) runtime->stop();
+    runtime.reset();
+    system.reset();
+  }
+
+  twin::city_ptr city;
+  observability::metrics_registry registry;
+  observability::probes probes;
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::unique_ptr<actors::runtime> runtime;
+  std::unique_ptr<cluster::ingest_server> ingest;
+  std::unique_ptr<cluster::query_server> query;
+  std::unique_ptr<observability::metrics_exposer> exposer;
+  std::string metrics_host;
+};
+
+node_host::node_host(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
+node_host::~node_host() = default;
+
+twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(
+    twin::city_ptr city, const node_config& config, const twin::clock& clock,
+    std::ostream* alert_log) {
+  auto p = std::make_unique<impl>(std::move(city), config);
+  actors::runtime_options ro;
+  ro.ingest_limits = config.limits;
+  ro.district_options = config.district;
+  ro.tick_interval_ms = config.tick_interval_ms;
+  ro.alert_log = alert_log;
+  // The ingest server reports batches itself (it sees their whole latency).
+  ro.ingest_observer = nullptr;
+  p->runtime = std::make_unique<actors::runtime>(*p->system, p->city, clock, &p->probes, ro);
+  p->probes.node.districts_owned(static_cast<std::uint32_t>(p->city->districts.size()));
+  p->probes.node.placement_epoch(1);
+  p->probes.node.members(observability::member_state::up, 1);
+
+  cluster::ingest_server_options io;
+  io.endpoint = config.ingest;
+  io.inflight_per_gateway_max = config.inflight_per_gateway_max;
+  io.inflight_total_max = config.inflight_total_max;
+  p->ingest = std::make_unique<cluster::ingest_server>(*p->runtime, io, &p->probes.ingest);
+  if (auto r = p->ingest->start(); !r) return twin::unexpected{"ingest: " + r.error()};
+
+  cluster::query_server_options qo;
+  qo.endpoint = config.query;
+  p->query = std::make_unique<cluster::query_server>(*p->runtime, qo);
+  if (auto r = p->query->start(); !r) return twin::unexpected{"query: " + r.error()};
+
+  auto exposer = observability::metrics_exposer::start(p->registry, config.metrics);
+  if (!exposer) return twin::unexpected{"metrics: " + exposer.error()};
+  p->exposer = std::move(exposer.value());
+  auto colon = config.metrics.rfind(':');
+  p->metrics_host = colon == std::string::npos ? "127.0.0.1" : config.metrics.substr(0, colon);
+  if (p->metrics_host.empty() || p->metrics_host == "0.0.0.0") p->metrics_host = "127.0.0.1";
+  return std::unique_ptr<node_host>(new node_host(std::move(p)));
+}
+
+const std::string& node_host::ingest_endpoint() const { return impl_->ingest->endpoint(); }
+const std::string& node_host::query_endpoint() const { return impl_->query->endpoint(); }
+
+std::string node_host::metrics_address() const {
+  return impl_->metrics_host + ":" + std::to_string(impl_->exposer->port());
+}
+
+twin::query_handler& node_host::queries() { return *impl_->runtime; }
+
+std::string node_host::scrape_text() const { return impl_->registry.scrape_text(); }
+
+twin::expected<std::monostate, std::string> node_host::write_ready_file(
+    const std::filesystem::path& path) const {
+  nlohmann::json j{{"ingest", ingest_endpoint()},
+                   {"query", query_endpoint()},
+                   {"metrics", metrics_address()},
+                   {"pid", static_cast<long>(getpid())}};
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp);
+    if (!out) return twin::unexpected{"cannot write " + tmp.string()};
+    out << j.dump() << '\n';
+    if (!out) return twin::unexpected{"cannot write " + tmp.string()};
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return twin::unexpected{"cannot rename " + tmp.string() + ": " + ec.message()};
+  return std::monostate{};
+}
+
+}  // namespace apps

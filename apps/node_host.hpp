@@ -1,0 +1,54 @@
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <string>
+
+#include "twin/city.hpp"
+#include "twin/district_state.hpp"
+#include "twin/expected.hpp"
+#include "twin/reading.hpp"
+#include "twin/services.hpp"
+#include "twin/time.hpp"
+
+namespace apps {
+
+struct node_config {
+  std::string ingest = "tcp://127.0.0.1:7100";
+  std::string query = "tcp://127.0.0.1:7101";
+  std::string metrics = "127.0.0.1:9464";  // HOST:PORT; port 0 picks a free one
+  unsigned threads = 2;                    // CAF scheduler threads
+  twin::ingest_limits limits;
+  twin::district_options district;
+  twin::time_ms tick_interval_ms = 1000;
+  std::uint32_t inflight_per_gateway_max = 16;
+  std::uint32_t inflight_total_max = 1024;
+};
+
+// One node: the actor runtime over a city, its ingest and query sockets and its /metrics
+// endpoint, wired together. Destroying it shuts everything down in order.
+class node_host {
+ public:
+  static twin::expected<std::unique_ptr<node_host>, std::string> start(
+      twin::city_ptr city, const node_config& config, const twin::clock& clock,
+      std::ostream* alert_log);
+  ~node_host();
+
+  const std::string& ingest_endpoint() const;
+  const std::string& query_endpoint() const;
+  // "127.0.0.1:9464"
+  std::string metrics_address() const;
+  twin::query_handler& queries();
+  std::string scrape_text() const;
+  // Writes {"ingest": ..., "query": ..., "metrics": ..., "pid": ...} atomically to `path`.
+  twin::expected<std::monostate, std::string> write_ready_file(
+      const std::filesystem::path& path) const;
+
+ private:
+  struct impl;
+  explicit node_host(std::unique_ptr<impl> impl);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace apps

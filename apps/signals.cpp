@@ -1,0 +1,42 @@
+#include "apps/signals.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+#include <cerrno>
+#include <ctime>
+
+namespace apps {
+
+namespace {
+std::atomic<bool> terminated{false};
+
+sigset_t termination_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+}  // namespace
+
+void block_termination_signals() {
+  auto set = termination_set();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // A peer that goes away mid-write must not kill the process.
+  signal(SIGPIPE, SIG_IGN);
+}
+
+bool wait_for_termination(std::chrono::milliseconds timeout) {
+  if (terminated) return true;
+  auto set = termination_set();
+  auto ms = timeout.count() < 0 ? 0 : timeout.count();
+  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
+  int sig = sigtimedwait(&set, nullptr, &ts);
+  if (sig == SIGINT || sig == SIGTERM) terminated = true;
+  return terminated;
+}
+
+bool termination_requested() { return wait_for_termination(std::chrono::milliseconds(0)); }
+
+}  // namespace apps

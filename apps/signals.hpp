@@ -1,0 +1,14 @@
+#pragma once
+
+#include <chrono>
+
+namespace apps {
+
+// SIGINT and SIGTERM are blocked in every thread (call before any thread starts) and collected
+// here, so that Ctrl-C always ends the program through its normal, clean shutdown path.
+void block_termination_signals();
+// Waits up to `timeout` for SIGINT or SIGTERM; true when one arrived (now or earlier).
+bool wait_for_termination(std::chrono::milliseconds timeout);
+bool termination_requested();
+
+}  // namespace apps
