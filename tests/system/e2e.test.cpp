@@ -1,0 +1,278 @@
+// End to end: a node and feeds as separate processes on 127.0.0.1, checked through
+// `citytwin query --json` and the node's /metrics text.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "process.hpp"
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string bin = CITYTWIN_BIN;
+const std::string small_city = std::string(CITYTWIN_TEST_DATA) + "/bundles/small";
+
+struct cli_result {
+  int code = -2;
+  std::string output;
+};
+
+// Runs a citytwin command to completion (bounded in time) and returns its exit code and output.
+cli_result run_cli(const std::string& dir, const std::string& name,
+                   std::vector<std::string> args, std::chrono::milliseconds timeout = 60s) {
+  args.insert(args.begin(), bin);
+  systest::process p(args, dir + "/" + name + ".out");
+  cli_result r;
+  r.code = p.wait(timeout);
+  if (r.code == -2) p.stop();
+  r.output = p.output();
+  return r;
+}
+
+// A node started on free ports; its addresses come from the ready file it writes.
+struct node_process {
+  explicit node_process(const std::string& dir, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{bin,       "node",    "--city",    small_city,
+                                  "--ingest", "tcp://127.0.0.1:0", "--query",
+                                  "tcp://127.0.0.1:0", "--metrics", "127.0.0.1:0",
+                                  "--ready-file", dir + "/ready.json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::filesystem::remove(dir + "/ready.json");
+    proc = std::make_unique<systest::process>(args, dir + "/node.out");
+    ready = systest::poll_until(
+        [&] { return !systest::read_file(dir + "/ready.json").empty() || !proc->running(); },
+        20s);
+    auto text = systest::read_file(dir + "/ready.json");
+    if (!text.empty()) {
+      auto j = json::parse(text);
+      ingest = j["ingest"];
+      query = j["query"];
+      std::string m = j["metrics"];
+      metrics_port = std::stoi(m.substr(m.rfind(':') + 1));
+    }
+    ready = ready && !text.empty();
+  }
+
+  std::string metrics() const { return systest::http_get(metrics_port, "/metrics"); }
+
+  std::unique_ptr<systest::process> proc;
+  bool ready = false;
+  std::string ingest;
+  std::string query;
+  int metrics_port = 0;
+};
+
+// The value of one series in a Prometheus text scrape, e.g.
+// series(text, "citytwin_ingest_readings_total{result=\"accepted\"}").
+double series(const std::string& text, const std::string& name) {
+  std::size_t pos = 0;
+  while ((pos = text.find(name, pos)) != std::string::npos) {
+    bool line_start = pos == 0 || text[pos - 1] == '\n';
+    auto after = pos + name.size();
+    if (line_start && after < text.size() && text[after] == ' ')
+      return std::stod(text.substr(after + 1, text.find('\n', after) - after - 1));
+    pos = after;
+  }
+  return std::nan("");
+}
+
+json query_json(const std::string& dir, const node_process& node, std::vector<std::string> what) {
+  std::vector<std::string> args{"query", "--node", node.query, "--json"};
+  args.insert(args.end(), what.begin(), what.end());
+  auto r = run_cli(dir, "query", args, 20s);
+  REQUIRE_MESSAGE(r.code == 0, r.output);
+  return json::parse(r.output);
+}
+
+const json& kind_of(const json& district, const std::string& kind) {
+  for (const auto& k : district["kinds"])
+    if (k["kind"] == kind) return k;
+  FAIL("no kind " << kind);
+  static json none;
+  return none;
+}
+
+// A long-form replay whose times the test chooses relative to now, with duplicates, a reading out
+// of order, one out of range, one too old and one too new.
+std::string write_known_readings(const std::string& dir, std::int64_t now_ms) {
+  auto t0 = now_ms - 30000;
+  struct row {
+    std::int64_t t;
+    const char* sensor;
+    double value;
+  };
+  std::vector<row> rows{
+      {t0, "a-speed", 40},         {t0 + 10000, "a-speed", 30},
+      {t0 + 10000, "a-speed", 30},  // duplicate: same sensor and time
+      {t0 + 5000, "a-speed", 35},   // out of order: older than the latest
+      {t0, "a-flow", 1200},        {t0 + 20000, "a-flow", 1500},
+      {t0, "b-pm25", 20},          {t0 + 25000, "b-pm25", 40},
+      {t0 + 25000, "b-pm25", 40},  // duplicate
+      {t0 + 15000, "c-visitors", 600},
+      {t0 + 20000, "b-bin", 85},
+      {t0 + 21000, "b-bin", 120},                    // out of range: a bin is at most 100 % full
+      {now_ms - 2 * 86400000LL, "b-pm25", 10},       // too old for a node with --max-age 1d
+      {now_ms + 3600000LL, "a-flow", 10},            // too new: an hour ahead
+  };
+  auto path = dir + "/known.csv";
+  std::ofstream out(path);
+  out << "timestamp,sensor,value\n";
+  for (const auto& r : rows) out << r.t << ',' << r.sensor << ',' << r.value << '\n';
+  return path;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+TEST_CASE("a node and feeds as processes: exact state through query --json and /metrics") {
+  auto dir = systest::make_temp_dir("e2e");
+  node_process node(dir, {"--max-age", "1d"});
+  REQUIRE_MESSAGE(node.ready, node.proc->output());
+
+  auto csv = write_known_readings(dir, now_ms());
+  auto feed = run_cli(dir, "feed1",
+                      {"feed", "--city", small_city, "--to", node.ingest, "--replay", csv,
+                       "--keep-time", "--json", "--gateway-id", "11"});
+  REQUIRE_MESSAGE(feed.code == 0, feed.output);
+  auto f = json::parse(feed.output);
+  CHECK(f["readings_sent"] == 14);
+  CHECK(f["readings_accepted"] == 8);
+  CHECK(f["readings_rejected"] == 6);
+  CHECK(f["rejected"] == json{{"duplicate", 2},
+                              {"out_of_order", 1},
+                              {"out_of_range", 1},
+                              {"too_old", 1},
+                              {"too_new", 1}});
+
+  // An acked reading is visible to the next query.
+  auto a_speed = query_json(dir, node, {"sensor", "a-speed"});
+  CHECK(a_speed["value"] == 30.0);
+  CHECK(a_speed["readings"] == 2);
+  CHECK(a_speed["district"] == "a");
+
+  auto a = query_json(dir, node, {"district", "a"});
+  CHECK(a["readings_applied"] == 4);
+  // Link ab: 30 km/h against 50 km/h free flow, so 50/30 - 1 extra travel time.
+  CHECK(a["indicators"]["mean_speed_kmh"] == 30.0);
+  CHECK(a["indicators"]["congestion_index"].get<double>() == doctest::Approx(50.0 / 30.0 - 1));
+  REQUIRE(a["links"].size() == 1);
+  CHECK(a["links"][0]["link"] == "ab");
+  CHECK(a["links"][0]["speed_kmh"] == 30.0);
+  CHECK(a["links"][0]["flow_veh_h"] == 1500.0);
+
+  auto b = query_json(dir, node, {"district", "b"});
+  CHECK(b["readings_applied"] == 3);
+  CHECK(b["indicators"]["pm25_ug_m3"] == 30.0);
+  CHECK(b["indicators"]["waste_fill_pct"] == 85.0);
+  CHECK(b["indicators"]["bins_full"] == 1);
+  CHECK(kind_of(b, "pm25")["last_1h"]["count"] == 2);
+  CHECK(kind_of(b, "pm25")["last_1h"]["max"] == 40.0);
+
+  auto city = query_json(dir, node, {"city"});
+  CHECK(city["readings_applied"] == 8);
+  CHECK(city["rejected"] == f["rejected"]);
+  REQUIRE(city["districts"].size() == 3);
+  CHECK(city["districts"][2]["indicators"]["visitors"] == 600.0);
+  CHECK(city["districts"][2]["indicators"]["crowding"] == 0.4);
+
+  auto m = node.metrics();
+  CHECK(series(m, "citytwin_ingest_readings_total{result=\"accepted\"}") == 8);
+  CHECK(series(m, "citytwin_ingest_readings_total{result=\"duplicate\"}") == 2);
+  CHECK(series(m, "citytwin_ingest_readings_total{result=\"too_old\"}") == 1);
+  CHECK(series(m, "citytwin_ingest_batches_total{result=\"applied\"}") == 1);
+
+  SUBCASE("replaying the same file again never double counts") {
+    auto again = run_cli(dir, "feed2",
+                         {"feed", "--city", small_city, "--to", node.ingest, "--replay", csv,
+                          "--keep-time", "--json", "--gateway-id", "11"});
+    REQUIRE_MESSAGE(again.code == 0, again.output);
+    auto g = json::parse(again.output);
+    CHECK(g["readings_accepted"] == 0);
+    CHECK(g["rejected"] == json{{"duplicate", 7},
+                                {"out_of_order", 4},
+                                {"out_of_range", 1},
+                                {"too_old", 1},
+                                {"too_new", 1}});
+    CHECK(query_json(dir, node, {"city"})["readings_applied"] == 8);
+    CHECK(query_json(dir, node, {"sensor", "a-speed"})["readings"] == 2);
+  }
+
+  SUBCASE("bad synthetic readings are rejected with a reason, counted exactly") {
+    auto synth = run_cli(dir, "synth",
+                         {"feed", "--city", small_city, "--to", node.ingest, "--count", "1000",
+                          "--bad-share", "0.03", "--seed", "5", "--json", "--gateway-id", "12"});
+    REQUIRE_MESSAGE(synth.code == 0, synth.output);
+    auto s = json::parse(synth.output);
+    CHECK(s["readings_sent"] == 1000);
+    CHECK(s["injected_bad"] ==
+          json{{"non_finite", 10}, {"out_of_range", 10}, {"unknown_sensor", 10}});
+    CHECK(s["readings_accepted"] == 970);
+    CHECK(s["rejected"] == json{{"non_finite", 10}, {"out_of_range", 10}, {"unknown_sensor", 10}});
+    auto m2 = node.metrics();
+    CHECK(series(m2, "citytwin_ingest_readings_total{result=\"accepted\"}") == 978);
+    CHECK(series(m2, "citytwin_ingest_readings_total{result=\"unknown_sensor\"}") == 10);
+    CHECK(series(m2, "citytwin_ingest_readings_total{result=\"non_finite\"}") == 10);
+    CHECK(series(m2, "citytwin_ingest_readings_total{result=\"out_of_range\"}") == 11);
+    CHECK(query_json(dir, node, {"city"})["readings_applied"] == 978);
+  }
+
+  SUBCASE("garbage and wrong-version frames are refused with a reason; the node lives on") {
+    zmq::context_t ctx;
+    zmq::socket_t s(ctx, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::rcvtimeo, 5000);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(node.ingest);
+    std::string garbage = "this is not a Cap'n Proto frame at all";
+    s.send(zmq::buffer(garbage), zmq::send_flags::none);
+    zmq::message_t ack;
+    REQUIRE(s.recv(ack));
+    CHECK(ack.size() > 0);
+    CHECK(systest::poll_until(
+        [&] { return series(node.metrics(), "citytwin_ingest_decode_failures_total") == 1; }, 5s));
+    CHECK(series(node.metrics(), "citytwin_ingest_batches_total{result=\"malformed\"}") == 1);
+    CHECK(node.proc->running());
+    CHECK(query_json(dir, node, {"city"})["readings_applied"] == 8);
+  }
+
+  // SIGTERM: a clean exit.
+  CHECK(node.proc->stop(10s) == 0);
+  CHECK(node.proc->output().find("citytwin node: stopped") != std::string::npos);
+}
+
+TEST_CASE("bad input on the command line gets a clear error naming the file and line") {
+  auto dir = systest::make_temp_dir("cli-errors");
+  {
+    std::ofstream(dir + "/city.yaml") << "citytwin_bundle: 1\nname: x\ndistricts: [unclosed\n";
+  }
+  auto r = run_cli(dir, "bad-bundle", {"node", "--city", dir, "--ingest", "tcp://127.0.0.1:0",
+                                       "--query", "tcp://127.0.0.1:0", "--metrics", "127.0.0.1:0"});
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.output.find(dir + "/city.yaml:") != std::string::npos, r.output);
+
+  auto node_dir = systest::make_temp_dir("cli-errors-node");
+  node_process node(node_dir, {});
+  // The small bundle is fine; ask about things that do not exist.
+  REQUIRE_MESSAGE(node.ready, node.proc->output());
+  auto q = run_cli(dir, "unknown", {"query", "--node", node.query, "district", "atlantis"});
+  CHECK(q.code == 1);
+  CHECK(q.output.find("unknown district 'atlantis'") != std::string::npos);
+  auto silent = run_cli(dir, "silent",
+                        {"query", "--node", "tcp://127.0.0.1:1", "--timeout-ms", "300", "city"});
+  CHECK(silent.code == 1);
+  CHECK_MESSAGE(silent.output.find("tcp://127.0.0.1:1") != std::string::npos, silent.output);
+  CHECK(node.proc->stop(10s) == 0);
+}
