@@ -23,7 +23,8 @@ const std::string small_city = std::string(CITYTWIN_TEST_DATA) + "/bundles/small
 
 struct cli_result {
   int code = -2;
-  std::string output;
+  std::string output;  // stdout
+  std::string errors;  // stderr
 };
 
 // Runs a citytwin command to completion (bounded in time) and returns its exit code and output.
@@ -35,6 +36,7 @@ cli_result run_cli(const std::string& dir, const std::string& name,
   r.code = p.wait(timeout);
   if (r.code == -2) p.stop();
   r.output = p.output();
+  r.errors = p.errors();
   return r;
 }
 
@@ -89,7 +91,7 @@ json query_json(const std::string& dir, const node_process& node, std::vector<st
   std::vector<std::string> args{"query", "--node", node.query, "--json"};
   args.insert(args.end(), what.begin(), what.end());
   auto r = run_cli(dir, "query", args, 20s);
-  REQUIRE_MESSAGE(r.code == 0, r.output);
+  REQUIRE_MESSAGE(r.code == 0, r.output << r.errors);
   return json::parse(r.output);
 }
 
@@ -147,7 +149,7 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
   auto feed = run_cli(dir, "feed1",
                       {"feed", "--city", small_city, "--to", node.ingest, "--replay", csv,
                        "--keep-time", "--json", "--gateway-id", "11"});
-  REQUIRE_MESSAGE(feed.code == 0, feed.output);
+  REQUIRE_MESSAGE(feed.code == 0, feed.output << feed.errors);
   auto f = json::parse(feed.output);
   CHECK(f["readings_sent"] == 14);
   CHECK(f["readings_accepted"] == 8);
@@ -199,7 +201,7 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
     auto again = run_cli(dir, "feed2",
                          {"feed", "--city", small_city, "--to", node.ingest, "--replay", csv,
                           "--keep-time", "--json", "--gateway-id", "11"});
-    REQUIRE_MESSAGE(again.code == 0, again.output);
+    REQUIRE_MESSAGE(again.code == 0, again.output << again.errors);
     auto g = json::parse(again.output);
     CHECK(g["readings_accepted"] == 0);
     CHECK(g["rejected"] == json{{"duplicate", 7},
@@ -215,7 +217,7 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
     auto synth = run_cli(dir, "synth",
                          {"feed", "--city", small_city, "--to", node.ingest, "--count", "1000",
                           "--bad-share", "0.03", "--seed", "5", "--json", "--gateway-id", "12"});
-    REQUIRE_MESSAGE(synth.code == 0, synth.output);
+    REQUIRE_MESSAGE(synth.code == 0, synth.output << synth.errors);
     auto s = json::parse(synth.output);
     CHECK(s["readings_sent"] == 1000);
     CHECK(s["injected_bad"] ==
@@ -261,7 +263,7 @@ TEST_CASE("bad input on the command line gets a clear error naming the file and 
   auto r = run_cli(dir, "bad-bundle", {"node", "--city", dir, "--ingest", "tcp://127.0.0.1:0",
                                        "--query", "tcp://127.0.0.1:0", "--metrics", "127.0.0.1:0"});
   CHECK(r.code == 2);
-  CHECK_MESSAGE(r.output.find(dir + "/city.yaml:") != std::string::npos, r.output);
+  CHECK_MESSAGE(r.errors.find(dir + "/city.yaml:") != std::string::npos, r.errors);
 
   auto node_dir = systest::make_temp_dir("cli-errors-node");
   node_process node(node_dir, {});
@@ -269,10 +271,11 @@ TEST_CASE("bad input on the command line gets a clear error naming the file and 
   REQUIRE_MESSAGE(node.ready, node.proc->output());
   auto q = run_cli(dir, "unknown", {"query", "--node", node.query, "district", "atlantis"});
   CHECK(q.code == 1);
-  CHECK(q.output.find("unknown district 'atlantis'") != std::string::npos);
+  CHECK_MESSAGE(q.output.find("unknown district 'atlantis'") != std::string::npos,
+                q.output << q.errors);
   auto silent = run_cli(dir, "silent",
                         {"query", "--node", "tcp://127.0.0.1:1", "--timeout-ms", "300", "city"});
   CHECK(silent.code == 1);
-  CHECK_MESSAGE(silent.output.find("tcp://127.0.0.1:1") != std::string::npos, silent.output);
+  CHECK_MESSAGE(silent.errors.find("tcp://127.0.0.1:1") != std::string::npos, silent.errors);
   CHECK(node.proc->stop(10s) == 0);
 }

@@ -28,8 +28,12 @@ process::process(const std::vector<std::string>& argv, const std::string& output
     int fd = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
-      dup2(fd, 2);
       close(fd);
+    }
+    int err = ::open((output_path + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err >= 0) {
+      dup2(err, 2);
+      close(err);
     }
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
@@ -68,6 +72,7 @@ int process::stop(std::chrono::milliseconds timeout) {
 }
 
 std::string process::output() const { return read_file(output_path_); }
+std::string process::errors() const { return read_file(output_path_ + ".err"); }
 
 bool poll_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

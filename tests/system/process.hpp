@@ -9,7 +9,7 @@
 
 namespace systest {
 
-// A child process started for a test. Its output goes to a file; it is killed (SIGTERM, then
+// A child process started for a test. Its stdout goes to a file (stderr to the same name + .err); it is killed (SIGTERM, then
 // SIGKILL) when the object goes away, so a failing test never leaves processes behind.
 class process {
  public:
@@ -25,7 +25,9 @@ class process {
   int stop(std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
   // Waits for the process to exit by itself, up to `timeout`. -2 on timeout.
   int wait(std::chrono::milliseconds timeout);
+  // What it wrote to stdout, and to stderr.
   std::string output() const;
+  std::string errors() const;
 
  private:
   pid_t pid_ = -1;
