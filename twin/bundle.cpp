@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -453,6 +454,17 @@ struct yaml_context {
     raise(file, line, std::move(field), std::move(message));
   }
 
+  // A misspelt key must not be dropped silently: every key of `map` must be one of `known`.
+  void only_keys(const YAML::Node& map, std::initializer_list<std::string_view> known) const {
+    for (const auto& kv : map) {
+      auto key = kv.first.as<std::string>();
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      std::string list;
+      for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      fail(kv.first, key, "unknown key '" + key + "' (known: " + list + ")");
+    }
+  }
+
   std::string text(const YAML::Node& parent, const char* field, bool required = true) const {
     YAML::Node n = parent[field];
     if (!n) {
@@ -498,6 +510,8 @@ void load_rules(const YAML::Node& list, const yaml_context& y, city& c, const re
   std::set<std::string> keys;
   for (const auto& r : list) {
     if (!r.IsMap()) y.fail(r, "rules", "each rule must be a map");
+    y.only_keys(r, {"id", "kind", "window", "aggregate", "above", "below", "clear_at", "severity",
+                    "district", "message"});
     threshold_rule rule;
     rule.key = y.text(r, "id");
     if (!keys.insert(rule.key).second)
@@ -529,6 +543,13 @@ void load_rules(const YAML::Node& list, const yaml_context& y, city& c, const re
       y.fail(r, "above", "a rule needs exactly one of 'above' and 'below'");
     rule.above = has_above;
     rule.threshold = y.number(r[has_above ? "above" : "below"], has_above ? "above" : "below");
+    if (r["clear_at"]) {
+      rule.clear_at = y.number(r["clear_at"], "clear_at");
+      if (has_above ? *rule.clear_at > rule.threshold : *rule.clear_at < rule.threshold)
+        y.fail(r["clear_at"], "clear_at",
+               std::string("must be ") + (has_above ? "at or below 'above'" : "at or above 'below'") +
+                   " for the alert to clear");
+    }
 
     auto level = y.text(r, "severity");
     auto s = parse_severity(level);
@@ -579,6 +600,8 @@ city load(const fs::path& dir) {
                in_quotes(version.IsScalar() ? version.as<std::string>() : "?") +
                " (this build reads version 1)");
 
+  y.only_keys(root, {"citytwin_bundle", "name", "districts", "network", "zones", "demand",
+                     "sensors", "sources", "rules"});
   city c;
   references refs;
   c.name = y.text(root, "name");
@@ -586,6 +609,7 @@ city load(const fs::path& dir) {
   if (auto p = section_file(root, "districts", dir, y)) load_districts(*p, c, refs);
   if (YAML::Node network = root["network"]) {
     if (!network.IsMap()) y.fail(network, "network", "expected a map with 'nodes' and 'links'");
+    y.only_keys(network, {"nodes", "links"});
     if (auto p = section_file(network, "nodes", dir, y)) load_nodes(*p, c, refs);
     if (auto p = section_file(network, "links", dir, y)) load_links(*p, c, refs);
   }

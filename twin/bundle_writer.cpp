@@ -220,6 +220,7 @@ void write_manifest(const city& c, const fs::path& path) {
           << "    aggregate: " << to_string(r.aggregate) << "\n"
           << "    " << (r.above ? "above: " : "below: ") << number(r.threshold) << "\n"
           << "    severity: " << to_string(r.level) << "\n";
+      if (r.clear_at) out << "    clear_at: " << number(*r.clear_at) << "\n";
       if (r.district)
         out << "    district: " << yaml_text(c.districts.at(r.district->value).key) << "\n";
       out << "    message: " << yaml_text(r.message) << "\n";

@@ -78,7 +78,30 @@ std::string_view to_string(severity s) {
   return "?";
 }
 
+city::city(const city& other) { *this = other; }
+
+city& city::operator=(const city& other) {
+  if (this == &other) return *this;
+  copy_data(other);
+  indexed_ = false;
+  if (other.indexed_) index();
+  return *this;
+}
+
+void city::copy_data(const city& other) {
+  name = other.name;
+  districts = other.districts;
+  nodes = other.nodes;
+  links = other.links;
+  zones = other.zones;
+  demand = other.demand;
+  sensors = other.sensors;
+  sources = other.sources;
+  rules = other.rules;
+}
+
 void city::index() {
+  indexed_ = true;
   district_by_key_.clear();
   for (const auto& d : districts) district_by_key_.emplace(d.key, d.id);
 

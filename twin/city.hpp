@@ -140,6 +140,10 @@ struct threshold_rule {
   rule_aggregate aggregate = rule_aggregate::mean;
   bool above = true;  // fires when the value is > threshold; when false, < threshold
   double threshold = 0;
+  // Hysteresis: a firing alert clears only once the value is back at or below (for `above`
+  // rules; at or above for `below` rules) this level, so that a value hovering around the
+  // threshold does not raise and clear the alert over and over. Empty: the threshold itself.
+  std::optional<double> clear_at;
   severity level = severity::warning;
   std::optional<district_id> district;  // every district when empty
   std::string message;
@@ -149,6 +153,14 @@ struct threshold_rule {
 // A whole city: immutable once loaded, shared between actors as shared_ptr<const city>.
 class city {
  public:
+  city() = default;
+  // A copy rebuilds its own lookup tables (they point into the vectors of their city).
+  city(const city& other);
+  city& operator=(const city& other);
+  // Moving keeps the vectors' buffers, so the tables stay valid.
+  city(city&&) noexcept = default;
+  city& operator=(city&&) noexcept = default;
+
   std::string name;
   std::vector<district> districts;
   std::vector<road_node> nodes;
@@ -172,6 +184,9 @@ class city {
   const std::vector<link_id>& links_of(district_id d) const;
 
  private:
+  void copy_data(const city& other);
+
+  bool indexed_ = false;
   std::unordered_map<std::string, district_id> district_by_key_;
   std::vector<std::int32_t> sensor_index_by_id_;  // -1 where no sensor has that id
   std::unordered_map<std::string, std::size_t> sensor_index_by_key_;

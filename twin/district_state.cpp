@@ -257,8 +257,10 @@ struct district_state::impl {
         auto& rs = rules[i];
         const auto& r = *rs.rule;
         double v = rule_value(r, now);
-        // NaN compares false both ways: no data never fires.
-        bool fire = r.above ? v > r.threshold : v < r.threshold;
+        // NaN compares false both ways: no data never fires (and a firing alert clears).
+        // Once firing, the alert holds until the value passes back beyond clear_at.
+        double level = rs.firing ? r.clear_at.value_or(r.threshold) : r.threshold;
+        bool fire = r.above ? v > level : v < level;
         rs.value = v;
         if (fire != rs.firing) {
           rs.firing = fire;

@@ -164,6 +164,7 @@ void check_same_city(const twin::city& a, const twin::city& b) {
     CHECK(x.aggregate == y.aggregate);
     CHECK(x.above == y.above);
     CHECK(x.threshold == y.threshold);
+    CHECK(x.clear_at == y.clear_at);
     CHECK(x.level == y.level);
     CHECK(x.district == y.district);
     CHECK(x.message == y.message);
@@ -271,6 +272,8 @@ TEST_CASE("the small bundle loads every section") {
   CHECK(c.rules[1].level == twin::severity::critical);
   CHECK(c.rules[1].district == twin::district_id{0});
   CHECK(c.rules[1].message.empty());
+  CHECK_FALSE(c.rules[0].clear_at.has_value());
+  CHECK(c.rules[1].clear_at == 20.0);
 }
 
 TEST_CASE("a bundle with only a name is an empty city") {
@@ -369,6 +372,18 @@ TEST_CASE("bad bundles fail with the file, line and field at fault") {
   SUBCASE("unknown rule window") {
     auto dir = broken_bundle("unknown-window", "city.yaml", "window: 15m", "window: 5m");
     check_error(dir, "city.yaml", 22, "window", "unknown window '5m'");
+  }
+  SUBCASE("a misspelt key is refused, not ignored") {
+    auto dir = broken_bundle("misspelt", "city.yaml", "sensors: sensors.csv", "sensor: sensors.csv");
+    check_error(dir, "city.yaml", 10, "sensor", "unknown key 'sensor'");
+  }
+  SUBCASE("a misspelt rule key is refused") {
+    auto dir = broken_bundle("misspelt-rule", "city.yaml", "severity: critical", "severty: critical");
+    check_error(dir, "city.yaml", 24, "severty", "unknown key 'severty'");
+  }
+  SUBCASE("clear_at on the wrong side of the threshold") {
+    auto dir = broken_bundle("clear-at", "city.yaml", "clear_at: 20", "clear_at: 10");
+    check_error(dir, "city.yaml", 26, "clear_at", "must be at or above 'below'");
   }
   SUBCASE("traffic sensor without link") {
     auto dir = broken_bundle("no-link", "sensors.csv", "22.105,ab,,\n2,", "22.105,,,\n2,");

@@ -39,3 +39,19 @@ TEST_CASE("a city finds its sensors by wire id and by key") {
   CHECK_FALSE(c.find_district("z").has_value());
   CHECK(c.sensors_of(twin::district_id{1}).size() == 1);
 }
+
+TEST_CASE("a copied city looks up its own sensors, not the original's") {
+  twin::city c;
+  c.districts.push_back({twin::district_id{0}, "a", "A", {}, 10, 1});
+  twin::sensor s;
+  s.id = twin::sensor_id{1};
+  s.key = "a-pm25";
+  s.district = twin::district_id{0};
+  c.sensors = {s};
+  c.index();
+  twin::city copy = c;
+  copy.sensors[0].key = "changed";
+  CHECK(copy.find_sensor(twin::sensor_id{1}) == &copy.sensors[0]);
+  CHECK(copy.sensors_of(twin::district_id{0})[0] == &copy.sensors[0]);
+  CHECK(c.find_sensor(twin::sensor_id{1})->key == "a-pm25");
+}

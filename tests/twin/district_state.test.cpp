@@ -421,6 +421,26 @@ TEST_CASE("an alert fires above its threshold, keeps its start, and clears") {
   CHECK(d.active_alerts().empty());
 }
 
+TEST_CASE("a firing alert holds until the value passes back beyond clear_at") {
+  auto c = std::make_shared<twin::city>(*test_city(true));
+  REQUIRE(c->rules[0].key == "pm25-1m");
+  c->rules[0].clear_at = 40;  // fires above 50, clears at or below 40
+  twin::district_state d(c, district_id{0});
+  apply(d, {r(20, 1000, 60)}, 1000);
+  REQUIRE(d.active_alerts().size() == 1);
+  apply(d, {r(21, 2000, 30)}, 2000);  // mean 45: below the threshold, above clear_at
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].value == 45);
+  CHECK(d.active_alerts()[0].since == 1000);
+  apply(d, {r(20, 3000, 20)}, 3000);  // mean of 60, 30, 20 = 36.67: cleared
+  CHECK(d.active_alerts().empty());
+  apply(d, {r(21, 4000, 90)}, 4000);  // mean of 60, 30, 20, 90 = 50: not above 50
+  CHECK(d.active_alerts().empty());
+  apply(d, {r(20, 5000, 100)}, 5000);  // mean 60: fires again
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].since == 5000);
+}
+
 TEST_CASE("latest-window alerts, below thresholds, and rules of other districts") {
   twin::district_state a(test_city(true), district_id{0});
   apply(a, {r(23, 1000, 1200), r(50, 1000, 50)}, 1000);
