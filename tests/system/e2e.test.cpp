@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <cmath>
 #include <fstream>
@@ -196,6 +197,25 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
   CHECK(series(m, "citytwin_ingest_readings_total{result=\"duplicate\"}") == 2);
   CHECK(series(m, "citytwin_ingest_readings_total{result=\"too_old\"}") == 1);
   CHECK(series(m, "citytwin_ingest_batches_total{result=\"applied\"}") == 1);
+  // District gauges are published on the districts' tick (every second).
+  CHECK(systest::poll_until(
+      [&] {
+        m = node.metrics();
+        return series(m, "citytwin_district_pm25_ug_m3{district=\"b\"}") == 30;
+      },
+      10s));
+  CHECK(series(m, "citytwin_district_waste_fill_ratio{district=\"b\"}") == 0.85);
+  CHECK(series(m, "citytwin_district_speed_kmh{district=\"a\"}") == 30);
+  CHECK(series(m, "citytwin_district_readings_total{district=\"a\"}") == 4);
+  // The exposition follows Prometheus' naming conventions, as its own linter sees them.
+  if (const std::string promtool = CITYTWIN_PROMTOOL; !promtool.empty()) {
+    std::ofstream(dir + "/scrape.txt") << m;
+    CHECK(std::system((promtool + " check metrics < " + dir + "/scrape.txt > " + dir +
+                       "/promtool.out 2>&1")
+                          .c_str()) == 0);
+    CHECK_MESSAGE(systest::read_file(dir + "/promtool.out").empty(),
+                  systest::read_file(dir + "/promtool.out"));
+  }
 
   SUBCASE("replaying the same file again never double counts") {
     auto again = run_cli(dir, "feed2",
