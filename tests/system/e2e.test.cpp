@@ -12,81 +12,23 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "process.hpp"
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include "cluster/codec.hpp"
+#include "node.hpp"
+#include "schemas/ingest.capnp.h"
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 namespace {
 
-const std::string bin = CITYTWIN_BIN;
-const std::string small_city = std::string(CITYTWIN_TEST_DATA) + "/bundles/small";
-
-struct cli_result {
-  int code = -2;
-  std::string output;  // stdout
-  std::string errors;  // stderr
-};
-
-// Runs a citytwin command to completion (bounded in time) and returns its exit code and output.
-cli_result run_cli(const std::string& dir, const std::string& name,
-                   std::vector<std::string> args, std::chrono::milliseconds timeout = 60s) {
-  args.insert(args.begin(), bin);
-  systest::process p(args, dir + "/" + name + ".out");
-  cli_result r;
-  r.code = p.wait(timeout);
-  if (r.code == -2) p.stop();
-  r.output = p.output();
-  r.errors = p.errors();
-  return r;
-}
-
-// A node started on free ports; its addresses come from the ready file it writes.
-struct node_process {
-  explicit node_process(const std::string& dir, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{bin,       "node",    "--city",    small_city,
-                                  "--ingest", "tcp://127.0.0.1:0", "--query",
-                                  "tcp://127.0.0.1:0", "--metrics", "127.0.0.1:0",
-                                  "--ready-file", dir + "/ready.json"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::filesystem::remove(dir + "/ready.json");
-    proc = std::make_unique<systest::process>(args, dir + "/node.out");
-    ready = systest::poll_until(
-        [&] { return !systest::read_file(dir + "/ready.json").empty() || !proc->running(); },
-        20s);
-    auto text = systest::read_file(dir + "/ready.json");
-    if (!text.empty()) {
-      auto j = json::parse(text);
-      ingest = j["ingest"];
-      query = j["query"];
-      std::string m = j["metrics"];
-      metrics_port = std::stoi(m.substr(m.rfind(':') + 1));
-    }
-    ready = ready && !text.empty();
-  }
-
-  std::string metrics() const { return systest::http_get(metrics_port, "/metrics"); }
-
-  std::unique_ptr<systest::process> proc;
-  bool ready = false;
-  std::string ingest;
-  std::string query;
-  int metrics_port = 0;
-};
-
-// The value of one series in a Prometheus text scrape, e.g.
-// series(text, "citytwin_ingest_readings_total{result=\"accepted\"}").
-double series(const std::string& text, const std::string& name) {
-  std::size_t pos = 0;
-  while ((pos = text.find(name, pos)) != std::string::npos) {
-    bool line_start = pos == 0 || text[pos - 1] == '\n';
-    auto after = pos + name.size();
-    if (line_start && after < text.size() && text[after] == ' ')
-      return std::stod(text.substr(after + 1, text.find('\n', after) - after - 1));
-    pos = after;
-  }
-  return std::nan("");
-}
+using systest::cli_result;
+using systest::node_process;
+using systest::run_cli;
+using systest::series;
+using systest::small_city;
 
 json query_json(const std::string& dir, const node_process& node, std::vector<std::string> what) {
   std::vector<std::string> args{"query", "--node", node.query, "--json"};
@@ -143,7 +85,7 @@ std::int64_t now_ms() {
 
 TEST_CASE("a node and feeds as processes: exact state through query --json and /metrics") {
   auto dir = systest::make_temp_dir("e2e");
-  node_process node(dir, {"--max-age", "1d"});
+  node_process node(dir, small_city, {"--max-age", "1d"});
   REQUIRE_MESSAGE(node.ready, node.proc->output());
 
   auto csv = write_known_readings(dir, now_ms());
@@ -258,16 +200,50 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
     s.set(zmq::sockopt::rcvtimeo, 5000);
     s.set(zmq::sockopt::linger, 0);
     s.connect(node.ingest);
+    cluster::decoder decoder;
+    auto ack_of = [&]() -> twin::batch_ack {
+      zmq::message_t frame;
+      REQUIRE(s.recv(frame));
+      auto ack = decoder.decode_ack(cluster::bytes_of(frame));
+      REQUIRE(ack.has_value());
+      return *ack;
+    };
+
     std::string garbage = "this is not a Cap'n Proto frame at all";
     s.send(zmq::buffer(garbage), zmq::send_flags::none);
-    zmq::message_t ack;
-    REQUIRE(s.recv(ack));
-    CHECK(ack.size() > 0);
+    auto bad = ack_of();
+    CHECK(bad.status == twin::ack_status::malformed);
+    CHECK_FALSE(bad.message.empty());
+
+    // A batch of a future protocol version, with one reading of a known sensor.
+    capnp::MallocMessageBuilder message;
+    auto batch = message.initRoot<citytwin::schema::ReadingBatch>();
+    batch.setProtocolVersion(twin::ingest_protocol_version + 1);
+    batch.setGateway(99);
+    batch.setSession(1);
+    batch.setSequence(7);
+    auto readings = batch.initReadings(1);
+    readings[0].setSensor(5);
+    readings[0].setTimeMs(now_ms());
+    readings[0].setValue(12.0);
+    auto words = capnp::messageToFlatArray(message);
+    auto bytes = words.asBytes();
+    s.send(zmq::buffer(bytes.begin(), bytes.size()), zmq::send_flags::none);
+    auto refused = ack_of();
+    CHECK(refused.status == twin::ack_status::wrong_version);
+    CHECK(refused.key.sequence == 7);
+    CHECK_MESSAGE(refused.message.find("protocol version 2") != std::string::npos,
+                  refused.message);
+
     CHECK(systest::poll_until(
         [&] { return series(node.metrics(), "citytwin_ingest_decode_failures_total") == 1; }, 5s));
-    CHECK(series(node.metrics(), "citytwin_ingest_batches_total{result=\"malformed\"}") == 1);
+    auto m2 = node.metrics();
+    CHECK(series(m2, "citytwin_ingest_batches_total{result=\"malformed\"}") == 1);
+    CHECK(series(m2, "citytwin_ingest_batches_total{result=\"wrong_version\"}") == 1);
     CHECK(node.proc->running());
+    // Nothing of the refused batch was applied.
     CHECK(query_json(dir, node, {"city"})["readings_applied"] == 8);
+    CHECK(query_json(dir, node, {"sensor", "b-pm25"})["readings"] == 2);
   }
 
   // SIGTERM: a clean exit.
@@ -286,7 +262,7 @@ TEST_CASE("bad input on the command line gets a clear error naming the file and 
   CHECK_MESSAGE(r.errors.find(dir + "/city.yaml:") != std::string::npos, r.errors);
 
   auto node_dir = systest::make_temp_dir("cli-errors-node");
-  node_process node(node_dir, {});
+  node_process node(node_dir, small_city);
   // The small bundle is fine; ask about things that do not exist.
   REQUIRE_MESSAGE(node.ready, node.proc->output());
   auto q = run_cli(dir, "unknown", {"query", "--node", node.query, "district", "atlantis"});

@@ -8,37 +8,19 @@
 #include <string>
 #include <vector>
 
-#include "process.hpp"
+#include "node.hpp"
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 namespace {
 
-const std::string bin = CITYTWIN_BIN;
-const std::string macau = std::string(CITYTWIN_EXAMPLES) + "/macau";
+const std::string& bin = systest::citytwin_bin;
+const std::string& macau = systest::macau_city;
 const std::string replay_dir = std::string(CITYTWIN_TEST_DATA) + "/replay";
 
-struct macau_node {
-  explicit macau_node(const std::string& dir) {
-    std::filesystem::remove(dir + "/ready.json");
-    proc = std::make_unique<systest::process>(
-        std::vector<std::string>{bin, "node", "--city", macau, "--ingest", "tcp://127.0.0.1:0",
-                                 "--query", "tcp://127.0.0.1:0", "--metrics", "127.0.0.1:0",
-                                 "--ready-file", dir + "/ready.json"},
-        dir + "/node.out");
-    systest::poll_until(
-        [&] { return !systest::read_file(dir + "/ready.json").empty() || !proc->running(); },
-        20s);
-    auto text = systest::read_file(dir + "/ready.json");
-    if (text.empty()) return;
-    auto j = json::parse(text);
-    ingest = j["ingest"];
-    query = j["query"];
-  }
-  std::unique_ptr<systest::process> proc;
-  std::string ingest;
-  std::string query;
+struct macau_node : systest::node_process {
+  explicit macau_node(const std::string& dir) : node_process(dir, macau) {}
 };
 
 json run_json(const std::string& dir, const std::string& name, std::vector<std::string> args) {
