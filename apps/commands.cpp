@@ -9,6 +9,7 @@
 #include <future>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -32,7 +33,7 @@ int exit_code_ = 0;
 
 // Options shared by `node` and `demo`.
 struct node_flags {
-  std::string city = "examples/macau";
+  std::string city;
   std::string config_file;
   std::string ingest;
   std::string query;
@@ -44,9 +45,9 @@ struct node_flags {
   std::string ready_file;
 };
 
-void add_node_flags(CLI::App* cmd, node_flags& f, bool with_city_default) {
-  auto* c = cmd->add_option("--city", f.city, "city bundle folder (city.yaml and its data files)");
-  if (!with_city_default) c->required();
+void add_node_flags(CLI::App* cmd, node_flags& f) {
+  cmd->add_option("--city", f.city,
+                  "city bundle folder (city.yaml and its data files); or `city:` in --config");
   cmd->add_option("--config", f.config_file,
                   "node YAML (keys: city, ingest, query, metrics, threads, max_age, max_future, "
                   "stale_after); flags override it");
@@ -67,14 +68,33 @@ twin::expected<node_config, std::string> make_node_config(node_flags& f) {
   node_config c;
   std::string max_age = "7d", max_future = "5m", stale_after = "5m";
   if (!f.config_file.empty()) {
+    auto where = [&](const YAML::Mark& m) {
+      return f.config_file + (m.line >= 0 ? ":" + std::to_string(m.line + 1) : std::string());
+    };
     try {
       YAML::Node y = YAML::LoadFile(f.config_file);
+      if (!y.IsMap()) return twin::unexpected{where(y.Mark()) + ": expected a map of settings"};
+      static const std::set<std::string> known{"city",    "ingest",     "query",
+                                               "metrics", "threads",    "max_age",
+                                               "max_future", "stale_after"};
+      for (const auto& kv : y) {
+        auto key = kv.first.as<std::string>();
+        if (!known.count(key))
+          return twin::unexpected{where(kv.first.Mark()) + ": field '" + key +
+                                  "': unknown key (known: city, ingest, query, metrics, threads, "
+                                  "max_age, max_future, stale_after)"};
+      }
       auto str = [&](const char* key, std::string& into) {
         if (y[key]) into = y[key].as<std::string>();
       };
       std::string city;
       str("city", city);
-      if (!city.empty() && f.city == "examples/macau") f.city = city;
+      // Paths in the file are relative to the file, as in Prometheus' own configuration.
+      if (!city.empty() && f.city.empty()) {
+        auto p = std::filesystem::path(city);
+        f.city = p.is_absolute() ? city
+                                 : (std::filesystem::path(f.config_file).parent_path() / p).string();
+      }
       str("ingest", c.ingest);
       str("query", c.query);
       str("metrics", c.metrics);
@@ -82,11 +102,14 @@ twin::expected<node_config, std::string> make_node_config(node_flags& f) {
       str("max_age", max_age);
       str("max_future", max_future);
       str("stale_after", stale_after);
+    } catch (const YAML::BadFile&) {
+      return twin::unexpected{f.config_file + ": cannot open file"};
     } catch (const YAML::Exception& e) {
-      return twin::unexpected{f.config_file + ":" + std::to_string(e.mark.line + 1) + ": " +
-                              e.msg};
+      return twin::unexpected{where(e.mark) + ": " + e.msg};
     }
   }
+  if (f.city.empty())
+    return twin::unexpected{std::string("no city: give --city DIR or `city:` in --config")};
   if (!f.ingest.empty()) c.ingest = f.ingest;
   if (!f.query.empty()) c.query = f.query;
   if (!f.metrics.empty()) c.metrics = f.metrics;
@@ -182,7 +205,7 @@ void run_node(node_flags& f) {
 void add_node(CLI::App& app) {
   auto f = std::make_shared<node_flags>();
   auto* cmd = app.add_subcommand("node", "run a node of the twin");
-  add_node_flags(cmd, *f, false);
+  add_node_flags(cmd, *f);
   cmd->callback([f] { run_node(*f); });
 }
 

@@ -251,6 +251,25 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
   CHECK(node.proc->output().find("citytwin node: stopped") != std::string::npos);
 }
 
+TEST_CASE("a node takes its settings from a YAML file; the city is relative to it") {
+  auto dir = systest::make_temp_dir("config");
+  std::filesystem::create_directories(dir + "/cities");
+  std::filesystem::create_symlink(small_city, dir + "/cities/small");
+  {
+    std::ofstream(dir + "/node.yaml") << "city: cities/small\ningest: tcp://127.0.0.1:0\n"
+                                         "query: tcp://127.0.0.1:0\nmetrics: 127.0.0.1:0\n"
+                                         "threads: 1\nmax_age: 1h\n";
+  }
+  systest::process node({systest::citytwin_bin, "node", "--config", dir + "/node.yaml",
+                         "--ready-file", dir + "/ready.json"},
+                        dir + "/node.out");
+  REQUIRE_MESSAGE(systest::poll_until(
+                      [&] { return !systest::read_file(dir + "/ready.json").empty(); }, 20s),
+                  node.errors());
+  CHECK(node.output().find("Vila Pequena (3 districts") != std::string::npos);
+  CHECK(node.stop(10s) == 0);
+}
+
 TEST_CASE("bad input on the command line gets a clear error naming the file and line") {
   auto dir = systest::make_temp_dir("cli-errors");
   {
@@ -260,6 +279,15 @@ TEST_CASE("bad input on the command line gets a clear error naming the file and 
                                        "--query", "tcp://127.0.0.1:0", "--metrics", "127.0.0.1:0"});
   CHECK(r.code == 2);
   CHECK_MESSAGE(r.errors.find(dir + "/city.yaml:") != std::string::npos, r.errors);
+
+  {
+    std::ofstream(dir + "/node.yaml") << "city: macau\nthreds: 2\n";
+  }
+  auto cfg = run_cli(dir, "bad-config", {"node", "--config", dir + "/node.yaml"});
+  CHECK(cfg.code == 2);
+  CHECK_MESSAGE(cfg.errors.find(dir + "/node.yaml:2: field 'threds': unknown key") !=
+                    std::string::npos,
+                cfg.errors);
 
   auto node_dir = systest::make_temp_dir("cli-errors-node");
   node_process node(node_dir, small_city);
