@@ -13,8 +13,8 @@
 #include <sstream>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "apps/feed_driver.hpp"
 #include "apps/node_host.hpp"
@@ -74,9 +74,8 @@ twin::expected<node_config, std::string> make_node_config(node_flags& f) {
     try {
       YAML::Node y = YAML::LoadFile(f.config_file);
       if (!y.IsMap()) return twin::unexpected{where(y.Mark()) + ": expected a map of settings"};
-      static const std::set<std::string> known{"city",    "ingest",     "query",
-                                               "metrics", "threads",    "max_age",
-                                               "max_future", "stale_after"};
+      static const std::set<std::string> known{"city",    "ingest",  "query",      "metrics",
+                                               "threads", "max_age", "max_future", "stale_after"};
       for (const auto& kv : y) {
         auto key = kv.first.as<std::string>();
         if (!known.count(key))
@@ -92,8 +91,9 @@ twin::expected<node_config, std::string> make_node_config(node_flags& f) {
       // Paths in the file are relative to the file, as in Prometheus' own configuration.
       if (!city.empty() && f.city.empty()) {
         auto p = std::filesystem::path(city);
-        f.city = p.is_absolute() ? city
-                                 : (std::filesystem::path(f.config_file).parent_path() / p).string();
+        f.city = p.is_absolute()
+                     ? city
+                     : (std::filesystem::path(f.config_file).parent_path() / p).string();
       }
       str("ingest", c.ingest);
       str("query", c.query);
@@ -264,7 +264,8 @@ void add_feed(CLI::App& app) {
   cmd->add_option("--city", f->city, "city bundle folder")->required();
   cmd->add_option("--to", f->config.to, "the node's ingest socket, e.g. tcp://127.0.0.1:7100")
       ->required();
-  cmd->add_option("--rate", f->config.rate_per_s, "readings per second (default: as fast as acked)");
+  cmd->add_option("--rate", f->config.rate_per_s,
+                  "readings per second (default: as fast as acked)");
   cmd->add_option("--count", f->config.count, "readings to send (default: no limit / whole file)");
   cmd->add_option("--seconds", f->config.seconds, "stop after this many seconds");
   cmd->add_option("--batch", f->config.batch_readings, "readings per batch (default 256)")
@@ -357,8 +358,8 @@ void add_city(CLI::App& app) {
     auto c = twin::generate_city(f->options);
     if (auto r = twin::write_city(c, f->out); !r) return fail(r.error().to_string());
     std::cout << "citytwin city generate: wrote " << f->out << " (" << c.districts.size()
-              << " districts, " << c.links.size() << " links, " << c.sensors.size()
-              << " sensors, " << c.zones.size() << " zones)\n";
+              << " districts, " << c.links.size() << " links, " << c.sensors.size() << " sensors, "
+              << c.zones.size() << " zones)\n";
   });
   auto* check = city->add_subcommand("check", "load a bundle and report what it holds");
   auto dir = std::make_shared<std::string>();
@@ -367,23 +368,34 @@ void add_city(CLI::App& app) {
     auto c = load_city_bundle(*dir);
     if (!c) return fail(c.error(), 2);
     const auto& city = **c;
-    std::cout << city.name << ": " << city.districts.size() << " districts, "
-              << city.nodes.size() << " nodes, " << city.links.size() << " links, "
-              << city.zones.size() << " zones, " << city.demand.size() << " OD pairs, "
-              << city.sensors.size() << " sensors, " << city.sources.size()
-              << " point sources, " << city.rules.size() << " rules\n";
+    std::cout << city.name << ": " << city.districts.size() << " districts, " << city.nodes.size()
+              << " nodes, " << city.links.size() << " links, " << city.zones.size() << " zones, "
+              << city.demand.size() << " OD pairs, " << city.sensors.size() << " sensors, "
+              << city.sources.size() << " point sources, " << city.rules.size() << " rules\n";
   });
 }
 
 }  // namespace
 
-void add_node_command(CLI::App& app) { add_node(app); }
-void add_feed_command(CLI::App& app) { add_feed(app); }
-void add_query_command(CLI::App& app) { add_query(app); }
-void add_city_command(CLI::App& app) { add_city(app); }
+void add_node_command(CLI::App& app) {
+  add_node(app);
+}
+void add_feed_command(CLI::App& app) {
+  add_feed(app);
+}
+void add_query_command(CLI::App& app) {
+  add_query(app);
+}
+void add_city_command(CLI::App& app) {
+  add_city(app);
+}
 
-int exit_code() { return exit_code_; }
-void set_exit_code(int code) { exit_code_ = code; }
+int exit_code() {
+  return exit_code_;
+}
+void set_exit_code(int code) {
+  exit_code_ = code;
+}
 
 twin::expected<twin::city_ptr, std::string> load_city_bundle(const std::filesystem::path& dir) {
   auto c = twin::load_city(dir);
@@ -401,13 +413,20 @@ twin::expected<twin::time_ms, std::string> parse_duration_ms(const std::string& 
   }
   std::string unit = text.substr(pos);
   double scale = 1000;
-  if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "ms") scale = 1;
-  else if (unit == "m") scale = 60e3;
-  else if (unit == "h") scale = 3600e3;
-  else if (unit == "d") scale = 86400e3;
-  else if (unit == "y") scale = 365.25 * 86400e3;
-  else return twin::unexpected{"unknown unit in '" + text + "' (use ms, s, m, h, d or y)"};
+  if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60e3;
+  else if (unit == "h")
+    scale = 3600e3;
+  else if (unit == "d")
+    scale = 86400e3;
+  else if (unit == "y")
+    scale = 365.25 * 86400e3;
+  else
+    return twin::unexpected{"unknown unit in '" + text + "' (use ms, s, m, h, d or y)"};
   if (!std::isfinite(v) || v < 0) return twin::unexpected{"not a duration: '" + text + "'"};
   return static_cast<twin::time_ms>(v * scale);
 }

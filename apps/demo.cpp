@@ -77,9 +77,8 @@ void run_demo(const demo_flags& f) {
   fc.bad_share = f.bad_share;
   fc.flush_timeout_ms = 10000;
   feed_summary summary;
-  std::thread feeder([&] {
-    summary = run_feed(*city, fc, clock, [&] { return running.load(); }, {});
-  });
+  std::thread feeder(
+      [&] { summary = run_feed(*city, fc, clock, [&] { return running.load(); }, {}); });
 
   auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
@@ -113,13 +112,15 @@ void run_demo(const demo_flags& f) {
 
 void add_demo_command(CLI::App& app) {
   auto f = std::make_shared<demo_flags>();
-  auto* cmd = app.add_subcommand("demo", "a node and a live synthetic feed of Macau, in one process");
+  auto* cmd =
+      app.add_subcommand("demo", "a node and a live synthetic feed of Macau, in one process");
   cmd->add_option("--city", f->city, "city bundle (default examples/macau)");
   cmd->add_option("--seconds", f->seconds, "how long to run (default 30)");
   cmd->add_flag("--forever", f->forever, "keep running until Ctrl-C");
   cmd->add_option("--rate", f->rate, "readings per second (default 20000)");
   cmd->add_option("--metrics", f->metrics, "HOST:PORT for /metrics (default 127.0.0.1:9464)");
-  cmd->add_option("--bad-share", f->bad_share, "share of deliberately bad readings (default 0.001)");
+  cmd->add_option("--bad-share", f->bad_share,
+                  "share of deliberately bad readings (default 0.001)");
   cmd->callback([f] { run_demo(*f); });
 }
 

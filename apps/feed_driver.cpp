@@ -11,7 +11,9 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-std::string describe(const cluster::gateway_error& e) { return e.message; }
+std::string describe(const cluster::gateway_error& e) {
+  return e.message;
+}
 
 // Sends `readings` in batches, pacing to the configured rate.
 class sender {

@@ -19,12 +19,12 @@ struct feed_config {
   std::uint64_t gateway_id = 1;
   std::optional<std::uint64_t> session;
   std::size_t batch_readings = 256;
-  double rate_per_s = 0;     // readings per second; 0: as fast as the node acks
-  std::uint64_t count = 0;   // readings to send; 0: no limit (synthetic) or the whole file
-  double seconds = 0;        // stop after this long; 0: no limit
+  double rate_per_s = 0;    // readings per second; 0: as fast as the node acks
+  std::uint64_t count = 0;  // readings to send; 0: no limit (synthetic) or the whole file
+  double seconds = 0;       // stop after this long; 0: no limit
   // Synthetic streams.
   std::uint64_t seed = 1;
-  double bad_share = 0;      // share of deliberately bad readings (NaN, out of range, unknown)
+  double bad_share = 0;  // share of deliberately bad readings (NaN, out of range, unknown)
   std::int32_t utc_offset_minutes = 480;
   double backfill_hours = 0;  // first send this much history, one sample per sensor per minute
   // Replay.

@@ -14,15 +14,19 @@
 namespace apps {
 
 struct node_host::impl {
-  impl(twin::city_ptr c, const node_config& config)
-      : city(std::move(c)), probes(registry, *city) {
+  impl(twin::city_ptr c, const node_config& config) : city(std::move(c)), probes(registry, *city) {
     cfg.set("scheduler.max-threads", static_cast<size_t>(config.threads));
     // TEMPORARY EXPERIMENT
-    if (const char* e = std::getenv("XP_AGG")) cfg.set("work-stealing.aggressive-poll-attempts", static_cast<size_t>(std::atoi(e)));
-    if (const char* e = std::getenv("XP_MOD")) cfg.set("work-stealing.moderate-poll-attempts", static_cast<size_t>(std::atoi(e)));
-    if (const char* e = std::getenv("XP_MODSLEEP")) cfg.set("work-stealing.moderate-sleep-duration", caf::timespan(std::atoi(e) * 1000));
-    if (const char* e = std::getenv("XP_RELSLEEP")) cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan(std::atoi(e) * 1000));
-    if (const char* e = std::getenv("XP_TP")) cfg.set("scheduler.max-throughput", static_cast<size_t>(std::atoi(e)));
+    if (const char* e = std::getenv("XP_AGG"))
+      cfg.set("work-stealing.aggressive-poll-attempts", static_cast<size_t>(std::atoi(e)));
+    if (const char* e = std::getenv("XP_MOD"))
+      cfg.set("work-stealing.moderate-poll-attempts", static_cast<size_t>(std::atoi(e)));
+    if (const char* e = std::getenv("XP_MODSLEEP"))
+      cfg.set("work-stealing.moderate-sleep-duration", caf::timespan(std::atoi(e) * 1000));
+    if (const char* e = std::getenv("XP_RELSLEEP"))
+      cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan(std::atoi(e) * 1000));
+    if (const char* e = std::getenv("XP_TP"))
+      cfg.set("scheduler.max-throughput", static_cast<size_t>(std::atoi(e)));
     system = std::make_unique<caf::actor_system>(cfg);
   }
 
@@ -53,9 +57,10 @@ struct node_host::impl {
 node_host::node_host(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
 node_host::~node_host() = default;
 
-twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(
-    twin::city_ptr city, const node_config& config, const twin::clock& clock,
-    std::ostream* alert_log) {
+twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::city_ptr city,
+                                                                         const node_config& config,
+                                                                         const twin::clock& clock,
+                                                                         std::ostream* alert_log) {
   auto p = std::make_unique<impl>(std::move(city), config);
   actors::runtime_options ro;
   ro.ingest_limits = config.limits;
@@ -90,16 +95,24 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(
   return std::unique_ptr<node_host>(new node_host(std::move(p)));
 }
 
-const std::string& node_host::ingest_endpoint() const { return impl_->ingest->endpoint(); }
-const std::string& node_host::query_endpoint() const { return impl_->query->endpoint(); }
+const std::string& node_host::ingest_endpoint() const {
+  return impl_->ingest->endpoint();
+}
+const std::string& node_host::query_endpoint() const {
+  return impl_->query->endpoint();
+}
 
 std::string node_host::metrics_address() const {
   return impl_->metrics_host + ":" + std::to_string(impl_->exposer->port());
 }
 
-twin::query_handler& node_host::queries() { return *impl_->runtime; }
+twin::query_handler& node_host::queries() {
+  return *impl_->runtime;
+}
 
-std::string node_host::scrape_text() const { return impl_->registry.scrape_text(); }
+std::string node_host::scrape_text() const {
+  return impl_->registry.scrape_text();
+}
 
 twin::expected<std::monostate, std::string> node_host::write_ready_file(
     const std::filesystem::path& path) const {

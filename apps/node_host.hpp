@@ -30,9 +30,10 @@ struct node_config {
 // endpoint, wired together. Destroying it shuts everything down in order.
 class node_host {
  public:
-  static twin::expected<std::unique_ptr<node_host>, std::string> start(
-      twin::city_ptr city, const node_config& config, const twin::clock& clock,
-      std::ostream* alert_log);
+  static twin::expected<std::unique_ptr<node_host>, std::string> start(twin::city_ptr city,
+                                                                       const node_config& config,
+                                                                       const twin::clock& clock,
+                                                                       std::ostream* alert_log);
   ~node_host();
 
   const std::string& ingest_endpoint() const;

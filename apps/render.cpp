@@ -9,11 +9,13 @@ namespace apps {
 
 namespace {
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+nlohmann::json number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+}
 
 nlohmann::json to_json(const twin::window_stats& w) {
-  return {{"count", w.count}, {"mean", number(w.mean)}, {"min", number(w.min)},
-          {"max", number(w.max)}};
+  return {
+      {"count", w.count}, {"mean", number(w.mean)}, {"min", number(w.min)}, {"max", number(w.max)}};
 }
 
 nlohmann::json to_json(const twin::reject_counts& r) {
@@ -157,8 +159,8 @@ nlohmann::json to_json(const twin::query_reply& r) {
 
 std::string render_text(const twin::city_view& v) {
   std::ostringstream os;
-  os << v.name << " at " << iso8601(v.as_of) << ": " << v.readings_applied
-     << " readings applied, " << v.rejected.total() << " rejected\n";
+  os << v.name << " at " << iso8601(v.as_of) << ": " << v.readings_applied << " readings applied, "
+     << v.rejected.total() << " rejected\n";
   os << pad("district", 32) << " sensors  speed  congest   PM2.5     NO2  noise  visitors  waste"
      << "  stale alerts\n";
   os << pad("", 32) << "  rep/all   km/h    index   ug/m3   ug/m3  dB(A)   persons      %\n";
@@ -200,9 +202,9 @@ std::string render_text(const twin::district_view& v) {
   if (!v.alerts.empty()) {
     os << "  active alerts:\n";
     for (const auto& a : v.alerts)
-      os << "    [" << twin::to_string(a.level) << "] " << a.rule << ": "
-         << twin::to_string(a.kind) << " " << fixed(a.value, 1) << " vs " << fixed(a.threshold, 1)
-         << " since " << iso8601(a.since) << (a.message.empty() ? "" : " — " + a.message) << '\n';
+      os << "    [" << twin::to_string(a.level) << "] " << a.rule << ": " << twin::to_string(a.kind)
+         << " " << fixed(a.value, 1) << " vs " << fixed(a.threshold, 1) << " since "
+         << iso8601(a.since) << (a.message.empty() ? "" : " — " + a.message) << '\n';
   }
   if (!v.links.empty()) {
     os << "  links with traffic readings: " << v.links.size() << "\n";

@@ -37,6 +37,8 @@ bool wait_for_termination(std::chrono::milliseconds timeout) {
   return terminated;
 }
 
-bool termination_requested() { return wait_for_termination(std::chrono::milliseconds(0)); }
+bool termination_requested() {
+  return wait_for_termination(std::chrono::milliseconds(0));
+}
 
 }  // namespace apps

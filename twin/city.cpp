@@ -40,9 +40,15 @@ const kind_info& info(sensor_kind k) {
 
 }  // namespace
 
-std::string_view to_string(sensor_kind k) { return info(k).name; }
-std::string_view unit_of(sensor_kind k) { return info(k).unit; }
-value_range plausible_range(sensor_kind k) { return info(k).range; }
+std::string_view to_string(sensor_kind k) {
+  return info(k).name;
+}
+std::string_view unit_of(sensor_kind k) {
+  return info(k).unit;
+}
+value_range plausible_range(sensor_kind k) {
+  return info(k).range;
+}
 
 std::optional<sensor_kind> parse_sensor_kind(std::string_view s) {
   for (std::size_t i = 0; i < sensor_kind_count; ++i)
@@ -52,33 +58,45 @@ std::optional<sensor_kind> parse_sensor_kind(std::string_view s) {
 
 std::string_view to_string(rule_window w) {
   switch (w) {
-    case rule_window::latest: return "latest";
-    case rule_window::one_minute: return "1m";
-    case rule_window::fifteen_minutes: return "15m";
-    case rule_window::one_hour: return "1h";
+    case rule_window::latest:
+      return "latest";
+    case rule_window::one_minute:
+      return "1m";
+    case rule_window::fifteen_minutes:
+      return "15m";
+    case rule_window::one_hour:
+      return "1h";
   }
   return "?";
 }
 
 std::string_view to_string(rule_aggregate a) {
   switch (a) {
-    case rule_aggregate::mean: return "mean";
-    case rule_aggregate::max: return "max";
-    case rule_aggregate::min: return "min";
+    case rule_aggregate::mean:
+      return "mean";
+    case rule_aggregate::max:
+      return "max";
+    case rule_aggregate::min:
+      return "min";
   }
   return "?";
 }
 
 std::string_view to_string(severity s) {
   switch (s) {
-    case severity::info: return "info";
-    case severity::warning: return "warning";
-    case severity::critical: return "critical";
+    case severity::info:
+      return "info";
+    case severity::warning:
+      return "warning";
+    case severity::critical:
+      return "critical";
   }
   return "?";
 }
 
-city::city(const city& other) { *this = other; }
+city::city(const city& other) {
+  *this = other;
+}
 
 city& city::operator=(const city& other) {
   if (this == &other) return *this;

@@ -60,21 +60,21 @@ struct polygon {
 
 struct district {
   district_id id;
-  std::string key;     // stable text id, e.g. "fatima"
-  std::string name;    // display name
+  std::string key;            // stable text id, e.g. "fatima"
+  std::string name;           // display name
   std::vector<polygon> area;  // multipolygon
   double population = 0;
   double area_km2 = 0;
 };
 
 struct road_node {
-  node_id id;              // dense index
+  node_id id;                // dense index
   std::uint32_t number = 0;  // as written in the bundle
   lon_lat position;
 };
 
 struct link {
-  link_id id;  // dense index
+  link_id id;       // dense index
   std::string key;  // stable text id as written in the bundle
   node_id from;
   node_id to;
@@ -87,7 +87,7 @@ struct link {
 };
 
 struct zone {
-  zone_id id;  // dense index
+  zone_id id;                // dense index
   std::uint32_t number = 0;  // as written in the bundle
   district_id district;
   node_id centroid;
@@ -100,8 +100,8 @@ struct od_demand {
 };
 
 struct sensor {
-  sensor_id id;       // as written in the bundle and sent on the wire
-  std::string key;    // stable text id
+  sensor_id id;     // as written in the bundle and sent on the wire
+  std::string key;  // stable text id
   sensor_kind kind = sensor_kind::pm25;
   district_id district;
   lon_lat position;

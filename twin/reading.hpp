@@ -63,9 +63,7 @@ struct reject_counts {
   std::array<std::uint64_t, reject_reason_count> by_reason{};
 
   std::uint64_t& operator[](reject_reason r) { return by_reason[static_cast<std::size_t>(r)]; }
-  std::uint64_t operator[](reject_reason r) const {
-    return by_reason[static_cast<std::size_t>(r)];
-  }
+  std::uint64_t operator[](reject_reason r) const { return by_reason[static_cast<std::size_t>(r)]; }
   std::uint64_t total() const;
   reject_counts& operator+=(const reject_counts& other);
   friend bool operator==(const reject_counts&, const reject_counts&) = default;
@@ -93,7 +91,7 @@ struct batch_ack {
 
 // Time bounds a node applies to incoming readings, relative to its clock.
 struct ingest_limits {
-  time_ms max_age_ms = 7 * ms_per_day;       // older than now - max_age: too_old
+  time_ms max_age_ms = 7 * ms_per_day;        // older than now - max_age: too_old
   time_ms max_future_ms = 5 * ms_per_minute;  // newer than now + max_future: too_new
 };
 

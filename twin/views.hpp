@@ -81,9 +81,9 @@ struct district_view {
   std::uint32_t sensors = 0;
   std::uint32_t sensors_reporting = 0;  // sensors with at least one reading
   district_indicators indicators;
-  std::vector<kind_stats> kinds;     // only kinds the district has sensors of
-  std::vector<link_state> links;     // links with a traffic reading
-  std::vector<alert> alerts;         // active alerts
+  std::vector<kind_stats> kinds;  // only kinds the district has sensors of
+  std::vector<link_state> links;  // links with a traffic reading
+  std::vector<alert> alerts;      // active alerts
 };
 
 struct sensor_view {

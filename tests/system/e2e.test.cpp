@@ -3,9 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -56,17 +56,20 @@ std::string write_known_readings(const std::string& dir, std::int64_t now_ms) {
     double value;
   };
   std::vector<row> rows{
-      {t0, "a-speed", 40},         {t0 + 10000, "a-speed", 30},
+      {t0, "a-speed", 40},
+      {t0 + 10000, "a-speed", 30},
       {t0 + 10000, "a-speed", 30},  // duplicate: same sensor and time
       {t0 + 5000, "a-speed", 35},   // out of order: older than the latest
-      {t0, "a-flow", 1200},        {t0 + 20000, "a-flow", 1500},
-      {t0, "b-pm25", 20},          {t0 + 25000, "b-pm25", 40},
+      {t0, "a-flow", 1200},
+      {t0 + 20000, "a-flow", 1500},
+      {t0, "b-pm25", 20},
+      {t0 + 25000, "b-pm25", 40},
       {t0 + 25000, "b-pm25", 40},  // duplicate
       {t0 + 15000, "c-visitors", 600},
       {t0 + 20000, "b-bin", 85},
-      {t0 + 21000, "b-bin", 120},                    // out of range: a bin is at most 100 % full
-      {now_ms - 2 * 86400000LL, "b-pm25", 10},       // too old for a node with --max-age 1d
-      {now_ms + 3600000LL, "a-flow", 10},            // too new: an hour ahead
+      {t0 + 21000, "b-bin", 120},               // out of range: a bin is at most 100 % full
+      {now_ms - 2 * 86400000LL, "b-pm25", 10},  // too old for a node with --max-age 1d
+      {now_ms + 3600000LL, "a-flow", 10},       // too new: an hour ahead
   };
   auto path = dir + "/known.csv";
   std::ofstream out(path);
@@ -152,9 +155,9 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
   // The exposition follows Prometheus' naming conventions, as its own linter sees them.
   if (const std::string promtool = CITYTWIN_PROMTOOL; !promtool.empty()) {
     std::ofstream(dir + "/scrape.txt") << m;
-    CHECK(std::system((promtool + " check metrics < " + dir + "/scrape.txt > " + dir +
-                       "/promtool.out 2>&1")
-                          .c_str()) == 0);
+    CHECK(std::system(
+              (promtool + " check metrics < " + dir + "/scrape.txt > " + dir + "/promtool.out 2>&1")
+                  .c_str()) == 0);
     CHECK_MESSAGE(systest::read_file(dir + "/promtool.out").empty(),
                   systest::read_file(dir + "/promtool.out"));
   }
@@ -232,8 +235,7 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
     auto refused = ack_of();
     CHECK(refused.status == twin::ack_status::wrong_version);
     CHECK(refused.key.sequence == 7);
-    CHECK_MESSAGE(refused.message.find("protocol version 2") != std::string::npos,
-                  refused.message);
+    CHECK_MESSAGE(refused.message.find("protocol version 2") != std::string::npos, refused.message);
 
     CHECK(systest::poll_until(
         [&] { return series(node.metrics(), "citytwin_ingest_decode_failures_total") == 1; }, 5s));
@@ -263,31 +265,28 @@ TEST_CASE("a node takes its settings from a YAML file; the city is relative to i
   systest::process node({systest::citytwin_bin, "node", "--config", dir + "/node.yaml",
                          "--ready-file", dir + "/ready.json"},
                         dir + "/node.out");
-  REQUIRE_MESSAGE(systest::poll_until(
-                      [&] { return !systest::read_file(dir + "/ready.json").empty(); }, 20s),
-                  node.errors());
+  REQUIRE_MESSAGE(
+      systest::poll_until([&] { return !systest::read_file(dir + "/ready.json").empty(); }, 20s),
+      node.errors());
   CHECK(node.output().find("Vila Pequena (3 districts") != std::string::npos);
   CHECK(node.stop(10s) == 0);
 }
 
 TEST_CASE("bad input on the command line gets a clear error naming the file and line") {
   auto dir = systest::make_temp_dir("cli-errors");
-  {
-    std::ofstream(dir + "/city.yaml") << "citytwin_bundle: 1\nname: x\ndistricts: [unclosed\n";
-  }
-  auto r = run_cli(dir, "bad-bundle", {"node", "--city", dir, "--ingest", "tcp://127.0.0.1:0",
-                                       "--query", "tcp://127.0.0.1:0", "--metrics", "127.0.0.1:0"});
+  { std::ofstream(dir + "/city.yaml") << "citytwin_bundle: 1\nname: x\ndistricts: [unclosed\n"; }
+  auto r = run_cli(dir, "bad-bundle",
+                   {"node", "--city", dir, "--ingest", "tcp://127.0.0.1:0", "--query",
+                    "tcp://127.0.0.1:0", "--metrics", "127.0.0.1:0"});
   CHECK(r.code == 2);
   CHECK_MESSAGE(r.errors.find(dir + "/city.yaml:") != std::string::npos, r.errors);
 
-  {
-    std::ofstream(dir + "/node.yaml") << "city: macau\nthreds: 2\n";
-  }
+  { std::ofstream(dir + "/node.yaml") << "city: macau\nthreds: 2\n"; }
   auto cfg = run_cli(dir, "bad-config", {"node", "--config", dir + "/node.yaml"});
   CHECK(cfg.code == 2);
-  CHECK_MESSAGE(cfg.errors.find(dir + "/node.yaml:2: field 'threds': unknown key") !=
-                    std::string::npos,
-                cfg.errors);
+  CHECK_MESSAGE(
+      cfg.errors.find(dir + "/node.yaml:2: field 'threds': unknown key") != std::string::npos,
+      cfg.errors);
 
   auto node_dir = systest::make_temp_dir("cli-errors-node");
   node_process node(node_dir, small_city);

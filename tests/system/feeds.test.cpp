@@ -37,11 +37,11 @@ TEST_CASE("a real wide-form station file replays into the Macau twin") {
   auto dir = systest::make_temp_dir("wide");
   macau_node node(dir);
   REQUIRE_MESSAGE(!node.ingest.empty(), node.proc->output());
-  auto f = run_json(dir, "feed",
-                    {"feed", "--city", macau, "--to", node.ingest, "--replay",
-                     replay_dir + "/prsa_aotizhongxin_excerpt.csv", "--mapping",
-                     macau + "/feeds/beijing-aotizhongxin.mapping", "--csv-utc-offset", "8",
-                     "--json"});
+  auto f =
+      run_json(dir, "feed",
+               {"feed", "--city", macau, "--to", node.ingest, "--replay",
+                replay_dir + "/prsa_aotizhongxin_excerpt.csv", "--mapping",
+                macau + "/feeds/beijing-aotizhongxin.mapping", "--csv-utc-offset", "8", "--json"});
   // 96 hourly rows x 6 mapped columns, one of them NA (see tests/data/replay/README.md).
   CHECK(f["replay"]["rows"] == 96);
   CHECK(f["replay"]["missing"] == 1);
@@ -50,7 +50,8 @@ TEST_CASE("a real wide-form station file replays into the Macau twin") {
   CHECK(f["readings_rejected"] == 0);
 
   // The newest row (2013-03-04 23:00 local) is the latest value of each mapped sensor.
-  auto pm25 = run_json(dir, "q1", {"query", "--node", node.query, "--json", "sensor", "sl-pm25-01"});
+  auto pm25 =
+      run_json(dir, "q1", {"query", "--node", node.query, "--json", "sensor", "sl-pm25-01"});
   CHECK(pm25["value"] == 58.0);
   CHECK(pm25["readings"] == 96);
   auto wd = run_json(dir, "q2",

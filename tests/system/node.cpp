@@ -25,10 +25,12 @@ cli_result run_cli(const std::string& dir, const std::string& name, std::vector<
 
 node_process::node_process(const std::string& dir, const std::string& city,
                            std::vector<std::string> extra) {
-  std::vector<std::string> args{citytwin_bin,        "node",      "--city",
-                                city,                "--ingest",  "tcp://127.0.0.1:0",
-                                "--query",           "tcp://127.0.0.1:0", "--metrics",
-                                "127.0.0.1:0",       "--ready-file", dir + "/ready.json"};
+  std::vector<std::string> args{citytwin_bin,   "node",
+                                "--city",       city,
+                                "--ingest",     "tcp://127.0.0.1:0",
+                                "--query",      "tcp://127.0.0.1:0",
+                                "--metrics",    "127.0.0.1:0",
+                                "--ready-file", dir + "/ready.json"};
   args.insert(args.end(), extra.begin(), extra.end());
   std::filesystem::remove(dir + "/ready.json");
   proc = std::make_unique<process>(args, dir + "/node.out");
@@ -43,7 +45,9 @@ node_process::node_process(const std::string& dir, const std::string& city,
   ready = true;
 }
 
-std::string node_process::metrics() const { return http_get(metrics_port, "/metrics"); }
+std::string node_process::metrics() const {
+  return http_get(metrics_port, "/metrics");
+}
 
 double series(const std::string& text, const std::string& name) {
   std::size_t pos = 0;

@@ -71,8 +71,12 @@ int process::stop(std::chrono::milliseconds timeout) {
   return exit_code_;
 }
 
-std::string process::output() const { return read_file(output_path_); }
-std::string process::errors() const { return read_file(output_path_ + ".err"); }
+std::string process::output() const {
+  return read_file(output_path_);
+}
+std::string process::errors() const {
+  return read_file(output_path_ + ".err");
+}
 
 bool poll_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -9,8 +9,9 @@
 
 namespace systest {
 
-// A child process started for a test. Its stdout goes to a file (stderr to the same name + .err); it is killed (SIGTERM, then
-// SIGKILL) when the object goes away, so a failing test never leaves processes behind.
+// A child process started for a test. Its stdout goes to a file (stderr to the same name + .err);
+// it is killed (SIGTERM, then SIGKILL) when the object goes away, so a failing test never leaves
+// processes behind.
 class process {
  public:
   process(const std::vector<std::string>& argv, const std::string& output_path);

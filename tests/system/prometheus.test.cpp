@@ -48,9 +48,9 @@ TEST_CASE("a real Prometheus server scrapes a node; rules and dashboard queries 
   auto dir = systest::make_temp_dir("prometheus");
   systest::node_process node(dir, systest::small_city);
   REQUIRE_MESSAGE(node.ready, node.proc->errors());
-  auto feed = systest::run_cli(dir, "feed",
-                               {"feed", "--city", systest::small_city, "--to", node.ingest,
-                                "--count", "2000", "--quiet"});
+  auto feed = systest::run_cli(
+      dir, "feed",
+      {"feed", "--city", systest::small_city, "--to", node.ingest, "--count", "2000", "--quiet"});
   REQUIRE_MESSAGE(feed.code == 0, feed.errors);
 
   int port = systest::free_port();
@@ -65,11 +65,11 @@ TEST_CASE("a real Prometheus server scrapes a node; rules and dashboard queries 
                            "--storage.tsdb.path=" + dir + "/data",
                            "--web.listen-address=127.0.0.1:" + std::to_string(port)},
                           dir + "/prometheus.out");
-  REQUIRE_MESSAGE(systest::poll_until(
-                      [&] { return systest::http_get(port, "/-/ready").find("Ready") !=
-                                   std::string::npos; },
-                      30s),
-                  server.errors());
+  REQUIRE_MESSAGE(
+      systest::poll_until(
+          [&] { return systest::http_get(port, "/-/ready").find("Ready") != std::string::npos; },
+          30s),
+      server.errors());
 
   // The node's district gauges arrive through a real scrape.
   auto query = [&](const std::string& promql) {
