@@ -1,0 +1,278 @@
+#include "twin/assignment.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+
+#include "twin/tntp.hpp"
+
+namespace fs = std::filesystem;
+using namespace twin::assign;
+
+namespace {
+
+const fs::path tntp_data = fs::path(CITYTWIN_TEST_DATA) / "tntp";
+
+tntp_case load_case(const std::string& name, cost_weights weights = {}) {
+  auto c = load_tntp_case(tntp_data / name, name, weights);
+  if (!c) FAIL(c.error().to_string());
+  return std::move(c).value();
+}
+
+network build_network(std::uint32_t nodes, std::uint32_t first_thru, std::vector<link_spec> links) {
+  auto net = network::build(nodes, first_thru, std::move(links), {});
+  if (!net) FAIL(net.error());
+  return std::move(net).value();
+}
+
+demand build_demand(const network& net, std::vector<od_flow> flows) {
+  auto d = demand::build(net, std::move(flows));
+  if (!d) FAIL(d.error());
+  return std::move(d).value();
+}
+
+// A link whose cost is a + x * a / capacity (BPR with b = 1, power 1).
+link_spec linear(node_index from, node_index to, double fft, double capacity) {
+  return {from, to, capacity, fft, 1.0, 1.0, 0.0, 0.0};
+}
+
+// A link with a constant cost.
+link_spec constant(node_index from, node_index to, double fft) {
+  return {from, to, 1000.0, fft, 0.0, 4.0, 0.0, 0.0};
+}
+
+// Checks a solution of a published case against its best-known objective and link flows.
+void check_against_published(const std::string& name, const tntp_case& c, const solution& s,
+                             double best_objective, double flow_min) {
+  CAPTURE(name);
+  CHECK(s.stop == stop_reason::gap_reached);
+  CHECK(std::abs(s.objective - best_objective) <= 1e-8 * best_objective);
+  const auto published = twin::tntp::load_flow(tntp_data / name / (name + "_flow.tntp"));
+  REQUIRE(published.has_value());
+  REQUIRE(published->size() == c.net.link_count());
+  std::size_t compared = 0;
+  for (link_index l = 0; l < c.net.link_count(); ++l) {
+    const auto& row = (*published)[l];
+    REQUIRE(static_cast<node_index>(row.from_node - 1) == c.net.from(l));
+    REQUIRE(static_cast<node_index>(row.to_node - 1) == c.net.to(l));
+    if (row.volume <= flow_min) continue;
+    ++compared;
+    CAPTURE(l);
+    CHECK(s.link_flow[l] == doctest::Approx(row.volume).epsilon(1e-3));
+  }
+  CHECK(compared > c.net.link_count() / 2);
+}
+
+}  // namespace
+
+TEST_CASE("two parallel links split the demand where their costs meet") {
+  // Costs 10 + x and 20 + x, 30 trips: 20 and 10, both at cost 30.
+  const network net = build_network(2, 0, {linear(0, 1, 10, 10), linear(0, 1, 20, 20)});
+  const demand trips = build_demand(net, {{0, 1, 30}});
+  solver_options options;
+  options.relative_gap_target = 1e-12;
+  const solution s = solve(net, trips, options);
+  CHECK(s.stop == stop_reason::gap_reached);
+  CHECK(s.link_flow[0] == doctest::Approx(20).epsilon(1e-10));
+  CHECK(s.link_flow[1] == doctest::Approx(10).epsilon(1e-10));
+  CHECK(s.link_cost[0] == doctest::Approx(30).epsilon(1e-10));
+  CHECK(s.tstt == doctest::Approx(900).epsilon(1e-10));
+  CHECK(s.sptt == doctest::Approx(900).epsilon(1e-10));
+  // Integrals of 10 + x over [0, 20] and 20 + x over [0, 10].
+  CHECK(s.objective == doctest::Approx(650).epsilon(1e-10));
+  CHECK(s.relative_gap <= 1e-12);
+  REQUIRE(s.trace.size() == s.iterations + 1);
+  // All or nothing first: 30 on link 0 at cost 40, against a shortest path of 20.
+  CHECK(s.trace.front().relative_gap == doctest::Approx((1200.0 - 600.0) / 1200.0));
+}
+
+TEST_CASE("generalized cost adds weighted toll and length") {
+  auto net = network::build(2, 0,
+                            {{0, 1, 100, 2.0, 0.15, 4, 50, 3},  // 2 + 0.5*50 + 0.25*3 = 27.75
+                             {0, 1, 100, 30.0, 0.0, 4, 0, 0}},
+                            {0.5, 0.25});
+  REQUIRE(net.has_value());
+  CHECK(net->cost(0, 0) == 27.75);
+  CHECK(net->cost(0, 100) == doctest::Approx(27.75 + 2 * 0.15));
+  // Integral: 27.75 x + 2 * 0.15 * x^5 / (5 * 100^4).
+  CHECK(net->cost_integral(0, 100) == doctest::Approx(2775 + 0.3 * 1e10 / 5 / 1e8));
+  const demand trips = build_demand(*net, {{0, 1, 10}});
+  const solution s = solve(*net, trips);
+  CHECK(s.link_flow[0] == 10);
+  CHECK(s.link_flow[1] == 0);
+}
+
+TEST_CASE("zones below the first through node carry no through traffic") {
+  // 0 and 1 are zones, 2 and 3 ordinary nodes. 0 -> 1 -> 3 is the cheap way to 3, but may not
+  // pass through zone 1; 0 -> 2 -> 3 must be taken.
+  const network net = build_network(
+      4, 2, {constant(0, 1, 1), constant(1, 3, 1), constant(0, 2, 5), constant(2, 3, 5)});
+  const demand trips = build_demand(net, {{0, 3, 10}, {0, 1, 4}});
+  const solution s = solve(net, trips);
+  CHECK(s.link_flow[0] == 4);
+  CHECK(s.link_flow[1] == 0);
+  CHECK(s.link_flow[2] == 10);
+  CHECK(s.link_flow[3] == 10);
+  CHECK(s.sptt == 10 * 10 + 4 * 1);
+  CHECK(s.relative_gap == 0);
+
+  // Without the rule the cheap path is used.
+  const network open = build_network(
+      4, 0, {constant(0, 1, 1), constant(1, 3, 1), constant(0, 2, 5), constant(2, 3, 5)});
+  const solution t = solve(open, build_demand(open, {{0, 3, 10}, {0, 1, 4}}));
+  CHECK(t.link_flow[1] == 10);
+  CHECK(t.link_flow[2] == 0);
+}
+
+TEST_CASE("intrazonal, unreachable and closed-link demand") {
+  // Link 1 (0 -> 2 direct) is closed: capacity 0.
+  const network net = build_network(
+      3, 0, {linear(0, 1, 1, 10), {0, 2, 0.0, 1, 0.15, 4, 0, 0}, linear(1, 2, 1, 10)});
+  const demand trips = build_demand(net, {{0, 2, 5}, {1, 1, 7}, {2, 0, 4}, {0, 2, 1}});
+  CHECK(trips.total_flow() == 10);  // 5 + 1 merged, 4 unreachable; intrazonal apart
+  CHECK(trips.intrazonal_flow() == 7);
+  const solution s = solve(net, trips);
+  CHECK(s.intrazonal_flow == 7);
+  CHECK(s.unassigned_flow == 4);
+  CHECK(s.assigned_flow == 6);
+  CHECK(s.link_flow[0] == 6);
+  CHECK(s.link_flow[1] == 0);
+  CHECK(s.link_flow[2] == 6);
+}
+
+TEST_CASE("bad networks and demands are refused with a reason") {
+  CHECK(network::build(2, 0, {constant(0, 2, 1)}, {}).error() == "link 0: node outside 0..1");
+  CHECK_FALSE(network::build(2, 0, {{0, 1, -1, 1, 0, 4, 0, 0}}, {}).has_value());
+  CHECK_FALSE(network::build(2, 0, {constant(1, 1, 1)}, {}).has_value());
+  const network net = build_network(2, 0, {constant(0, 1, 1)});
+  CHECK(demand::build(net, {{0, 5, 1}}).error() == "demand from node 0 to node 5: unknown node");
+  CHECK_FALSE(demand::build(net, {{0, 1, -1}}).has_value());
+}
+
+TEST_CASE("SiouxFalls: best-known objective and flows, deterministic") {
+  const tntp_case c = load_case("SiouxFalls");
+  CHECK(c.trips.total_flow() == 360600);
+  solver_options options;
+  options.relative_gap_target = 1e-10;
+  const solution s = solve(c.net, c.trips, options);
+  CHECK(s.relative_gap <= 1e-10);
+  // The published flows are given to 1e-3 of the best-known solution; links below 1 vehicle
+  // are not compared relatively.
+  check_against_published("SiouxFalls", c, s, 4231335.28710744, 1.0);
+  CHECK(s.tstt == doctest::Approx(7480225.34).epsilon(1e-6));
+
+  const solution again = solve(c.net, c.trips, options);
+  CHECK(again.link_flow == s.link_flow);
+  CHECK(again.objective == s.objective);
+  CHECK(again.iterations == s.iterations);
+}
+
+TEST_CASE("Anaheim: best-known objective and flows with centroids that block through traffic") {
+  const tntp_case c = load_case("Anaheim");
+  CHECK(c.net.first_thru_node() == 38);
+  solver_options options;
+  options.relative_gap_target = 1e-9;
+  const solution s = solve(c.net, c.trips, options);
+  CHECK(s.relative_gap <= 1e-9);
+  check_against_published("Anaheim", c, s, 1286032.17109603, 1.0);
+  CHECK(s.tstt == doctest::Approx(1419913.85).epsilon(1e-6));
+  const solution again = solve(c.net, c.trips, options);
+  CHECK(again.link_flow == s.link_flow);
+}
+
+TEST_CASE("ChicagoSketch: best-known objective and flows with toll and length weights") {
+  const tntp_case c = load_case("ChicagoSketch", {0.02, 0.04});
+  CHECK(c.trips.intrazonal_flow() == doctest::Approx(123414).epsilon(1e-12));
+  CHECK(c.trips.total_flow() + c.trips.intrazonal_flow() ==
+        doctest::Approx(1260907.44).epsilon(1e-9));
+  solver_options options;
+  options.relative_gap_target = 1e-9;
+  const solution s = solve(c.net, c.trips, options);
+  CHECK(s.relative_gap <= 1e-9);
+  CHECK(s.intrazonal_flow == doctest::Approx(123414).epsilon(1e-12));
+  check_against_published("ChicagoSketch", c, s, 17313018.7387477, 1.0);
+}
+
+TEST_CASE("warm start: a variant solved from its baseline matches a cold solve") {
+  const tntp_case base = load_case("SiouxFalls");
+  solver_options options;
+  options.relative_gap_target = 1e-9;
+  const solution baseline = solve(base.net, base.trips, options);
+
+  // The variant closes link 10 (TNTP node 5 -> node 4) by setting its capacity to 0.
+  std::vector<link_spec> links;
+  for (link_index l = 0; l < base.net.link_count(); ++l) links.push_back(base.net.spec(l));
+  links[10].capacity = 0;
+  auto variant = network::build(base.net.node_count(), base.net.first_thru_node(), links, {});
+  REQUIRE(variant.has_value());
+
+  const solution cold = solve(*variant, base.trips, options);
+  const solution warm = solve(*variant, base.trips, options, &baseline);
+  CHECK_FALSE(cold.warm_started);
+  CHECK(warm.warm_started);
+  CHECK(warm.origins_rebuilt > 0);
+  CHECK(warm.origins_rebuilt < base.trips.origin_count());
+  CHECK(warm.link_flow[10] == 0);
+  CHECK(cold.link_flow[10] == 0);
+  CHECK(warm.relative_gap <= 1e-9);
+  CHECK(std::abs(warm.objective - cold.objective) <= 1e-8 * cold.objective);
+  CHECK(warm.objective > baseline.objective);
+
+  // A mild capacity change: the warm start needs fewer iterations than starting over.
+  links = {};
+  for (link_index l = 0; l < base.net.link_count(); ++l) links.push_back(base.net.spec(l));
+  links[20].capacity *= 0.9;
+  auto mild = network::build(base.net.node_count(), base.net.first_thru_node(), links, {});
+  REQUIRE(mild.has_value());
+  const solution mild_cold = solve(*mild, base.trips, options);
+  const solution mild_warm = solve(*mild, base.trips, options, &baseline);
+  CHECK(mild_warm.origins_rebuilt == 0);
+  CHECK(mild_warm.iterations < mild_cold.iterations);
+  CHECK(std::abs(mild_warm.objective - mild_cold.objective) <= 1e-8 * mild_cold.objective);
+
+  // A warm start for other demand is ignored.
+  const demand other = build_demand(base.net, {{0, 5, 100}});
+  const solution ignored = solve(base.net, other, options, &baseline);
+  CHECK_FALSE(ignored.warm_started);
+}
+
+TEST_CASE("the per-origin unit can be driven by a coordinator") {
+  // The loop solve() runs, written against the per-origin API: bushes own their flows, the link
+  // state is shared, and the totals are rebuilt from the bushes before each gap measurement.
+  const tntp_case c = load_case("SiouxFalls");
+  bush_workspace ws;
+  link_state shared;
+  shared.reset(c.net);
+  std::vector<origin_bush> bushes(c.trips.origin_count());
+  for (std::uint32_t o = 0; o < c.trips.origin_count(); ++o)
+    bushes[o].initialize(c.net, c.trips.origin(o), c.trips.destinations(o), shared, ws);
+  double gap = 1;
+  int rounds = 0;
+  for (; rounds < 400 && gap > 1e-6; ++rounds) {
+    for (auto& b : bushes) {
+      b.update(c.net, shared, ws);
+      b.equilibrate(c.net, shared, ws, {});
+    }
+    std::fill(shared.flow.begin(), shared.flow.end(), 0.0);
+    for (const auto& b : bushes)
+      for (link_index l = 0; l < c.net.link_count(); ++l) shared.flow[l] += b.link_flows()[l];
+    shared.refresh_costs(c.net);
+    gap = measure_gap(c.net, c.trips, shared, ws).relative_gap;
+  }
+  CHECK(gap <= 1e-6);
+  CHECK(rounds < 100);
+  CHECK(beckmann_objective(c.net, shared.flow) == doctest::Approx(4231335.28710744).epsilon(1e-6));
+  for (const auto& b : bushes) {
+    CHECK(b.unassigned_flow() == 0);
+    // Every bush carries exactly its origin's demand out of the origin.
+    double out = 0;
+    for (const link_index l : c.net.out_links(b.origin())) out += b.link_flows()[l];
+    double demand_out = 0;
+    for (std::uint32_t o = 0; o < c.trips.origin_count(); ++o)
+      if (c.trips.origin(o) == b.origin())
+        for (const auto& d : c.trips.destinations(o)) demand_out += d.flow;
+    CHECK(out == doctest::Approx(demand_out).epsilon(1e-12));
+  }
+}

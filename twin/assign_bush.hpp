@@ -1,0 +1,146 @@
+#pragma once
+
+// The per-origin unit of Algorithm B (Dial 2006): an acyclic "bush" of links rooted at one origin
+// that carries all of that origin's flow, and the two operations on it:
+//   - update: drop links without flow, add links that shorten paths (keeps the bush acyclic);
+//   - equilibrate: shift flow from the longest used path to the shortest path of each node, with a
+//     Newton step, until every used path to a node costs the same.
+//
+// State, and who owns it:
+//   - per origin (origin_bush): which links are in the bush, the origin's flow on each link, a
+//     topological order of the bush. Nothing else writes it.
+//   - shared (link_state): the total flow on each link and the cost and cost derivative at that
+//     flow. equilibrate() reads it and writes the links whose flow it moves.
+//   - per thread (bush_workspace): scratch memory (labels, heaps, segment buffers) reused from one
+//     origin to the next so that the hot loops never allocate.
+// solve() runs the origins one after the other against one link_state (Gauss-Seidel), which is
+// what the tests establish. A coordinator that spreads origins over workers gives each worker its
+// own workspace, and rebuilds the totals as the sum of every bush's link_flows(). Beware that
+// workers that each fully equilibrate their origins against a private snapshot of the link state
+// overshoot (they all move flow onto the same cheap links) and may not converge: run origins
+// sharing links in sequence, or limit the flow moved per round.
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "twin/assign_network.hpp"
+
+namespace twin::assign {
+
+// Total flow on each link with its cost and cost derivative at that flow.
+struct link_state {
+  std::vector<double> flow;
+  std::vector<double> cost;
+  std::vector<double> derivative;
+
+  // Zero flow on every link.
+  void reset(const network& net);
+  // Costs and derivatives from the current flows.
+  void refresh_costs(const network& net);
+  void set_flow(const network& net, link_index l, double x) {
+    flow[l] = x;
+    net.cost_and_derivative(l, x, cost[l], derivative[l]);
+  }
+};
+
+// Scratch memory for one thread. Sized for a network on first use; the contents mean nothing
+// between calls.
+class bush_workspace {
+ public:
+  void prepare(const network& net);
+
+ private:
+  friend class origin_bush;
+  friend double shortest_path_cost(const network&, node_index, std::span<const destination_flow>,
+                                   std::span<const double>, bush_workspace&, double*);
+  std::uint32_t node_count_ = 0;
+  std::vector<double> min_label_, max_label_, node_flow_;
+  std::vector<link_index> min_pred_, max_pred_;
+  std::vector<std::uint32_t> position_, in_degree_;
+  // Marks the destinations of one shortest-path search, so that it can stop once they are settled.
+  std::vector<std::uint32_t> target_stamp_;
+  std::uint32_t stamp_ = 0;
+  std::vector<node_index> settled_, queue_;
+  std::vector<node_index> heap_nodes_;
+  std::vector<std::uint32_t> heap_position_;
+  std::vector<link_index> min_segment_, max_segment_;
+};
+
+// Demand-weighted sum of shortest-path costs from `origin` at the given link costs (closed links
+// and the no-through-traffic rule respected). Demand to unreachable destinations is skipped and
+// added to *unreachable_flow when given.
+double shortest_path_cost(const network& net, node_index origin,
+                          std::span<const destination_flow> destinations,
+                          std::span<const double> link_cost, bush_workspace& ws,
+                          double* unreachable_flow = nullptr);
+
+struct bush_update_result {
+  std::uint32_t links_added = 0;
+  std::uint32_t links_removed = 0;
+};
+
+struct equilibrate_options {
+  // Nodes whose longest used path exceeds the shortest by at most this much are left alone, and
+  // the passes stop once no node exceeds it. In the units of the generalized cost.
+  double cost_difference_min = 0;
+  std::uint32_t passes_max = 8;
+};
+
+struct equilibrate_result {
+  std::uint32_t passes = 0;
+  std::uint32_t shifts = 0;
+  // Largest (longest used - shortest) path cost difference seen at the last labelling.
+  double cost_difference_max = 0;
+};
+
+class origin_bush {
+ public:
+  origin_bush() = default;
+
+  // Builds the bush from shortest paths at `links.cost` and loads the origin's demand on them
+  // (all or nothing); the flow is added to `links`. Links that lead away from the origin at these
+  // costs join the bush too, which gives the first flow shifts room to work. Demand to
+  // unreachable destinations is not loaded and is reported by unassigned_flow().
+  void initialize(const network& net, node_index origin,
+                  std::span<const destination_flow> destinations, link_state& links,
+                  bush_workspace& ws);
+
+  // Removes bush links without flow (except those on the bush's shortest-path tree) and adds
+  // network links that shorten a path: (i, j) joins when U_i + c_ij < U_j, or when
+  // L_i + c_ij < L_j and U_i < U_j, with L and U the shortest and longest path labels over the
+  // bush. Every link then goes from a lower U to a higher one, so the bush stays acyclic.
+  bush_update_result update(const network& net, const link_state& links, bush_workspace& ws);
+
+  // Passes of flow shifting at the current costs, updating `links` as flow moves.
+  equilibrate_result equilibrate(const network& net, link_state& links, bush_workspace& ws,
+                                 const equilibrate_options& options);
+
+  node_index origin() const { return origin_; }
+  // This origin's flow on every link (0 off the bush).
+  std::span<const double> link_flows() const { return flow_; }
+  bool contains(link_index l) const { return in_bush_[l] != 0; }
+  std::uint32_t link_count() const { return static_cast<std::uint32_t>(bush_links_.size()); }
+  // Demand that could not be loaded because its destination is unreachable from the origin.
+  double unassigned_flow() const { return unassigned_flow_; }
+  // Whether the bush includes a link that the network now has closed (warm starts check it).
+  bool uses_closed_link(const network& net) const;
+
+ private:
+  template <bool used_only>
+  double compute_labels(const network& net, std::span<const double> cost, bush_workspace& ws) const;
+  void rebuild_order(const network& net, bush_workspace& ws);
+  bool shift_at(const network& net, node_index j, link_state& links, bush_workspace& ws);
+
+  node_index origin_ = 0;
+  std::vector<double> flow_;           // per link
+  std::vector<std::uint8_t> in_bush_;  // per link
+  std::vector<node_index> order_;      // reachable nodes, topological (origin first)
+  // Bush links grouped by head node in topological order: the links entering order_[k] are
+  // bush_links_[bush_start_[k] .. bush_start_[k + 1]).
+  std::vector<std::uint32_t> bush_start_;
+  std::vector<link_index> bush_links_;
+  double unassigned_flow_ = 0;
+};
+
+}  // namespace twin::assign
