@@ -2,10 +2,12 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 
 #include "actors/options.hpp"
 #include "observability/fwd.hpp"
 #include "twin/city.hpp"
+#include "twin/district_state.hpp"
 #include "twin/time.hpp"
 
 namespace actors {
@@ -16,9 +18,17 @@ struct node_context {
   const twin::clock* clock = nullptr;
   observability::probes* probes = nullptr;  // nullptr: no metrics
   runtime_options options;
+  // Built once from `city` and options.ingest_limits.
+  std::optional<twin::reading_validator> validator;
   // Readings of sensors the city does not know: no district owns them, so the city view adds
   // them here. Written by the ingest router only.
   mutable std::atomic<std::uint64_t> unknown_sensor_readings{0};
+  // Batches routed to districts and not yet acked: raised by the router, lowered by whichever
+  // actor applies a batch's last part.
+  mutable std::atomic<std::uint32_t> batches_in_flight{0};
+  // Times a sensor cluster forwarded early because it held coalesce_readings_max readings or
+  // coalesce_parts_max parts.
+  mutable std::atomic<std::uint64_t> coalesce_bound_hits{0};
 };
 using node_context_ptr = std::shared_ptr<const node_context>;
 

@@ -5,6 +5,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <chrono>
 #include <optional>
+#include <span>
 
 #include "observability/probes.hpp"
 
@@ -19,6 +20,7 @@ struct district_actor_state {
   alerting_actor alerting;
   // Alerts as last reported to the alerting service, to send only what changed.
   std::vector<twin::alert> reported_alerts;
+  std::uint64_t reported_alerts_version = 0;
 };
 
 using district_pointer = district_actor::stateful_pointer<district_actor_state>;
@@ -31,6 +33,8 @@ bool has_rule(const std::vector<twin::alert>& alerts, const std::string& rule) {
 
 void report_alert_changes(district_pointer self) {
   auto& st = self->state;
+  if (st.district->alerts_version() == st.reported_alerts_version) return;
+  st.reported_alerts_version = st.district->alerts_version();
   const auto& active = st.district->active_alerts();
   if (active.empty() && st.reported_alerts.empty()) return;
   if (st.alerting) {
@@ -66,13 +70,25 @@ district_actor::behavior_type district_behavior(district_pointer self, node_cont
   st.alerting = std::move(alerting);
   schedule_tick(self);
   return {
-      [self](apply_atom, const twin::batch_key& key, const reading_list_ptr& readings,
-             const twin::reject_counts& rejected_before) {
+      [self](apply_atom, const district_work& work) {
         auto& st = self->state;
-        st.district->count_rejected(rejected_before);
-        auto result = st.district->apply(key, *readings, st.ctx->clock->now_ms());
+        if (auto* probes = st.ctx->probes)
+          probes->node.observe_mailbox(observability::actor_type::district, self->mailbox().size());
+        const auto now = st.ctx->clock->now_ms();
+        const std::span<const twin::reading> readings(work.readings);
+        std::size_t next = 0;
+        for (const auto& part : work.parts) {
+          TWIN_CHECK_OP(next + part.count, <=, readings.size());
+          st.district->count_rejected(part.rejected);
+          // Each part keeps its own batch key: a resent batch is a duplicate part by part.
+          auto result =
+              st.district->apply(part.progress->key(), readings.subspan(next, part.count), now);
+          next += part.count;
+          result.rejected += part.rejected;
+          part.progress->part_applied(result);
+        }
+        TWIN_CHECK_OP(next, ==, readings.size());
         report_alert_changes(self);
-        return result;
       },
       [self](view_atom, bool with_links) {
         auto& st = self->state;

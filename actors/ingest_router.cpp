@@ -4,6 +4,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <chrono>
+#include <limits>
 #include <string>
 
 #include "observability/probes.hpp"
@@ -14,144 +15,120 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-// A batch between its arrival and its ack.
-struct batch_progress {
-  ack_completion_ptr done;
-  twin::batch_ack ack;
-  std::size_t parts_left = 0;
-  bool every_part_duplicate = true;
-  steady::time_point started;
-};
-using batch_progress_ptr = std::shared_ptr<batch_progress>;
+// Marks a reading whose sensor the city does not know.
+constexpr std::uint32_t no_district = std::numeric_limits<std::uint32_t>::max();
 
 struct router_state {
   static inline const char* name = "ingest_router";
   node_context_ptr ctx;
   std::vector<sensor_cluster_actor> clusters;  // by district id
-  std::uint32_t in_flight = 0;
-  // Scratch space for splitting a batch, kept to avoid allocating it per batch.
-  std::vector<reading_list> parts;  // by district id
-  std::vector<std::uint32_t> touched;
+  // District by sensor id (no_district: unknown): smaller and denser than the city's records.
+  std::vector<std::uint32_t> district_by_id;
+  // Scratch space for grouping a batch by district, kept to avoid allocating it per batch.
+  std::vector<std::uint32_t> district_of;  // by reading
+  std::vector<std::uint32_t> offset;       // by district: next free position of its part
+  std::vector<std::uint32_t> count;        // by district
+  std::vector<std::uint32_t> touched;      // districts with readings, in first-seen order
 };
 
 using router_pointer = ingest_router_actor::stateful_pointer<router_state>;
 
-void report_in_flight(router_pointer self) {
-  if (auto* observer = self->state.ctx->options.ingest_observer)
-    observer->in_flight(self->state.in_flight);
-}
-
-void finish(router_pointer self, batch_progress& p, twin::ack_status status) {
-  auto& st = self->state;
-  const auto& opts = st.ctx->options;
-  p.ack.status = status;
-  p.ack.credit =
-      opts.inflight_batches_max > st.in_flight ? opts.inflight_batches_max - st.in_flight : 0;
-  if (auto* observer = opts.ingest_observer) {
-    std::chrono::duration<double> latency = steady::now() - p.started;
-    observer->batch_done(status, p.ack.accepted, p.ack.rejected, latency.count());
-  }
-  p.done->complete(std::move(p.ack));
+std::uint32_t credit_left(const node_context& ctx) {
+  auto in_flight = ctx.batches_in_flight.load(std::memory_order_acquire);
+  return ctx.options.inflight_batches_max > in_flight ? ctx.options.inflight_batches_max - in_flight
+                                                      : 0;
 }
 
 // Refuses a whole batch without looking at its readings.
-void refuse(router_pointer self, const twin::reading_batch& batch, ack_completion_ptr done,
-            twin::ack_status status, twin::reject_reason reason, std::string message) {
-  batch_progress p;
-  p.done = std::move(done);
-  p.started = steady::now();
-  p.ack.key = batch.key;
-  p.ack.rejected[reason] = static_cast<std::uint32_t>(batch.readings.size());
-  p.ack.message = std::move(message);
-  finish(self, p, status);
-}
-
-void part_done(router_pointer self, const batch_progress_ptr& p) {
-  TWIN_CHECK_OP(p->parts_left, >, 0u);
-  if (--p->parts_left > 0) return;
-  auto& st = self->state;
-  TWIN_CHECK_OP(st.in_flight, >, 0u);
-  --st.in_flight;
-  report_in_flight(self);
-  finish(self, *p,
-         p->every_part_duplicate ? twin::ack_status::duplicate : twin::ack_status::applied);
+void refuse(const node_context& ctx, const twin::reading_batch& batch, steady::time_point started,
+            ack_completion_ptr done, twin::ack_status status, twin::reject_reason reason,
+            std::string message) {
+  twin::batch_ack ack;
+  ack.key = batch.key;
+  ack.status = status;
+  ack.rejected[reason] = static_cast<std::uint32_t>(batch.readings.size());
+  ack.message = std::move(message);
+  ack.credit = credit_left(ctx);
+  if (auto* observer = ctx.options.ingest_observer) {
+    std::chrono::duration<double> latency = steady::now() - started;
+    observer->batch_done(status, ack.accepted, ack.rejected, latency.count());
+  }
+  done->complete(std::move(ack));
 }
 
 void submit(router_pointer self, const twin::reading_batch_ptr& batch, ack_completion_ptr done) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
+  const auto started = steady::now();
   if (ctx.probes != nullptr)
     ctx.probes->node.observe_mailbox(observability::actor_type::ingest_router,
                                      self->mailbox().size());
   if (batch->protocol_version != twin::ingest_protocol_version) {
-    refuse(self, *batch, std::move(done), twin::ack_status::wrong_version,
+    refuse(ctx, *batch, started, std::move(done), twin::ack_status::wrong_version,
            twin::reject_reason::wrong_version,
            "protocol version " + std::to_string(batch->protocol_version) + ", this node speaks " +
                std::to_string(twin::ingest_protocol_version));
     return;
   }
-  if (batch->readings.size() > twin::batch_readings_max) {
-    refuse(self, *batch, std::move(done), twin::ack_status::malformed,
+  const auto& readings = batch->readings;
+  if (readings.size() > twin::batch_readings_max) {
+    refuse(ctx, *batch, started, std::move(done), twin::ack_status::malformed,
            twin::reject_reason::malformed,
-           std::to_string(batch->readings.size()) + " readings, at most " +
+           std::to_string(readings.size()) + " readings, at most " +
                std::to_string(twin::batch_readings_max) + " per batch");
     return;
   }
   // Counted by ack status wherever acks are reported (the observer, or the transport).
-  if (st.in_flight >= ctx.options.inflight_batches_max) {
-    refuse(self, *batch, std::move(done), twin::ack_status::overloaded,
+  if (auto in_flight = ctx.batches_in_flight.load(std::memory_order_acquire);
+      in_flight >= ctx.options.inflight_batches_max) {
+    refuse(ctx, *batch, started, std::move(done), twin::ack_status::overloaded,
            twin::reject_reason::overloaded,
-           std::to_string(st.in_flight) + " batches in flight, at most " +
+           std::to_string(in_flight) + " batches in flight, at most " +
                std::to_string(ctx.options.inflight_batches_max));
     return;
   }
 
-  auto p = std::make_shared<batch_progress>();
-  p->done = std::move(done);
-  p->started = steady::now();
-  p->ack.key = batch->key;
-  for (const auto& r : batch->readings) {
-    const auto* s = ctx.city->find_sensor(r.sensor);
-    if (s == nullptr) {
-      ++p->ack.rejected[twin::reject_reason::unknown_sensor];
-      ctx.unknown_sensor_readings.fetch_add(1, std::memory_order_relaxed);
+  auto p = std::make_shared<batch_progress>(st.ctx, std::move(done), batch->key, started);
+  // Group by district in two passes (count, then place) so that each part is one range.
+  st.district_of.resize(readings.size());
+  std::uint32_t unknown = 0;
+  const auto ids = st.district_by_id.size();
+  for (std::size_t i = 0; i < readings.size(); ++i) {
+    const auto id = readings[i].sensor.value;
+    const auto d = id < ids ? st.district_by_id[id] : no_district;
+    st.district_of[i] = d;
+    if (d == no_district) {
+      ++unknown;
       continue;
     }
-    auto d = s->district.value;
-    TWIN_CHECK_OP(d, <, st.parts.size());
-    if (st.parts[d].empty()) st.touched.push_back(d);
-    st.parts[d].push_back(r);
+    if (st.count[d]++ == 0) st.touched.push_back(d);
+  }
+  if (unknown > 0) {
+    p->count_rejected(twin::reject_reason::unknown_sensor, unknown);
+    ctx.unknown_sensor_readings.fetch_add(unknown, std::memory_order_relaxed);
   }
   if (st.touched.empty()) {
-    finish(self, *p, twin::ack_status::applied);
+    p->finish_now(twin::ack_status::applied);
     return;
   }
-  ++st.in_flight;
-  report_in_flight(self);
-  p->parts_left = st.touched.size();
-  auto timeout = std::chrono::milliseconds(ctx.options.request_timeout_ms);
+  std::uint32_t next = 0;
   for (auto d : st.touched) {
-    auto part = std::make_shared<const reading_list>(std::move(st.parts[d]));
-    st.parts[d] = {};
-    auto part_size = static_cast<std::uint32_t>(part->size());
-    self->request(st.clusters[d], timeout, ingest_atom::value, batch->key, std::move(part))
-        .then(
-            [self, p](twin::apply_result& r) {
-              p->ack.accepted += r.accepted;
-              p->ack.rejected += r.rejected;
-              if (!r.duplicate_batch) p->every_part_duplicate = false;
-              part_done(self, p);
-            },
-            [self, p, part_size, d](caf::error& e) {
-              // The district did not answer in time: its readings may or may not have been
-              // applied, and a resend is deduplicated, so the gateway is told to resend.
-              p->ack.rejected[twin::reject_reason::overloaded] += part_size;
-              p->every_part_duplicate = false;
-              if (!p->ack.message.empty()) p->ack.message += "; ";
-              p->ack.message += "district " + self->state.ctx->city->districts[d].key +
-                                " did not answer: " + self->system().render(e);
-              part_done(self, p);
-            });
+    st.offset[d] = next;
+    next += st.count[d];
+  }
+  auto& grouped = p->readings();
+  grouped.resize(next);
+  for (std::size_t i = 0; i < readings.size(); ++i)
+    if (auto d = st.district_of[i]; d != no_district) grouped[st.offset[d]++] = readings[i];
+
+  p->start(static_cast<std::uint32_t>(st.touched.size()));
+  if (auto* observer = ctx.options.ingest_observer)
+    observer->in_flight(ctx.batches_in_flight.load(std::memory_order_relaxed));
+  for (auto d : st.touched) {
+    // offset[d] now points past the part.
+    self->send(st.clusters[d], ingest_atom::value,
+               batch_part{p, st.offset[d] - st.count[d], st.count[d]});
+    st.count[d] = 0;
   }
   st.touched.clear();
 }
@@ -163,7 +140,16 @@ ingest_router_actor::behavior_type ingest_router_behavior(
   TWIN_CHECK_OP(clusters.size(), ==, st.ctx->city->districts.size());
   TWIN_CHECK_OP(st.ctx->options.inflight_batches_max, >, 0u);
   st.clusters = std::move(clusters);
-  st.parts.resize(st.clusters.size());
+  for (const auto& s : st.ctx->city->sensors) {
+    const auto* found = st.ctx->city->find_sensor(s.id);
+    TWIN_CHECK(found != nullptr);
+    TWIN_CHECK_OP(found->district.value, <, st.clusters.size());
+    if (s.id.value >= st.district_by_id.size())
+      st.district_by_id.resize(s.id.value + 1, no_district);
+    st.district_by_id[s.id.value] = found->district.value;
+  }
+  st.offset.resize(st.clusters.size());
+  st.count.assign(st.clusters.size(), 0);
   self->send(self, tick_atom::value);
   return {
       [self](submit_atom, const twin::reading_batch_ptr& batch, ack_completion_ptr& done) {

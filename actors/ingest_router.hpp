@@ -10,8 +10,9 @@
 
 namespace actors {
 
-// Splits batches by district, sends one message per district per batch, acks a batch once every
-// part is answered. Holds at most inflight_batches_max batches.
+// Splits batches by district and sends one message per district per batch; the actor that
+// applies a batch's last part acks it (batch_progress). At most inflight_batches_max batches are
+// in flight; over that, a batch is acked `overloaded` at once.
 using ingest_router_actor =
     caf::typed_actor<caf::reacts_to<submit_atom, twin::reading_batch_ptr, ack_completion_ptr>,
                      caf::reacts_to<tick_atom>>;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "actors/batch_progress.hpp"
 #include "actors/completion.hpp"
 #include "twin/district_state.hpp"
 #include "twin/reading.hpp"
@@ -29,13 +30,32 @@ using raised_atom = caf::atom_constant<caf::atom("raised")>;
 using cleared_atom = caf::atom_constant<caf::atom("cleared")>;
 using alerts_atom = caf::atom_constant<caf::atom("alerts")>;
 
-// One district's part of a batch. Shared, never copied: it is immutable once sent.
-using reading_list = std::vector<twin::reading>;
-using reading_list_ptr = std::shared_ptr<const reading_list>;
+// Router -> sensor cluster: one district's part of a batch, a range of the batch's readings
+// grouped by district (batch_progress::part).
+struct batch_part {
+  batch_progress_ptr progress;
+  std::uint32_t begin = 0;
+  std::uint32_t count = 0;
+};
+
+// One part as a district receives it: `count` validated readings of `district_work::readings`
+// (parts follow each other there in order), and the readings validation refused.
+struct district_part {
+  batch_progress_ptr progress;
+  std::uint32_t count = 0;
+  twin::reject_counts rejected;
+};
+
+// Sensor cluster -> district: the parts the cluster coalesced since its last message. Moved, not
+// copied, along the way.
+struct district_work {
+  std::vector<twin::reading> readings;
+  std::vector<district_part> parts;
+};
+
 using optional_sensor_view = std::optional<twin::sensor_view>;
 using alert_list = std::vector<twin::alert>;
 
-using ack_completion_ptr = std::shared_ptr<completion<twin::batch_ack>>;
 using reply_completion_ptr = std::shared_ptr<completion<twin::query_reply>>;
 // true when every district answered.
 using done_completion_ptr = std::shared_ptr<completion<bool>>;
@@ -44,15 +64,13 @@ using done_completion_ptr = std::shared_ptr<completion<bool>>;
 
 // These messages never leave the process (the cluster layer has its own Cap'n Proto schemas),
 // so they need no serialization.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::batch_key)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::apply_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::reject_counts)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::district_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::sensor_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::alert)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::reading_batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(twin::query_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actors::reading_list_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actors::batch_part)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actors::district_work)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actors::optional_sensor_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actors::alert_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actors::ack_completion_ptr)

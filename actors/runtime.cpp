@@ -54,6 +54,7 @@ runtime::runtime(caf::actor_system& sys, twin::city_ptr city, const twin::clock&
   ctx->clock = &clock;
   ctx->probes = probes;
   ctx->options = options;
+  ctx->validator.emplace(*ctx->city, options.ingest_limits);
   auto& im = *impl_;
   im.ctx = ctx;
   im.alerting = spawn_alerting_service(sys, ctx);

@@ -3,7 +3,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <chrono>
+#include <utility>
 
 #include "observability/probes.hpp"
 
@@ -16,53 +16,69 @@ struct sensor_cluster_state {
   node_context_ptr ctx;
   twin::district_id id;
   district_actor district;
+  // The parts validated since the last message to the district.
+  district_work pending;
+  // Readings of the last message, to size the next buffer without growing it step by step.
+  std::size_t last_forwarded = 0;
 };
 
 using cluster_pointer = sensor_cluster_actor::stateful_pointer<sensor_cluster_state>;
+
+void forward(cluster_pointer self) {
+  auto& st = self->state;
+  if (st.pending.parts.empty()) return;
+  st.last_forwarded = st.pending.readings.size();
+  self->send(st.district, apply_atom::value, std::exchange(st.pending, district_work{}));
+  st.pending.readings.reserve(st.last_forwarded);
+}
+
+void validate(cluster_pointer self, const batch_part& part) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  const auto now = ctx.clock->now_ms();
+  const auto& validator = *ctx.validator;
+  auto& out = st.pending.readings;
+  const auto before = out.size();
+  twin::reject_counts rejected;
+  for (const auto& r : part.progress->part(part.begin, part.count)) {
+    if (auto reason = validator.check(r, now)) [[unlikely]] {
+      ++rejected[*reason];
+      continue;
+    }
+    out.push_back(r);
+  }
+  // A part with no valid reading still goes to the district: it records the batch key (a resend
+  // is then a duplicate) and counts the rejections of its sensors.
+  st.pending.parts.push_back(
+      district_part{part.progress, static_cast<std::uint32_t>(out.size() - before), rejected});
+}
 
 sensor_cluster_actor::behavior_type sensor_cluster_behavior(cluster_pointer self,
                                                             node_context_ptr ctx,
                                                             twin::district_id id,
                                                             district_actor district) {
-  self->state.ctx = std::move(ctx);
-  self->state.id = id;
-  self->state.district = std::move(district);
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.id = id;
+  st.district = std::move(district);
+  TWIN_CHECK_OP(st.ctx->options.coalesce_readings_max, >, 0u);
+  TWIN_CHECK_OP(st.ctx->options.coalesce_parts_max, >, 0u);
   return {
-      [self](ingest_atom, const twin::batch_key& key,
-             const reading_list_ptr& readings) -> caf::result<twin::apply_result> {
+      [self](ingest_atom, const batch_part& part) {
         auto& st = self->state;
         const auto& ctx = *st.ctx;
         if (ctx.probes != nullptr)
           ctx.probes->node.observe_mailbox(observability::actor_type::sensor_cluster,
                                            self->mailbox().size());
-        auto now = ctx.clock->now_ms();
-        twin::reject_counts rejected;
-        std::shared_ptr<reading_list> valid;  // only built when something is rejected
-        for (std::size_t i = 0; i < readings->size(); ++i) {
-          const auto& r = (*readings)[i];
-          auto v = twin::validate_reading(*ctx.city, r, now, ctx.options.ingest_limits);
-          if (!v.reason) {
-            if (valid) valid->push_back(r);
-            continue;
-          }
-          ++rejected[*v.reason];
-          if (!valid) {
-            valid = std::make_shared<reading_list>();
-            valid->reserve(readings->size() - 1);
-            valid->insert(valid->end(), readings->begin(), readings->begin() + i);
-          }
+        validate(self, part);
+        // More parts waiting: take them first, so the district gets one message for all of them.
+        if (!self->mailbox().empty()) {
+          if (st.pending.readings.size() < ctx.options.coalesce_readings_max &&
+              st.pending.parts.size() < ctx.options.coalesce_parts_max)
+            return;
+          ctx.coalesce_bound_hits.fetch_add(1, std::memory_order_relaxed);
         }
-        reading_list_ptr forward = valid ? reading_list_ptr(std::move(valid)) : readings;
-        auto rp = self->make_response_promise<twin::apply_result>();
-        self->request(st.district, std::chrono::milliseconds(ctx.options.request_timeout_ms),
-                      apply_atom::value, key, std::move(forward), rejected)
-            .then(
-                [rp, rejected](twin::apply_result& r) mutable {
-                  r.rejected += rejected;
-                  rp.deliver(std::move(r));
-                },
-                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-        return rp;
+        forward(self);
       },
   };
 }

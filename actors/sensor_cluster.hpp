@@ -10,9 +10,11 @@
 
 namespace actors {
 
-// A district's ingest front: validates readings and forwards the valid ones in one message.
-using sensor_cluster_actor = caf::typed_actor<
-    caf::replies_to<ingest_atom, twin::batch_key, reading_list_ptr>::with<twin::apply_result>>;
+// A district's ingest front: validates the readings of each part it receives and forwards the
+// valid ones to its district, coalescing the parts that queued up meanwhile into one message
+// (at most coalesce_readings_max readings, coalesce_parts_max parts). Nothing is answered: the
+// district acks each part through its batch_progress.
+using sensor_cluster_actor = caf::typed_actor<caf::reacts_to<ingest_atom, batch_part>>;
 
 sensor_cluster_actor spawn_sensor_cluster(caf::actor_system& sys, node_context_ptr ctx,
                                           twin::district_id id, district_actor district);

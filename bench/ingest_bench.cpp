@@ -49,7 +49,8 @@ struct bench_options {
   std::uint32_t gateways = 2;
   std::uint32_t overload_gateways = 4;
   unsigned threads = 2;
-  std::uint32_t inflight = 16;  // batches in flight per gateway (the node's credit)
+  // Batches in flight per gateway (the node's credit): the node's default unless given.
+  std::uint32_t inflight = apps::node_config{}.inflight_per_gateway_max;
   std::uint32_t districts = 12;
   std::uint32_t sensors = 20'000;
   std::string macau = CITYTWIN_BENCH_MACAU;

@@ -102,6 +102,10 @@ struct district_state::impl {
   std::vector<alert> active;
 
   batch_dedup dedup;
+  // Kinds touched by apply() since their rules were last evaluated, and when that was.
+  std::uint32_t kinds_to_evaluate = 0;
+  time_ms evaluated_at = no_time;
+  std::uint64_t alerts_version = 0;
   std::uint64_t readings_applied = 0;
   reject_counts rejected;
   std::uint32_t sensors_reporting = 0;
@@ -109,6 +113,7 @@ struct district_state::impl {
   impl(city_ptr c, district_id id, district_options o)
       : city(std::move(c)), options(o), dedup(o.dedup_window_batches_max, o.dedup_sessions_max) {
     TWIN_CHECK(city != nullptr);
+    TWIN_CHECK_OP(o.alert_eval_interval_ms, >=, 0);
     TWIN_CHECK_OP(id.value, <, city->districts.size());
     info = &city->districts[id.value];
     build_sensors(id);
@@ -272,6 +277,20 @@ struct district_state::impl {
       }
     }
     if (changed) rebuild_active();
+    // Values of firing alerts change too, so any evaluation with one firing is a change.
+    if (changed || !active.empty()) ++alerts_version;
+  }
+
+  void evaluate_touched(std::uint32_t touched, time_ms now) {
+    kinds_to_evaluate |= touched;
+    if (kinds_to_evaluate == 0) return;
+    // A clock that went back also evaluates, so a stale evaluated_at cannot stall alerts.
+    if (evaluated_at != no_time && now >= evaluated_at &&
+        now - evaluated_at < options.alert_eval_interval_ms)
+      return;
+    evaluate(kinds_to_evaluate, now);
+    kinds_to_evaluate = 0;
+    evaluated_at = now;
   }
 
   void rebuild_active() {
@@ -401,13 +420,17 @@ apply_result district_state::apply(const batch_key& key, std::span<const reading
   }
   im.readings_applied += out.accepted;
   im.rejected += out.rejected;
-  if (touched != 0 && !im.rules.empty()) im.evaluate(touched, now);
+  if (!im.rules.empty()) im.evaluate_touched(touched, now);
   return out;
 }
 
 void district_state::tick(time_ms now) {
   // Windows slide lazily when read; staleness is judged when read; only alerts hold state.
-  if (!impl_->rules.empty()) impl_->evaluate(all_kinds, now);
+  auto& im = *impl_;
+  if (im.rules.empty()) return;
+  im.evaluate(all_kinds, now);
+  im.kinds_to_evaluate = 0;
+  im.evaluated_at = now;
 }
 
 district_view district_state::view(time_ms now, bool with_links) const {
@@ -475,6 +498,10 @@ district_indicators district_state::indicators(time_ms now) const {
 
 const std::vector<alert>& district_state::active_alerts() const {
   return impl_->active;
+}
+
+std::uint64_t district_state::alerts_version() const {
+  return impl_->alerts_version;
 }
 
 std::uint64_t district_state::readings_applied() const {

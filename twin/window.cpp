@@ -36,7 +36,21 @@ std::size_t rolling_window::slot_of(std::int64_t index) const {
 }
 
 bool rolling_window::add(time_ms t, double value) {
-  auto k = bucket_of(t);
+  std::int64_t k = cached_index_;
+  std::size_t slot = cached_slot_;
+  if (t <= cached_from_ || t > cached_to_) {
+    k = bucket_of(t);
+    slot = slot_of(k);
+    time_ms to = 0, from = 0;
+    // Near the ends of the time range the bucket's bounds overflow: leave the cache as it is.
+    if (!__builtin_mul_overflow(k, bucket_ms_, &to) &&
+        !__builtin_sub_overflow(to, bucket_ms_, &from)) {
+      cached_from_ = from;
+      cached_to_ = to;
+      cached_index_ = k;
+      cached_slot_ = slot;
+    }
+  }
   auto n = static_cast<std::int64_t>(buckets_.size());
   if (!empty_ && k <= head_ - n) {
     ++dropped_;
@@ -44,7 +58,7 @@ bool rolling_window::add(time_ms t, double value) {
   }
   if (empty_ || k > head_) head_ = k;
   empty_ = false;
-  auto& b = buckets_[slot_of(k)];
+  auto& b = buckets_[slot];
   if (b.index != k) b = bucket{k, 0, 0, value, value};
   ++b.count;
   b.sum += value;

@@ -47,6 +47,12 @@ class rolling_window {
   std::size_t slot_of(std::int64_t index) const;
 
   time_ms bucket_ms_;
+  // The bucket of the last add: readings come in time order mostly, and finding a bucket costs
+  // two 64-bit divisions. Times in (cached_from_, cached_to_] belong to bucket cached_index_.
+  time_ms cached_from_ = 0;
+  time_ms cached_to_ = 0;
+  std::int64_t cached_index_ = 0;
+  std::size_t cached_slot_ = 0;
   std::vector<bucket> buckets_;
   std::int64_t head_;  // the newest bucket written
   bool empty_ = true;

@@ -2,8 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "twin/window.hpp"
 
 using twin::district_id;
 using twin::reading;
@@ -485,4 +488,138 @@ TEST_CASE("a district state can be moved") {
   CHECK(moved.readings_applied() == 1);
   CHECK(moved.id() == district_id{0});
   CHECK(apply(moved, {r(20, 1000, 5)}, 1000).rejected[reject_reason::duplicate] == 1);
+}
+
+TEST_CASE("apply evaluates alert rules at most once per alert_eval_interval_ms; tick always") {
+  twin::district_options o;
+  o.alert_eval_interval_ms = 250;
+  twin::district_state d(test_city(true), district_id{0}, o);
+  auto version = d.alerts_version();
+  apply(d, {r(20, 1000, 60)}, 1000);  // the first apply evaluates
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].value == 60);
+  CHECK(d.alerts_version() != version);
+  version = d.alerts_version();
+
+  // Within the interval: applied, but the rules wait. Mean of 60 and 0 = 30 would clear.
+  CHECK(apply(d, {r(21, 1100, 0)}, 1249).accepted == 1);
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].value == 60);
+  CHECK(d.alerts_version() == version);
+
+  // The interval has passed: the kinds touched meanwhile are evaluated, even by an apply that
+  // touches another kind.
+  apply(d, {r(22, 1250, 5)}, 1250);
+  CHECK(d.active_alerts().empty());
+  CHECK(d.alerts_version() != version);
+
+  apply(d, {r(20, 1300, 100)}, 1300);  // mean of 60, 0, 100 = 53.3: due, but not yet evaluated
+  CHECK(d.active_alerts().empty());
+  d.tick(1300);  // tick evaluates whatever the interval
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].value == doctest::Approx(160.0 / 3));
+  CHECK(d.active_alerts()[0].since == 1300);
+
+  // A clock that goes back evaluates at once rather than waiting for it to catch up.
+  // At 1299 the 1 min window ends at 2 s: mean of 60, 0, 100, 0 = 40.
+  apply(d, {r(21, 1400, 0)}, 1299);
+  CHECK(d.active_alerts().empty());
+}
+
+TEST_CASE("alert_eval_interval_ms 0 evaluates on every apply") {
+  twin::district_options o;
+  o.alert_eval_interval_ms = 0;
+  twin::district_state d(test_city(true), district_id{0}, o);
+  apply(d, {r(20, 1000, 60)}, 2000);
+  REQUIRE(d.active_alerts().size() == 1);
+  apply(d, {r(21, 1001, 0)}, 2000);  // same `now`, evaluated again: mean 30
+  CHECK(d.active_alerts().empty());
+}
+
+TEST_CASE("reading_validator gives the outcome of validate_reading") {
+  auto c = test_city();
+  twin::ingest_limits limits;
+  limits.max_age_ms = 10 * minute;
+  limits.max_future_ms = minute;
+  const twin::reading_validator validator(*c, limits);
+  const time_ms now = 100 * minute;
+  const std::vector<reading> cases{
+      r(20, now, 12),                    // valid
+      r(20, now - 10 * minute, 12),      // exactly the oldest accepted
+      r(20, now - 10 * minute - 1, 12),  // too old
+      r(20, now + minute, 12),           // exactly the newest accepted
+      r(20, now + minute + 1, 12),       // too new
+      r(20, now, std::nan("")),          // non-finite
+      r(20, now, INFINITY),              // non-finite
+      r(20, now, -1),                    // out of range for pm25
+      r(20, now, 1e9),                   // out of range
+      r(15, now, 1),                     // no sensor 15 (a gap among the ids)
+      r(61, now, 1),                     // above every id
+      r(4'000'000'000u, now, 1),         // far above every id
+      r(60, now, 12),                    // another district's sensor: still valid here
+      r(30, now, 60),                    // noise
+      r(50, now, 101),                   // waste fill above 100 %
+      r(10, now, 60),                    // traffic speed
+  };
+  for (const auto& x : cases) {
+    CAPTURE(x.sensor.value);
+    CAPTURE(x.time);
+    CAPTURE(x.value);
+    CHECK(validator.check(x, now) == twin::validate_reading(*c, x, now, limits).reason);
+  }
+  CHECK_FALSE(validator.check(r(20, now, 12), now).has_value());
+  CHECK(validator.check(r(15, now, 1), now) == reject_reason::unknown_sensor);
+  CHECK(validator.check(r(20, now, -1), now) == reject_reason::out_of_range);
+  CHECK(validator.check(r(20, now + minute + 1, 12), now) == reject_reason::too_new);
+}
+
+TEST_CASE("a rolling window gives the same stats whatever order its readings arrive in") {
+  // A reference that keeps every reading, against windows fed in time order, in reverse, and
+  // jumping back and forth across bucket boundaries (the window remembers its last bucket).
+  const time_ms bucket_ms = 1000;
+  const std::uint32_t buckets = 90;
+  std::vector<std::pair<time_ms, double>> all;
+  for (time_ms t = -5000; t <= 60000; t += 250) all.emplace_back(t, double(t % 7000) / 100);
+  for (time_ms t : {time_ms{-1}, time_ms{0}, time_ms{1}, time_ms{999}, time_ms{1000}, time_ms{1001},
+                    time_ms{59999}})
+    all.emplace_back(t, 3.5);
+  std::vector<std::pair<time_ms, double>> reversed(all.rbegin(), all.rend());
+  std::vector<std::pair<time_ms, double>> zigzag;
+  for (std::size_t i = 0, j = all.size() - 1; i <= j && j < all.size(); ++i, --j) {
+    zigzag.push_back(all[i]);
+    if (i != j) zigzag.push_back(all[j]);
+  }
+  auto reference = [&](time_ms now, time_ms window_ms) {
+    // The window covers (e - W, e] with e = now rounded up to a bucket end.
+    const time_ms e = (now + bucket_ms - 1) / bucket_ms * bucket_ms;  // now >= 0 here
+    twin::window_stats w;
+    double sum = 0;
+    for (auto [t, v] : all) {
+      if (t <= e - window_ms || t > e) continue;
+      w.min = w.count == 0 ? v : std::min(w.min, v);
+      w.max = w.count == 0 ? v : std::max(w.max, v);
+      ++w.count;
+      sum += v;
+    }
+    if (w.count > 0) w.mean = sum / double(w.count);
+    return w;
+  };
+  for (const auto* order : {&all, &reversed, &zigzag}) {
+    twin::rolling_window w(bucket_ms, buckets);
+    for (auto [t, v] : *order) CHECK(w.add(t, v));
+    CHECK(w.dropped() == 0);
+    for (time_ms now : {time_ms{0}, time_ms{500}, time_ms{30000}, time_ms{59999}, time_ms{60000}}) {
+      for (time_ms width : {time_ms{1000}, time_ms{10000}, time_ms{60000}}) {
+        CAPTURE(now);
+        CAPTURE(width);
+        auto got = w.stats(now, width);
+        auto want = reference(now, width);
+        CHECK(got.count == want.count);
+        if (want.count == 0) continue;
+        CHECK(got.mean == doctest::Approx(want.mean));
+        CHECK(got.min == want.min);
+        CHECK(got.max == want.max);
+      }
+    }
+  }
 }
