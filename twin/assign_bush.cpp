@@ -262,10 +262,15 @@ void origin_bush::rebuild_order(const network& net, bush_workspace& ws) {
   bush_start_.resize(order_.size() + 1);
   bush_links_.clear();
   bush_links_.reserve(bush_size);
+  bush_tails_.clear();
+  bush_tails_.reserve(bush_size);
   for (std::size_t k = 0; k < order_.size(); ++k) {
     bush_start_[k] = static_cast<std::uint32_t>(bush_links_.size());
     for (const link_index l : net.in_links(order_[k]))
-      if (in_bush_[l]) bush_links_.push_back(l);
+      if (in_bush_[l]) {
+        bush_links_.push_back(l);
+        bush_tails_.push_back(net.from(l));
+      }
   }
   bush_start_[order_.size()] = static_cast<std::uint32_t>(bush_links_.size());
   // A link left out means a cycle or a link from a node the origin cannot reach: both are bugs.
@@ -274,10 +279,11 @@ void origin_bush::rebuild_order(const network& net, bush_workspace& ws) {
 
 // Shortest (L) and longest (U) path labels over the bush in topological order. With used_only,
 // U follows only links that carry flow (the longest *used* path) and a node without inflow gets
-// no max predecessor; otherwise U is over every bush link. Returns max over nodes of U - L.
+// no max predecessor; otherwise U is over every bush link.
 template <bool used_only>
-double origin_bush::compute_labels(const network& net, std::span<const double> cost,
-                                   bush_workspace& ws) const {
+origin_bush::label_summary origin_bush::compute_labels(const network& /*net*/,
+                                                       std::span<const double> cost,
+                                                       bush_workspace& ws) const {
   double* const L = ws.min_label_.data();
   double* const U = ws.max_label_.data();
   link_index* const min_pred = ws.min_pred_.data();
@@ -289,6 +295,7 @@ double origin_bush::compute_labels(const network& net, std::span<const double> c
   min_pred[origin_] = no_link;
   max_pred[origin_] = no_link;
   double difference_max = 0;
+  double excess = 0;
   const std::size_t count = order_.size();
   for (std::size_t k = 1; k < count; ++k) {
     const node_index j = order_[k];
@@ -296,11 +303,15 @@ double origin_bush::compute_labels(const network& net, std::span<const double> c
     double umax = -infinity;
     link_index lp = no_link;
     link_index up = no_link;
+    double inflow = 0;
+    double inflow_cost = 0;
     for (std::uint32_t b = bush_start_[k]; b < bush_start_[k + 1]; ++b) {
       const link_index l = bush_links_[b];
-      const node_index i = net.from(l);
+      const node_index i = bush_tails_[b];
       const double cl = c[l];
       const double via_min = L[i] + cl;
+      inflow += flow[l];
+      inflow_cost += flow[l] * via_min;
       if (via_min < lmin) {
         lmin = via_min;
         lp = l;
@@ -317,6 +328,7 @@ double origin_bush::compute_labels(const network& net, std::span<const double> c
     }
     L[j] = lmin;
     min_pred[j] = lp;
+    excess += inflow_cost - lmin * inflow;
     if (up == no_link) {
       U[j] = lmin;
       max_pred[j] = no_link;
@@ -326,7 +338,7 @@ double origin_bush::compute_labels(const network& net, std::span<const double> c
       difference_max = std::max(difference_max, umax - lmin);
     }
   }
-  return difference_max;
+  return {difference_max, excess};
 }
 
 bush_update_result origin_bush::update(const network& net, const link_state& links,
@@ -385,10 +397,14 @@ bush_update_result origin_bush::update(const network& net, const link_state& lin
       const std::uint32_t end = bush_start_[k + 1];
       bush_start_[k] = kept;
       for (std::uint32_t b = begin; b < end; ++b)
-        if (in_bush_[bush_links_[b]]) bush_links_[kept++] = bush_links_[b];
+        if (in_bush_[bush_links_[b]]) {
+          bush_links_[kept] = bush_links_[b];
+          bush_tails_[kept++] = bush_tails_[b];
+        }
     }
     bush_start_[order_.size()] = kept;
     bush_links_.resize(kept);
+    bush_tails_.resize(kept);
   }
   return result;
 }
@@ -399,8 +415,11 @@ equilibrate_result origin_bush::equilibrate(const network& net, link_state& link
   ws.prepare(net);
   for (std::uint32_t k = 0; k < order_.size(); ++k) ws.position_[order_[k]] = k;
   equilibrate_result result;
-  while (result.passes < options.passes_max) {
-    result.cost_difference_max = compute_labels<true>(net, links.cost, ws);
+  do {
+    const label_summary labels = compute_labels<true>(net, links.cost, ws);
+    result.cost_difference_max = labels.difference_max;
+    result.excess_cost = labels.excess_cost;
+    if (result.passes >= options.passes_max) break;
     if (result.cost_difference_max <= options.cost_difference_min) break;
     ++result.passes;
     // Farthest node first: a shift at j also evens out the nodes its segments pass through.
@@ -410,7 +429,7 @@ equilibrate_result origin_bush::equilibrate(const network& net, link_state& link
       if (ws.max_label_[j] - ws.min_label_[j] <= options.cost_difference_min) continue;
       if (shift_at(net, j, links, ws)) ++result.shifts;
     }
-  }
+  } while (result.passes < options.passes_max);
   return result;
 }
 
@@ -472,6 +491,19 @@ bool origin_bush::shift_at(const network& net, node_index j, link_state& links,
     links.set_flow(net, l, links.flow[l] + step);
   }
   return true;
+}
+
+void origin_bush::blend(std::span<const double> previous, double step) {
+  TWIN_CHECK_OP(previous.size(), ==, flow_.size());
+  TWIN_CHECK(step >= 0 && step <= 1);
+  for (link_index l = 0; l < flow_.size(); ++l) {
+    if (!in_bush_[l]) {
+      flow_[l] = 0;
+      continue;
+    }
+    const double f = previous[l] + step * (flow_[l] - previous[l]);
+    flow_[l] = f > 0 ? f : 0.0;
+  }
 }
 
 bool origin_bush::uses_closed_link(const network& net) const {

@@ -13,12 +13,11 @@
 //     flow. equilibrate() reads it and writes the links whose flow it moves.
 //   - per thread (bush_workspace): scratch memory (labels, heaps, segment buffers) reused from one
 //     origin to the next so that the hot loops never allocate.
-// solve() runs the origins one after the other against one link_state (Gauss-Seidel), which is
-// what the tests establish. A coordinator that spreads origins over workers gives each worker its
-// own workspace, and rebuilds the totals as the sum of every bush's link_flows(). Beware that
-// workers that each fully equilibrate their origins against a private snapshot of the link state
-// overshoot (they all move flow onto the same cheap links) and may not converge: run origins
-// sharing links in sequence, or limit the flow moved per round.
+// solve() runs the origins one after the other against one link_state (Gauss-Seidel). Workers
+// that each fully equilibrate their origins against a private snapshot of the link state
+// overshoot (they all move flow onto the same cheap links) and may not converge as such:
+// block_solver (assignment.hpp) combines their moves with steps chosen by a line search, using
+// origin_bush::blend.
 
 #include <cstdint>
 #include <span>
@@ -84,6 +83,7 @@ struct equilibrate_options {
   // Nodes whose longest used path exceeds the shortest by at most this much are left alone, and
   // the passes stop once no node exceeds it. In the units of the generalized cost.
   double cost_difference_min = 0;
+  // 0: labels only, which still reports cost_difference_max and excess_cost.
   std::uint32_t passes_max = 8;
 };
 
@@ -92,6 +92,11 @@ struct equilibrate_result {
   std::uint32_t shifts = 0;
   // Largest (longest used - shortest) path cost difference seen at the last labelling.
   double cost_difference_max = 0;
+  // The origin's flow-weighted excess cost over its shortest paths within the bush at the last
+  // labelling: sum over bush links of flow * (L_tail + cost - L_head). Its sum over origins,
+  // divided by TSTT, is the relative gap restricted to the bushes: a lower bound of the true gap
+  // (the bush may lack a shorter path) and a cheap one, needing no shortest-path search.
+  double excess_cost = 0;
 };
 
 class origin_bush {
@@ -116,6 +121,12 @@ class origin_bush {
   equilibrate_result equilibrate(const network& net, link_state& links, bush_workspace& ws,
                                  const equilibrate_options& options);
 
+  // Sets this origin's flows to previous + step * (current - previous) on bush links, 0 elsewhere:
+  // a convex combination of two feasible loadings, for coordinators that damp a round of
+  // shifts. `previous` holds link_flows() as they were before the round (the bush then was a
+  // subset of the current one on every link with flow).
+  void blend(std::span<const double> previous, double step);
+
   node_index origin() const { return origin_; }
   // This origin's flow on every link (0 off the bush).
   std::span<const double> link_flows() const { return flow_; }
@@ -127,8 +138,13 @@ class origin_bush {
   bool uses_closed_link(const network& net) const;
 
  private:
+  struct label_summary {
+    double difference_max = 0;
+    double excess_cost = 0;
+  };
   template <bool used_only>
-  double compute_labels(const network& net, std::span<const double> cost, bush_workspace& ws) const;
+  label_summary compute_labels(const network& net, std::span<const double> cost,
+                               bush_workspace& ws) const;
   void rebuild_order(const network& net, bush_workspace& ws);
   bool shift_at(const network& net, node_index j, link_state& links, bush_workspace& ws);
 
@@ -140,6 +156,7 @@ class origin_bush {
   // bush_links_[bush_start_[k] .. bush_start_[k + 1]).
   std::vector<std::uint32_t> bush_start_;
   std::vector<link_index> bush_links_;
+  std::vector<node_index> bush_tails_;  // net.from() of each bush_links_ entry, kept beside it
   double unassigned_flow_ = 0;
 };
 

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "twin/check.hpp"
 
 namespace twin::assign {
 
@@ -24,16 +28,8 @@ gap_measure measure_gap(const network& net, const demand& trips, const link_stat
 
 namespace {
 
-// Total link flows as the sum of every bush's flows, in origin order: the incremental updates
-// made while shifting drift by rounding, this does not.
-void sum_bush_flows(const network& net, const std::vector<origin_bush>& bushes, link_state& links) {
-  std::fill(links.flow.begin(), links.flow.end(), 0.0);
-  for (const origin_bush& b : bushes) {
-    const auto f = b.link_flows();
-    for (link_index l = 0; l < net.link_count(); ++l) links.flow[l] += f[l];
-  }
-  links.refresh_costs(net);
-}
+// Rounds of per-block line searches when combining the blocks' moves.
+constexpr std::uint32_t step_cycles_max = 8;
 
 bool warm_start_fits(const network& net, const demand& trips, const solution* warm) {
   if (warm == nullptr || warm->demand_fingerprint != trips.fingerprint()) return false;
@@ -44,6 +40,247 @@ bool warm_start_fits(const network& net, const demand& trips, const solution* wa
       return false;
   }
   return true;
+}
+
+double total_travel_time(const network& net, const link_state& links) {
+  double tstt = 0;
+  for (link_index l = 0; l < net.link_count(); ++l) tstt += links.flow[l] * links.cost[l];
+  return tstt;
+}
+
+// The step t in [0, 1] that minimizes the Beckmann objective along x + t d. Its derivative in t,
+// sum of d * c(x + t d), grows with t: safeguarded Newton inside a shrinking bracket.
+double line_search(const network& net, std::span<const double> x, std::span<const double> d,
+                   std::span<const link_index> moved) {
+  constexpr std::uint32_t steps_max = 60;
+  const auto slope = [&](double t, double& curvature) {
+    double g = 0;
+    curvature = 0;
+    for (const link_index l : moved) {
+      double c, dc;
+      net.cost_and_derivative(l, x[l] + t * d[l], c, dc);
+      g += d[l] * c;
+      curvature += d[l] * d[l] * dc;
+    }
+    return g;
+  };
+  double curvature = 0;
+  if (slope(1.0, curvature) <= 0) return 1.0;
+  const double g0 = slope(0.0, curvature);
+  if (g0 >= 0) return 0.0;  // not a descent direction: nothing to gain
+  double low = 0, high = 1, t = 0, g = g0;
+  for (std::uint32_t k = 0; k < steps_max && high - low > 1e-12; ++k) {
+    double next = curvature > 0 ? t - g / curvature : 0.5 * (low + high);
+    if (!(next > low && next < high)) next = 0.5 * (low + high);
+    t = next;
+    g = slope(t, curvature);
+    if (g == 0) return t;
+    (g < 0 ? low : high) = t;
+  }
+  return 0.5 * (low + high);
+}
+
+}  // namespace
+
+block_solver::block_solver(const network& net, const demand& trips, const solver_options& options,
+                           const solution* warm_start)
+    : net_(net), trips_(trips), options_(options) {
+  const std::uint32_t origins = trips.origin_count();
+  links_.reset(net);
+  std::vector<std::uint32_t> to_build;
+  if (warm_start_fits(net, trips, warm_start)) {
+    warm_started_ = true;
+    bushes_ = warm_start->bushes;
+    for (std::uint32_t o = 0; o < origins; ++o) {
+      if (bushes_[o].uses_closed_link(net)) {
+        bushes_[o] = origin_bush{};
+        to_build.push_back(o);
+      }
+    }
+    origins_rebuilt_ = static_cast<std::uint32_t>(to_build.size());
+    for (const origin_bush& b : bushes_) {
+      if (b.link_flows().empty()) continue;
+      for (link_index l = 0; l < net.link_count(); ++l) links_.flow[l] += b.link_flows()[l];
+    }
+    links_.refresh_costs(net);
+  } else {
+    bushes_.resize(origins);
+    for (std::uint32_t o = 0; o < origins; ++o) to_build.push_back(o);
+  }
+
+  const std::uint32_t count = std::clamp(options.workers, 1u, std::max(origins, 1u));
+  blocks_.resize(count);
+  for (std::uint32_t w = 0; w < count; ++w) {
+    blocks_[w].first = static_cast<std::uint32_t>(std::uint64_t{origins} * w / count);
+    blocks_[w].end = static_cast<std::uint32_t>(std::uint64_t{origins} * (w + 1) / count);
+    blocks_[w].ws.prepare(net);
+    blocks_[w].active.assign(blocks_[w].end - blocks_[w].first, 1);
+  }
+  // Each new bush loads its origin at the costs left by the ones before it.
+  for (const std::uint32_t o : to_build)
+    bushes_[o].initialize(net, trips.origin(o), trips.destinations(o), links_, blocks_[0].ws);
+  for (const origin_bush& b : bushes_) unassigned_flow_ += b.unassigned_flow();
+  if (count > 1) previous_.resize(origins);
+  excess_.assign(origins, 0.0);
+  sp_cost_.assign(origins, 0.0);
+  unreachable_.assign(origins, 0.0);
+  inner_.passes_max = options.inner_passes_max;
+  rebuild_totals();
+}
+
+// Total link flows as the sum of every bush's flows, in origin order: the incremental updates
+// made while shifting drift by rounding, this does not.
+void block_solver::rebuild_totals() {
+  std::fill(links_.flow.begin(), links_.flow.end(), 0.0);
+  const std::uint32_t m = net_.link_count();
+  for (const origin_bush& b : bushes_) {
+    const auto f = b.link_flows();
+    for (link_index l = 0; l < m; ++l) links_.flow[l] += f[l];
+  }
+  links_.refresh_costs(net_);
+}
+
+void block_solver::begin_round(double gap_hint) {
+  const double assigned = trips_.total_flow() - unassigned_flow_;
+  const double mean_cost = assigned > 0 ? total_travel_time(net_, links_) / assigned : 0.0;
+  inner_.cost_difference_min =
+      options_.inner_gap_fraction * std::max(gap_hint, options_.relative_gap_target) * mean_cost;
+  if (blocks_.size() == 1) return;
+  for (block& b : blocks_) b.links = links_;
+  for (std::uint32_t o = 0; o < bushes_.size(); ++o) {
+    const auto f = bushes_[o].link_flows();
+    previous_[o].assign(f.begin(), f.end());
+  }
+}
+
+void block_solver::propose(std::uint32_t worker) {
+  TWIN_CHECK_OP(worker, <, blocks_.size());
+  block& blk = blocks_[worker];
+  link_state& links = blocks_.size() == 1 ? links_ : blk.links;
+  for (std::uint32_t o = blk.first; o < blk.end; ++o) {
+    origin_bush& b = bushes_[o];
+    // Equilibrating a bush can open shortcuts that were not shortcuts before it: look again.
+    for (std::uint32_t round = 0; round < options_.bush_rounds_max; ++round) {
+      const auto changed = b.update(net_, links, blk.ws);
+      if (round > 0 && changed.links_added == 0) break;
+      excess_[o] = b.equilibrate(net_, links, blk.ws, inner_).excess_cost;
+    }
+  }
+  std::fill(blk.active.begin(), blk.active.end(), std::uint8_t{1});
+  equilibrate_options sweep = inner_;
+  sweep.passes_max = 1;
+  for (std::uint32_t s = 0; s < options_.inner_sweeps_max; ++s) {
+    std::uint32_t shifts = 0;
+    for (std::uint32_t o = blk.first; o < blk.end; ++o) {
+      std::uint8_t& active = blk.active[o - blk.first];
+      if (!active) continue;
+      const equilibrate_result r = bushes_[o].equilibrate(net_, links, blk.ws, sweep);
+      excess_[o] = r.excess_cost;
+      shifts += r.shifts;
+      active = r.shifts > 0 ? 1 : 0;
+    }
+    if (shifts == 0) break;
+  }
+}
+
+double block_solver::combine() {
+  if (blocks_.size() == 1) return 1.0;
+  const std::uint32_t m = net_.link_count();
+  const std::uint32_t count = workers();
+  // Each block's move gets its own step: blocks whose moves agree are cut back together, a block
+  // that moves alone keeps its full step. The steps minimize the Beckmann objective over
+  // [0, 1]^workers by exact line searches along one block at a time, in block order.
+  std::vector<std::vector<double>> direction(count);
+  std::vector<std::vector<link_index>> moved(count);
+  for (std::uint32_t w = 0; w < count; ++w) {
+    direction[w].resize(m);
+    for (link_index l = 0; l < m; ++l) {
+      direction[w][l] = blocks_[w].links.flow[l] - links_.flow[l];
+      if (direction[w][l] != 0) moved[w].push_back(l);
+    }
+  }
+  std::vector<double> step(count, 0.0);
+  std::vector<double> base = links_.flow;  // x + sum of step * direction, without block w
+  for (std::uint32_t cycle = 0; cycle < step_cycles_max; ++cycle) {
+    double change = 0;
+    for (std::uint32_t w = 0; w < count; ++w) {
+      for (const link_index l : moved[w]) base[l] -= step[w] * direction[w][l];
+      const double t = line_search(net_, base, direction[w], moved[w]);
+      change = std::max(change, std::abs(t - step[w]));
+      step[w] = t;
+      for (const link_index l : moved[w]) base[l] += step[w] * direction[w][l];
+    }
+    if (change < 1e-6) break;
+  }
+  double step_min = 1;
+  for (std::uint32_t w = 0; w < count; ++w) {
+    step_min = std::min(step_min, step[w]);
+    for (std::uint32_t o = blocks_[w].first; o < blocks_[w].end; ++o)
+      bushes_[o].blend(previous_[o], step[w]);
+  }
+  rebuild_totals();
+  return step_min;
+}
+
+void block_solver::measure_part(std::uint32_t worker) {
+  TWIN_CHECK_OP(worker, <, blocks_.size());
+  block& blk = blocks_[worker];
+  for (std::uint32_t o = blk.first; o < blk.end; ++o) {
+    unreachable_[o] = 0;
+    sp_cost_[o] = shortest_path_cost(net_, trips_.origin(o), trips_.destinations(o), links_.cost,
+                                     blk.ws, &unreachable_[o]);
+  }
+}
+
+gap_measure block_solver::finish_measure() {
+  gap_measure g;
+  g.tstt = total_travel_time(net_, links_);
+  for (std::uint32_t o = 0; o < bushes_.size(); ++o) {
+    g.sptt += sp_cost_[o];
+    g.unreachable_flow += unreachable_[o];
+  }
+  g.relative_gap = g.tstt > 0 ? (g.tstt - g.sptt) / g.tstt : 0.0;
+  return g;
+}
+
+double block_solver::bush_gap() const {
+  const double tstt = total_travel_time(net_, links_);
+  double excess = 0;
+  for (const double e : excess_) excess += e;
+  return tstt > 0 ? std::max(excess, 0.0) / tstt : 0.0;
+}
+
+double block_solver::objective() const {
+  return beckmann_objective(net_, links_.flow);
+}
+
+void block_solver::finish(solution& out) {
+  out.link_flow = links_.flow;
+  out.link_cost = links_.cost;
+  out.bushes = std::move(bushes_);
+  out.warm_started = warm_started_;
+  out.origins_rebuilt = origins_rebuilt_;
+  out.unassigned_flow = unassigned_flow_;
+  out.assigned_flow = trips_.total_flow() - unassigned_flow_;
+}
+
+namespace {
+
+// Runs phase(w) for every worker on `threads` threads, worker w on thread w % threads.
+template <typename Phase>
+void run_phase(std::uint32_t workers, std::uint32_t threads, const Phase& phase) {
+  if (threads <= 1) {
+    for (std::uint32_t w = 0; w < workers; ++w) phase(w);
+    return;
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (std::uint32_t t = 1; t < threads; ++t)
+    pool.emplace_back([&phase, t, threads, workers] {
+      for (std::uint32_t w = t; w < workers; w += threads) phase(w);
+    });
+  for (std::uint32_t w = 0; w < workers; w += threads) phase(w);
+  for (std::thread& th : pool) th.join();
 }
 
 }  // namespace
@@ -58,80 +295,48 @@ solution solve(const network& net, const demand& trips, const solver_options& op
   solution out;
   out.demand_fingerprint = trips.fingerprint();
   out.intrazonal_flow = trips.intrazonal_flow();
-  bush_workspace ws;
-  ws.prepare(net);
-  link_state links;
-  links.reset(net);
+  block_solver solver(net, trips, options, warm_start);
+  const std::uint32_t workers = solver.workers();
+  const std::uint32_t threads = std::min(options.threads == 0 ? workers : options.threads, workers);
 
-  std::vector<std::uint32_t> to_build;
-  if (warm_start_fits(net, trips, warm_start)) {
-    out.warm_started = true;
-    out.bushes = warm_start->bushes;
-    for (std::uint32_t o = 0; o < trips.origin_count(); ++o) {
-      if (out.bushes[o].uses_closed_link(net)) {
-        out.bushes[o] = origin_bush{};
-        to_build.push_back(o);
-      }
-    }
-    out.origins_rebuilt = static_cast<std::uint32_t>(to_build.size());
-    for (const origin_bush& b : out.bushes) {
-      if (b.link_flows().empty()) continue;
-      for (link_index l = 0; l < net.link_count(); ++l) links.flow[l] += b.link_flows()[l];
-    }
-    links.refresh_costs(net);
-  } else {
-    out.bushes.resize(trips.origin_count());
-    for (std::uint32_t o = 0; o < trips.origin_count(); ++o) to_build.push_back(o);
-  }
-  // Each new bush loads its origin at the costs left by the ones before it.
-  for (const std::uint32_t o : to_build)
-    out.bushes[o].initialize(net, trips.origin(o), trips.destinations(o), links, ws);
-
-  const double assigned_demand = [&] {
-    double unassigned = 0;
-    for (const origin_bush& b : out.bushes) unassigned += b.unassigned_flow();
-    out.unassigned_flow = unassigned;
-    return trips.total_flow() - unassigned;
-  }();
-  out.assigned_flow = assigned_demand;
-
-  equilibrate_options inner;
-  inner.passes_max = options.inner_passes_max;
   std::uint32_t iteration = 0;
   gap_measure gap;
+  double gap_hint = 1;
+  double step = 1;
   for (;;) {
-    sum_bush_flows(net, out.bushes, links);
-    gap = measure_gap(net, trips, links, ws);
-    const double objective = beckmann_objective(net, links.flow);
-    out.trace.push_back({iteration, gap.relative_gap, objective, gap.tstt, elapsed_ms()});
-    if (gap.relative_gap <= options.relative_gap_target) {
+    const bool out_of_time =
+        options.time_limit_ms > 0 && elapsed_ms() >= static_cast<double>(options.time_limit_ms);
+    const double estimate = iteration == 0 ? 1.0 : solver.bush_gap();
+    const bool exact = iteration == 0 || estimate <= options.relative_gap_target ||
+                       iteration >= options.iterations_max || out_of_time;
+    double reported = estimate;
+    if (exact) {
+      run_phase(workers, threads, [&solver](std::uint32_t w) { solver.measure_part(w); });
+      gap = solver.finish_measure();
+      reported = gap.relative_gap;
+    }
+    gap_hint = reported;
+    out.trace.push_back(
+        {iteration, reported, solver.objective(), gap.tstt, elapsed_ms(), exact, step});
+    if (exact && gap.relative_gap <= options.relative_gap_target) {
       out.stop = stop_reason::gap_reached;
       break;
     }
-    if (iteration >= options.iterations_max) {
+    if (exact && iteration >= options.iterations_max) {
       out.stop = stop_reason::iterations_max;
       break;
     }
-    if (options.time_limit_ms > 0 && elapsed_ms() >= static_cast<double>(options.time_limit_ms)) {
+    if (exact && out_of_time) {
       out.stop = stop_reason::time_limit;
       break;
     }
     ++iteration;
-    const double mean_cost = assigned_demand > 0 ? gap.tstt / assigned_demand : 0.0;
-    inner.cost_difference_min = options.inner_gap_fraction *
-                                std::max(gap.relative_gap, options.relative_gap_target) * mean_cost;
-    for (origin_bush& b : out.bushes) {
-      // Equilibrating a bush can open shortcuts that were not shortcuts before it: look again.
-      for (std::uint32_t round = 0; round < options.bush_rounds_max; ++round) {
-        const auto changed = b.update(net, links, ws);
-        if (round > 0 && changed.links_added == 0) break;
-        b.equilibrate(net, links, ws, inner);
-      }
-    }
+    solver.begin_round(gap_hint);
+    run_phase(workers, threads, [&solver](std::uint32_t w) { solver.propose(w); });
+    step = solver.combine();
   }
+  solver.finish(out);
   out.iterations = iteration;
-  out.link_flow = links.flow;
-  out.link_cost = links.cost;
   out.tstt = gap.tstt;
   out.sptt = gap.sptt;
   out.relative_gap = gap.relative_gap;

@@ -20,10 +20,27 @@
 //   (SiouxFalls 4,231,335.287, Anaheim 1,286,032.171, ChicagoSketch 17,313,018.739 with toll and
 //   distance weights 0.02 and 0.04), which the tests reproduce.
 //
-// Method: Algorithm B (Dial 2006), one acyclic bush per origin (see assign_bush.hpp). Single
-// threaded and deterministic: the same input gives bit-for-bit the same output. solve() runs the
-// whole loop; a coordinator that spreads origins over workers can instead drive origin_bush,
-// link_state and measure_gap itself, in the same way solve() does.
+// Method: Algorithm B (Dial 2006), one acyclic bush per origin (see assign_bush.hpp). An
+// iteration updates every bush and shifts flow on it, then sweeps over all origins again, only
+// shifting, until no origin has a used path costlier than its shortest by more than a threshold
+// that follows the gap: flow moved for one origin changes the costs the others see, and cheap
+// repeated sweeps settle that far sooner than more bush updates.
+//
+// The exact gap needs one shortest-path search per origin; it is measured only when the bushes'
+// own gap (a lower bound, see equilibrate_result::excess_cost) says the target may have been
+// reached, and always before stopping: a reported gap is always exact.
+//
+// Workers. The origins are split into `workers` contiguous blocks. In a round every block
+// updates and equilibrates its origins against its own copy of the link state as the round
+// began (block Jacobi; within a block, Gauss-Seidel); the proposed moves are then combined with
+// one step along their sum that minimizes the Beckmann objective exactly (blocks that each move
+// flow onto the same cheap links would overshoot together; the line search takes the part of the
+// move that still helps). With one worker there is no combination: plain Gauss-Seidel.
+// Results depend on the number of workers, never on the number of threads or on timing (except
+// a time limit): the same input and worker count give bit-for-bit the same output.
+//
+// block_solver exposes the phases of a round so that a coordinator can run the blocks wherever
+// it likes (threads, actors); solve() drives it, with threads when asked.
 
 #include <cstdint>
 #include <span>
@@ -41,12 +58,19 @@ struct solver_options {
   // Bush update + equilibration rounds per origin per iteration, at most; a round after the first
   // only runs when the update added links.
   std::uint32_t bush_rounds_max = 1;
-  // Flow-shifting passes per origin per iteration, at most.
-  std::uint32_t inner_passes_max = 12;
+  // Flow-shifting passes per origin right after its bush update, at most.
+  std::uint32_t inner_passes_max = 1;
+  // Shift-only sweeps over every origin after the updates, at most; an origin leaves the sweeps
+  // once a pass found nothing to shift at it.
+  std::uint32_t inner_sweeps_max = 20;
   // An origin's passes stop once no node's longest used path exceeds its shortest by more than
   // inner_gap_fraction * (current relative gap) * TSTT / demand: there is no use in equilibrating
   // one origin far beyond the state of the others.
   double inner_gap_fraction = 0.25;
+  // Origin blocks combined per round (see above); 1 is sequential Gauss-Seidel.
+  std::uint32_t workers = 1;
+  // Threads that run the blocks in solve(); 0: one per worker. Never changes the result.
+  std::uint32_t threads = 0;
 };
 
 enum class stop_reason : std::uint8_t { gap_reached, iterations_max, time_limit };
@@ -58,6 +82,10 @@ struct iteration_record {
   double objective = 0;
   double tstt = 0;
   double elapsed_ms = 0;
+  // False when relative_gap is only the bushes' lower bound (the exact one was not measured).
+  bool gap_exact = true;
+  // The step applied to the combined move of the blocks (1 with one worker).
+  double step = 1;
 };
 
 struct solution {
@@ -93,6 +121,68 @@ struct gap_measure {
 // ignored (solution::warm_started tells).
 solution solve(const network& net, const demand& trips, const solver_options& options = {},
                const solution* warm_start = nullptr);
+
+// The phases of solve(), for a coordinator. A round is begin_round(), then propose(w) for every
+// worker w (concurrently if wanted: a call touches only block w's bushes and scratch memory),
+// then combine(). A gap measurement is measure_part(w) for every worker (concurrently too), then
+// finish_measure(). Calls of one phase must not overlap calls of another.
+class block_solver {
+ public:
+  // Builds or warm-starts the bushes (sequentially, whatever the worker count, so that the
+  // starting point never depends on it). Counts are clamped to [1, origin count].
+  block_solver(const network& net, const demand& trips, const solver_options& options,
+               const solution* warm_start = nullptr);
+
+  std::uint32_t workers() const { return static_cast<std::uint32_t>(blocks_.size()); }
+  // Origin slots of block w: [first, end).
+  std::uint32_t block_first(std::uint32_t w) const { return blocks_[w].first; }
+  std::uint32_t block_end(std::uint32_t w) const { return blocks_[w].end; }
+
+  // `gap_hint`: the latest gap known (exact or lower bound); it sets the equilibration threshold.
+  void begin_round(double gap_hint);
+  void propose(std::uint32_t worker);
+  // Applies the combined move and returns its step in [0, 1].
+  double combine();
+
+  void measure_part(std::uint32_t worker);
+  gap_measure finish_measure();
+  // The bushes' own relative gap at the latest labelling of each origin: a lower bound of the
+  // exact gap, nearly free.
+  double bush_gap() const;
+
+  const link_state& links() const { return links_; }
+  double objective() const;  // Beckmann, at links()
+  // Moves the bushes and link state into `out` (the solver is spent afterwards).
+  void finish(solution& out);
+
+  std::uint32_t origins_rebuilt() const { return origins_rebuilt_; }
+  bool warm_started() const { return warm_started_; }
+  double unassigned_flow() const { return unassigned_flow_; }
+
+ private:
+  struct block {
+    std::uint32_t first = 0;
+    std::uint32_t end = 0;
+    link_state links;  // the block's view during a round (unused with one worker)
+    bush_workspace ws;
+    std::vector<std::uint8_t> active;  // per origin of the block, for the sweeps
+  };
+  void rebuild_totals();
+
+  const network& net_;
+  const demand& trips_;
+  solver_options options_;
+  std::vector<origin_bush> bushes_;
+  std::vector<block> blocks_;
+  link_state links_;
+  std::vector<std::vector<double>> previous_;  // bush flows as the round began (workers > 1)
+  std::vector<double> excess_;                 // per origin, latest labelling
+  std::vector<double> sp_cost_, unreachable_;  // per origin, latest exact measurement
+  equilibrate_options inner_;
+  std::uint32_t origins_rebuilt_ = 0;
+  bool warm_started_ = false;
+  double unassigned_flow_ = 0;
+};
 
 double beckmann_objective(const network& net, std::span<const double> link_flow);
 gap_measure measure_gap(const network& net, const demand& trips, const link_state& links,

@@ -276,3 +276,144 @@ TEST_CASE("the per-origin unit can be driven by a coordinator") {
     CHECK(out == doctest::Approx(demand_out).epsilon(1e-12));
   }
 }
+
+TEST_CASE("blocks of origins combined per round reach the single-worker objective") {
+  struct published_case {
+    const char* name;
+    cost_weights weights;
+    double objective;
+  };
+  for (const published_case& p :
+       {published_case{"SiouxFalls", {}, 4231335.28710744},
+        published_case{"Anaheim", {}, 1286032.17109603},
+        published_case{"ChicagoSketch", {0.02, 0.04}, 17313018.7387477}}) {
+    CAPTURE(p.name);
+    const tntp_case c = load_case(p.name, p.weights);
+    solver_options options;
+    options.relative_gap_target = 1e-9;
+    const solution one = solve(c.net, c.trips, options);
+    for (const std::uint32_t workers : {2u, 4u}) {
+      CAPTURE(workers);
+      options.workers = workers;
+      options.threads = 2;
+      const solution s = solve(c.net, c.trips, options);
+      CHECK(s.stop == stop_reason::gap_reached);
+      CHECK(s.relative_gap <= 1e-9);
+      CHECK(std::abs(s.objective - one.objective) <= 1e-8 * one.objective);
+      CHECK(std::abs(s.objective - p.objective) <= 1e-8 * p.objective);
+      // Every block's step lies in [0, 1] and is recorded.
+      for (const iteration_record& r : s.trace) CHECK((r.step >= 0 && r.step <= 1));
+    }
+  }
+}
+
+TEST_CASE("with blocks, the result depends on the worker count only, not on threads") {
+  const tntp_case c = load_case("SiouxFalls");
+  solver_options options;
+  options.relative_gap_target = 1e-7;
+  options.workers = 3;
+  options.threads = 1;
+  const solution sequential = solve(c.net, c.trips, options);
+  options.threads = 3;
+  const solution threaded = solve(c.net, c.trips, options);
+  CHECK(sequential.link_flow == threaded.link_flow);
+  CHECK(sequential.iterations == threaded.iterations);
+  CHECK(sequential.objective == threaded.objective);
+  // More workers than origins: clamped to one block per origin.
+  options.workers = 1000;
+  options.threads = 2;
+  const solution many = solve(c.net, c.trips, options);
+  CHECK(many.stop == stop_reason::gap_reached);
+  CHECK(many.relative_gap <= 1e-7);
+}
+
+TEST_CASE("the reported gap is exact even though most iterations skip measuring it") {
+  const tntp_case c = load_case("Anaheim");
+  solver_options options;
+  options.relative_gap_target = 1e-8;
+  const solution s = solve(c.net, c.trips, options);
+  REQUIRE(s.stop == stop_reason::gap_reached);
+  CHECK(s.trace.front().gap_exact);
+  CHECK(s.trace.back().gap_exact);
+  CHECK(s.trace.back().relative_gap == s.relative_gap);
+  // Measured again from the returned flows, the same gap to rounding.
+  link_state links;
+  links.reset(c.net);
+  links.flow = s.link_flow;
+  links.refresh_costs(c.net);
+  bush_workspace ws;
+  const gap_measure g = measure_gap(c.net, c.trips, links, ws);
+  CHECK(g.relative_gap == doctest::Approx(s.relative_gap).epsilon(1e-6));
+  CHECK(g.tstt == doctest::Approx(s.tstt).epsilon(1e-12));
+  // Estimates (lower bounds of the gap) are never reported as the final gap.
+  std::size_t estimated = 0;
+  for (const iteration_record& r : s.trace) estimated += r.gap_exact ? 0 : 1;
+  CHECK(estimated > 0);
+
+  // An iteration limit stops with an exact gap too.
+  options.iterations_max = 2;
+  const solution limited = solve(c.net, c.trips, options);
+  CHECK(limited.stop == stop_reason::iterations_max);
+  CHECK(limited.iterations == 2);
+  CHECK(limited.trace.back().gap_exact);
+  CHECK(limited.relative_gap > 1e-8);
+}
+
+TEST_CASE("a bush's excess cost bounds the origin's share of the gap from below") {
+  const tntp_case c = load_case("SiouxFalls");
+  bush_workspace ws;
+  link_state shared;
+  shared.reset(c.net);
+  std::vector<origin_bush> bushes(c.trips.origin_count());
+  for (std::uint32_t o = 0; o < c.trips.origin_count(); ++o)
+    bushes[o].initialize(c.net, c.trips.origin(o), c.trips.destinations(o), shared, ws);
+  for (int round = 0; round < 3; ++round) {
+    double excess = 0;
+    double exact = 0;
+    for (std::uint32_t o = 0; o < c.trips.origin_count(); ++o) {
+      origin_bush& b = bushes[o];
+      b.update(c.net, shared, ws);
+      // Zero passes: only the labelling, at the current costs.
+      const equilibrate_result r = b.equilibrate(c.net, shared, ws, {0, 0});
+      double tstt_o = 0;
+      for (link_index l = 0; l < c.net.link_count(); ++l)
+        tstt_o += b.link_flows()[l] * shared.cost[l];
+      const double sptt_o =
+          shortest_path_cost(c.net, c.trips.origin(o), c.trips.destinations(o), shared.cost, ws);
+      CHECK(r.excess_cost >= -1e-9 * tstt_o);
+      CHECK(r.excess_cost <= tstt_o - sptt_o + 1e-9 * tstt_o);
+      excess += r.excess_cost;
+      exact += tstt_o - sptt_o;
+      b.equilibrate(c.net, shared, ws, {});
+    }
+    CHECK(excess > 0);
+    CHECK(excess <= exact);
+  }
+}
+
+TEST_CASE("blending a bush's flows with its previous ones is a convex combination") {
+  const tntp_case c = load_case("SiouxFalls");
+  bush_workspace ws;
+  link_state shared;
+  shared.reset(c.net);
+  origin_bush b;
+  b.initialize(c.net, c.trips.origin(0), c.trips.destinations(0), shared, ws);
+  const std::vector<double> before(b.link_flows().begin(), b.link_flows().end());
+  b.update(c.net, shared, ws);
+  b.equilibrate(c.net, shared, ws, {});
+  const std::vector<double> after(b.link_flows().begin(), b.link_flows().end());
+  REQUIRE(after != before);
+
+  origin_bush half = b;
+  half.blend(before, 0.5);
+  origin_bush none = b;
+  none.blend(before, 0.0);
+  origin_bush full = b;
+  full.blend(before, 1.0);
+  for (link_index l = 0; l < c.net.link_count(); ++l) {
+    CAPTURE(l);
+    CHECK(half.link_flows()[l] == doctest::Approx(0.5 * (before[l] + after[l])).epsilon(1e-12));
+    CHECK(none.link_flows()[l] == before[l]);
+    CHECK(full.link_flows()[l] == after[l]);
+  }
+}
