@@ -69,6 +69,13 @@ node_probe::node_probe(metrics_registry& registry) {
   for (std::size_t i = 0; i < severity_count; ++i)
     alerts_[i] =
         &alerts.Add({{"severity", std::string(twin::to_string(static_cast<twin::severity>(i)))}});
+  coalesce_limit_hits_ =
+      &prometheus::BuildCounter()
+           .Name("citytwin_coalesce_limit_hits_total")
+           .Help("Times a sensor cluster forwarded to its district early because it held as many "
+                 "readings or parts as it may coalesce.")
+           .Register(reg)
+           .Add({});
   prometheus::BuildGauge()
       .Name("citytwin_build_info")
       .Help("Always 1; the labels describe the build.")
@@ -105,6 +112,8 @@ void node_probe::members(member_state state, std::uint32_t n) {
   TWIN_CHECK_OP(i, <, member_state_count);
   members_[i]->Set(n);
 }
+
+void node_probe::coalesce_limit_hit() { coalesce_limit_hits_->Increment(); }
 
 void node_probe::alert_raised(twin::severity level) {
   auto i = static_cast<std::size_t>(level);

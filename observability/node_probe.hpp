@@ -43,6 +43,9 @@ class node_probe {
   void placement_epoch(std::uint64_t epoch);
   void members(member_state state, std::uint32_t n);
   void alert_raised(twin::severity level);
+  // A sensor cluster forwarded early because it held as many readings or parts as it may
+  // coalesce (a bound was hit: the district is behind).
+  void coalesce_limit_hit();
 
  private:
   std::array<std::atomic<std::size_t>, actor_type_count> mailbox_max_{};
@@ -51,6 +54,7 @@ class node_probe {
   prometheus::Gauge* placement_epoch_ = nullptr;
   std::array<prometheus::Gauge*, member_state_count> members_{};
   std::array<prometheus::Counter*, severity_count> alerts_{};
+  prometheus::Counter* coalesce_limit_hits_ = nullptr;
 };
 
 }  // namespace observability

@@ -173,6 +173,7 @@ TEST_CASE("node probe reports the deepest mailbox per actor type, alerts and bui
   probe.alert_raised(twin::severity::critical);
   probe.alert_raised(twin::severity::critical);
   probe.alert_raised(twin::severity::info);
+  probe.coalesce_limit_hit();
 
   // Nothing is published before the tick.
   auto before = samples(registry.scrape_text());
@@ -194,6 +195,7 @@ TEST_CASE("node probe reports the deepest mailbox per actor type, alerts and bui
       {"citytwin_alerts_total{severity=\"info\"}", "1"},
       {"citytwin_alerts_total{severity=\"warning\"}", "0"},
       {"citytwin_alerts_total{severity=\"critical\"}", "2"},
+      {"citytwin_coalesce_limit_hits_total", "1"},
       {"citytwin_build_info{version=\"0.1.0\"}", "1"},
   };
   CHECK(samples(registry.scrape_text()) == expected);
