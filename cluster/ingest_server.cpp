@@ -187,6 +187,9 @@ void ingest_server::send_ack(const std::string& peer, const twin::batch_ack& ack
                              steady::time_point received) {
   twin::batch_ack ack = ack_in;
   ack.credit = options_.inflight_per_gateway_max;
+  // Report before sending: whoever holds the ack may look at the metrics at once.
+  if (observer_)
+    observer_->batch_done(ack.status, ack.accepted, ack.rejected, seconds_since(received));
   zmq::message_t payload;
   encoder_.encode_ack(ack, payload);
   bool sent = false;
@@ -200,8 +203,6 @@ void ingest_server::send_ack(const std::string& peer, const twin::batch_ack& ack
     ++counters_.acks_sent;
   else
     ++counters_.acks_unsent;
-  if (observer_)
-    observer_->batch_done(ack.status, ack.accepted, ack.rejected, seconds_since(received));
 }
 
 void ingest_server::set_inflight(std::uint32_t n) {

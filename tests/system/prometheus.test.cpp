@@ -39,7 +39,7 @@ std::vector<std::string> dashboard_queries(const std::string& file) {
 
 }  // namespace
 
-TEST_CASE("a real Prometheus server scrapes a node; rules and dashboard queries work") {
+TEST_CASE("a real Prometheus server scrapes a node, loads the rules and runs every dashboard query") {
   const std::string prometheus = CITYTWIN_PROMETHEUS;
   if (prometheus.empty()) {
     MESSAGE("no prometheus binary (make test unpacks it into .deps/): skipped");
