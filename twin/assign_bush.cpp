@@ -12,6 +12,11 @@ namespace {
 
 constexpr double infinity = std::numeric_limits<double>::infinity();
 constexpr std::uint32_t not_queued = UINT32_MAX;
+constexpr std::uint32_t no_slot = UINT32_MAX;
+// in_bush_ values. A link update() removes may qualify to join again in the same update: it is
+// only marked until the additions are known.
+constexpr std::uint8_t in_bush = 1;
+constexpr std::uint8_t removed_now = 2;
 
 // A strict "a is shorter than b" that ignores differences at the last bits of b, so that rounding
 // noise never adds a link or moves flow.
@@ -41,7 +46,8 @@ void bush_workspace::prepare(const network& net) {
   max_label_.assign(n, 0.0);
   node_flow_.assign(n, 0.0);
   min_pred_.assign(n, no_link);
-  max_pred_.assign(n, no_link);
+  min_slot_.assign(n, no_slot);
+  max_slot_.assign(n, no_slot);
   position_.assign(n, 0);
   target_stamp_.assign(n, 0);
   stamp_ = 0;
@@ -52,8 +58,8 @@ void bush_workspace::prepare(const network& net) {
   queue_.reserve(n);
   heap_nodes_.assign(n, 0);
   heap_position_.assign(n, not_queued);
-  min_segment_.assign(n, no_link);
-  max_segment_.assign(n, no_link);
+  min_segment_.assign(n, no_slot);
+  max_segment_.assign(n, no_slot);
 }
 
 namespace {
@@ -259,22 +265,108 @@ void origin_bush::rebuild_order(const network& net, bush_workspace& ws) {
       if (--in_degree[v] == 0) order_.push_back(v);
     }
   }
+  regroup(net);
+  // A link left out means a cycle or a link from a node the origin cannot reach: both are bugs.
+  TWIN_CHECK_OP(bush_links_.size(), ==, bush_size);
+}
+
+// After links were added by update(): every bush link (i, j) has U_i <= U_j, with equality only
+// where i already came before j, and every added one has U_i < U_j. A stable sort by U is thus a
+// topological order again, found without a pass over the whole network. The order of the last
+// update is nearly sorted by the new labels already: insertion sort, unless it has to move too
+// much. The link groups then move with their head nodes and the added links join them.
+void origin_bush::reorder_by_longest(const network& net, bush_workspace& ws) {
+  const double* const U = ws.max_label_.data();
+  const std::uint32_t count = static_cast<std::uint32_t>(order_.size());
+  auto& keyed = ws.keyed_;
+  keyed.resize(count);
+  for (std::uint32_t k = 0; k < count; ++k) keyed[k] = {U[order_[k]], order_[k]};
+  std::uint64_t moves = 0;
+  const std::uint64_t moves_max = 8 * std::uint64_t{count};
+  for (std::uint32_t k = 2; k < count && moves <= moves_max; ++k) {
+    const auto item = keyed[k];
+    std::uint32_t i = k;
+    for (; i > 1 && keyed[i - 1].first > item.first; --i) keyed[i] = keyed[i - 1];
+    keyed[i] = item;
+    moves += k - i;
+  }
+  if (moves > moves_max) {
+    for (std::uint32_t k = 0; k < count; ++k) keyed[k] = {U[order_[k]], order_[k]};
+    std::stable_sort(keyed.begin() + 1, keyed.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+
+  // Old group of each node, by its old position.
+  std::uint32_t* const position = ws.position_.data();
+  for (std::uint32_t k = 0; k < count; ++k) position[order_[k]] = k;
+  // Added links grouped by head: counted per head node in in_degree_ (free here), then placed
+  // right after the links their head keeps.
+  const auto& added = ws.added_;
+  std::uint32_t* const added_next = ws.in_degree_.data();
+  for (std::uint32_t k = 0; k < count; ++k) added_next[order_[k]] = 0;
+  for (const link_index l : added) ++added_next[net.to(l)];
+
+  auto& start = ws.next_start_;
+  auto& links = ws.next_links_;
+  auto& tails = ws.next_tails_;
+  auto& flow = ws.next_flow_;
+  const std::size_t size_max = bush_links_.size() + added.size();
+  start.resize(count + 1);
+  links.resize(size_max);
+  tails.resize(size_max);
+  flow.resize(size_max);
+  std::uint32_t out = 0;
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const node_index v = keyed[k].second;
+    order_[k] = v;
+    start[k] = out;
+    const std::uint32_t old = position[v];
+    for (std::uint32_t b = bush_start_[old]; b < bush_start_[old + 1]; ++b) {
+      if (in_bush_[bush_links_[b]] != in_bush) continue;  // removed by this update
+      links[out] = bush_links_[b];
+      tails[out] = bush_tails_[b];
+      flow[out++] = bush_flow_[b];
+    }
+    const std::uint32_t added_count = added_next[v];
+    added_next[v] = out;
+    out += added_count;
+  }
+  start[count] = out;
+  for (const link_index l : added) {
+    const std::uint32_t slot = added_next[net.to(l)]++;
+    links[slot] = l;
+    tails[slot] = net.from(l);
+    flow[slot] = flow_[l];
+  }
+  bush_start_.swap(start);
+  bush_links_.swap(links);
+  bush_tails_.swap(tails);
+  bush_flow_.swap(flow);
+  bush_links_.resize(out);
+  bush_tails_.resize(out);
+  bush_flow_.resize(out);
+
+  for (std::uint32_t k = 0; k < count; ++k) position[order_[k]] = k;
+  for (std::uint32_t b = 0; b < out; ++b)
+    TWIN_CHECK_OP(position[bush_tails_[b]], <, position[net.to(bush_links_[b])]);
+}
+
+// Groups the bush links by head node in the order of order_.
+void origin_bush::regroup(const network& net) {
   bush_start_.resize(order_.size() + 1);
   bush_links_.clear();
-  bush_links_.reserve(bush_size);
   bush_tails_.clear();
-  bush_tails_.reserve(bush_size);
+  bush_flow_.clear();
   for (std::size_t k = 0; k < order_.size(); ++k) {
     bush_start_[k] = static_cast<std::uint32_t>(bush_links_.size());
     for (const link_index l : net.in_links(order_[k]))
       if (in_bush_[l]) {
         bush_links_.push_back(l);
         bush_tails_.push_back(net.from(l));
+        bush_flow_.push_back(flow_[l]);
       }
   }
   bush_start_[order_.size()] = static_cast<std::uint32_t>(bush_links_.size());
-  // A link left out means a cycle or a link from a node the origin cannot reach: both are bugs.
-  TWIN_CHECK_OP(bush_links_.size(), ==, bush_size);
 }
 
 // Shortest (L) and longest (U) path labels over the bush in topological order. With used_only,
@@ -286,14 +378,16 @@ origin_bush::label_summary origin_bush::compute_labels(const network& /*net*/,
                                                        bush_workspace& ws) const {
   double* const L = ws.min_label_.data();
   double* const U = ws.max_label_.data();
-  link_index* const min_pred = ws.min_pred_.data();
-  link_index* const max_pred = ws.max_pred_.data();
+  std::uint32_t* const min_slot = ws.min_slot_.data();
+  std::uint32_t* const max_slot = ws.max_slot_.data();
   const double* const c = cost.data();
-  const double* const flow = flow_.data();
+  const double* const flow = bush_flow_.data();
+  const link_index* const links = bush_links_.data();
+  const node_index* const tails = bush_tails_.data();
   L[origin_] = 0;
   U[origin_] = 0;
-  min_pred[origin_] = no_link;
-  max_pred[origin_] = no_link;
+  min_slot[origin_] = no_slot;
+  max_slot[origin_] = no_slot;
   double difference_max = 0;
   double excess = 0;
   const std::size_t count = order_.size();
@@ -301,40 +395,40 @@ origin_bush::label_summary origin_bush::compute_labels(const network& /*net*/,
     const node_index j = order_[k];
     double lmin = infinity;
     double umax = -infinity;
-    link_index lp = no_link;
-    link_index up = no_link;
+    std::uint32_t lp = no_slot;
+    std::uint32_t up = no_slot;
     double inflow = 0;
     double inflow_cost = 0;
     for (std::uint32_t b = bush_start_[k]; b < bush_start_[k + 1]; ++b) {
-      const link_index l = bush_links_[b];
-      const node_index i = bush_tails_[b];
-      const double cl = c[l];
+      const node_index i = tails[b];
+      const double cl = c[links[b]];
+      const double f = flow[b];
       const double via_min = L[i] + cl;
-      inflow += flow[l];
-      inflow_cost += flow[l] * via_min;
+      inflow += f;
+      inflow_cost += f * via_min;
       if (via_min < lmin) {
         lmin = via_min;
-        lp = l;
+        lp = b;
       }
       // A used link counts only if flow reaches its tail: rounding can leave a trace of flow
       // on a link whose tail lost all its inflow, and such a path cannot be shifted.
-      if (!used_only || (flow[l] > 0 && (i == origin_ || max_pred[i] != no_link))) {
+      if (!used_only || (f > 0 && (i == origin_ || max_slot[i] != no_slot))) {
         const double via_max = U[i] + cl;
         if (via_max > umax) {
           umax = via_max;
-          up = l;
+          up = b;
         }
       }
     }
     L[j] = lmin;
-    min_pred[j] = lp;
+    min_slot[j] = lp;
     excess += inflow_cost - lmin * inflow;
-    if (up == no_link) {
+    if (up == no_slot) {
       U[j] = lmin;
-      max_pred[j] = no_link;
+      max_slot[j] = no_slot;
     } else {
       U[j] = umax;
-      max_pred[j] = up;
+      max_slot[j] = up;
       difference_max = std::max(difference_max, umax - lmin);
     }
   }
@@ -355,40 +449,66 @@ bush_update_result origin_bush::update(const network& net, const link_state& lin
   for (std::size_t k = 1; k < order_.size(); ++k) {
     double sum = 0;
     for (std::uint32_t b = bush_start_[k]; b < bush_start_[k + 1]; ++b) {
-      const link_index l = bush_links_[b];
       // Rounding can leave a trace of flow on a link whose tail lost all inflow: drop it.
-      if (inflow[net.from(l)] == 0) flow_[l] = 0;
-      sum += flow_[l];
+      if (inflow[bush_tails_[b]] == 0) {
+        bush_flow_[b] = 0;
+        flow_[bush_links_[b]] = 0;
+      }
+      sum += bush_flow_[b];
     }
     inflow[order_[k]] = sum;
   }
-  for (const link_index l : bush_links_) {
-    if (flow_[l] <= 0 && ws.min_pred_[net.to(l)] != l &&
-        L[net.from(l)] + links.cost[l] > L[net.to(l)]) {
-      in_bush_[l] = 0;
-      flow_[l] = 0;
-      ++result.links_removed;
+  for (std::size_t k = 1; k < order_.size(); ++k) {
+    const node_index j = order_[k];
+    for (std::uint32_t b = bush_start_[k]; b < bush_start_[k + 1]; ++b) {
+      const link_index l = bush_links_[b];
+      if (bush_flow_[b] <= 0 && ws.min_slot_[j] != b && L[bush_tails_[b]] + links.cost[l] > L[j]) {
+        in_bush_[l] = removed_now;
+        flow_[l] = 0;
+        ++result.links_removed;
+      }
     }
   }
-  // Nodes off the bush are unreachable from the origin: position_ marks the reachable ones.
+  // Nodes off the bush are unreachable from the origin (see below for the exception): mark the
+  // rest.
   auto& reachable = ws.in_degree_;
   std::fill(reachable.begin(), reachable.end(), 0u);
   for (const node_index n : order_) reachable[n] = 1;
   const double* const c = links.cost.data();
+  ws.added_.clear();
+  bool reaches_new_node = false;
   for (link_index l = 0; l < net.link_count(); ++l) {
-    if (in_bush_[l] || net.closed(l)) continue;
+    if (in_bush_[l] == in_bush || net.closed(l)) continue;
     const node_index i = net.from(l);
     const node_index j = net.to(l);
     if (j == origin_ || !reachable[i] || !net.may_leave(i, origin_)) continue;
+    if (!reachable[j]) {
+      // Only after a warm start that opened a link: j has no labels yet.
+      TWIN_CHECK_OP(in_bush_[l], ==, 0);
+      in_bush_[l] = 1;
+      ++result.links_added;
+      reaches_new_node = true;
+      continue;
+    }
     const bool shorter_longest = clearly_less(U[i] + c[l], U[j]);
     const bool shorter_shortest = clearly_less(L[i] + c[l], L[j]) && U[i] < U[j];
     if (shorter_longest || shorter_shortest) {
-      in_bush_[l] = 1;
-      ++result.links_added;
+      if (in_bush_[l] == removed_now) {
+        --result.links_removed;  // still in the grouped arrays
+      } else {
+        ws.added_.push_back(l);
+        ++result.links_added;
+      }
+      in_bush_[l] = in_bush;
     }
   }
-  if (result.links_added > 0) {
+  if (result.links_removed > 0)
+    for (const link_index l : bush_links_)
+      if (in_bush_[l] == removed_now) in_bush_[l] = 0;
+  if (reaches_new_node) {
     rebuild_order(net, ws);
+  } else if (result.links_added > 0) {
+    reorder_by_longest(net, ws);
   } else if (result.links_removed > 0) {
     // Removing links keeps the order topological: only drop them from the grouped list.
     std::uint32_t kept = 0;
@@ -397,14 +517,16 @@ bush_update_result origin_bush::update(const network& net, const link_state& lin
       const std::uint32_t end = bush_start_[k + 1];
       bush_start_[k] = kept;
       for (std::uint32_t b = begin; b < end; ++b)
-        if (in_bush_[bush_links_[b]]) {
+        if (in_bush_[bush_links_[b]] == in_bush) {
           bush_links_[kept] = bush_links_[b];
-          bush_tails_[kept++] = bush_tails_[b];
+          bush_tails_[kept] = bush_tails_[b];
+          bush_flow_[kept++] = bush_flow_[b];
         }
     }
     bush_start_[order_.size()] = kept;
     bush_links_.resize(kept);
     bush_tails_.resize(kept);
+    bush_flow_.resize(kept);
   }
   return result;
 }
@@ -425,7 +547,7 @@ equilibrate_result origin_bush::equilibrate(const network& net, link_state& link
     // Farthest node first: a shift at j also evens out the nodes its segments pass through.
     for (std::size_t k = order_.size() - 1; k > 0; --k) {
       const node_index j = order_[k];
-      if (ws.max_pred_[j] == no_link || ws.max_pred_[j] == ws.min_pred_[j]) continue;
+      if (ws.max_slot_[j] == no_slot || ws.max_slot_[j] == ws.min_slot_[j]) continue;
       if (ws.max_label_[j] - ws.min_label_[j] <= options.cost_difference_min) continue;
       if (shift_at(net, j, links, ws)) ++result.shifts;
     }
@@ -437,57 +559,61 @@ equilibrate_result origin_bush::equilibrate(const network& net, link_state& link
 // where they part. The step is Newton's on the cost difference, capped by the flow available.
 bool origin_bush::shift_at(const network& net, node_index j, link_state& links,
                            bush_workspace& ws) {
-  const link_index* const min_pred = ws.min_pred_.data();
-  const link_index* const max_pred = ws.max_pred_.data();
+  const std::uint32_t* const min_slot = ws.min_slot_.data();
+  const std::uint32_t* const max_slot = ws.max_slot_.data();
   const std::uint32_t* const position = ws.position_.data();
   const double* const cost = links.cost.data();
   const double* const derivative = links.derivative.data();
-  link_index* const min_segment = ws.min_segment_.data();
-  link_index* const max_segment = ws.max_segment_.data();
+  std::uint32_t* const min_segment = ws.min_segment_.data();
+  std::uint32_t* const max_segment = ws.max_segment_.data();
   std::uint32_t min_count = 0;
   std::uint32_t max_count = 0;
   double min_cost = 0, max_cost = 0, slope = 0;
   double available = infinity;
-  link_index max_bottleneck = no_link;
+  std::uint32_t max_bottleneck = no_slot;
 
   node_index a = j;  // walks the shortest path back
   node_index b = j;  // walks the longest used path back
   do {
     if (position[a] >= position[b]) {
-      const link_index l = min_pred[a];
-      min_segment[min_count++] = l;
+      const std::uint32_t s = min_slot[a];
+      const link_index l = bush_links_[s];
+      min_segment[min_count++] = s;
       min_cost += cost[l];
       slope += derivative[l];
-      a = net.from(l);
+      a = bush_tails_[s];
     } else {
-      const link_index l = max_pred[b];
-      if (l == no_link) return false;  // inflow vanished in an earlier shift of this pass
-      max_segment[max_count++] = l;
+      const std::uint32_t s = max_slot[b];
+      if (s == no_slot) return false;  // inflow vanished in an earlier shift of this pass
+      const link_index l = bush_links_[s];
+      max_segment[max_count++] = s;
       max_cost += cost[l];
       slope += derivative[l];
-      if (flow_[l] < available) {
-        available = flow_[l];
-        max_bottleneck = l;
+      if (bush_flow_[s] < available) {
+        available = bush_flow_[s];
+        max_bottleneck = s;
       }
-      b = net.from(l);
+      b = bush_tails_[s];
     }
   } while (a != b || max_count == 0);
   // The loop stops only once both walks met again; an empty shortest segment cannot happen since
-  // min_pred != max_pred at j.
+  // min_slot != max_slot at j.
   const double difference = max_cost - min_cost;
   if (!(difference > 0) || !(available > 0)) return false;
   double step = slope > 0 ? difference / slope : available;
   if (step >= available) step = available;
-  for (std::uint32_t s = 0; s < max_count; ++s) {
-    const link_index l = max_segment[s];
-    const double f = (l == max_bottleneck && step == available) ? 0.0 : flow_[l] - step;
-    flow_[l] = f > 0 ? f : 0.0;
+  for (std::uint32_t k = 0; k < max_count; ++k) {
+    const std::uint32_t s = max_segment[k];
+    const link_index l = bush_links_[s];
+    const double f = (s == max_bottleneck && step == available) ? 0.0 : bush_flow_[s] - step;
+    bush_flow_[s] = flow_[l] = f > 0 ? f : 0.0;
     const double x = links.flow[l] - step;
     links.set_flow(net, l, x > 0 ? x : 0.0);
   }
-  for (std::uint32_t s = 0; s < min_count; ++s) {
-    const link_index l = min_segment[s];
-    flow_[l] += step;
+  for (std::uint32_t k = 0; k < min_count; ++k) {
+    const std::uint32_t s = min_segment[k];
+    const link_index l = bush_links_[s];
+    bush_flow_[s] = flow_[l] += step;
     links.set_flow(net, l, links.flow[l] + step);
   }
   return true;
@@ -504,6 +630,7 @@ void origin_bush::blend(std::span<const double> previous, double step) {
     const double f = previous[l] + step * (flow_[l] - previous[l]);
     flow_[l] = f > 0 ? f : 0.0;
   }
+  for (std::uint32_t b = 0; b < bush_links_.size(); ++b) bush_flow_[b] = flow_[bush_links_[b]];
 }
 
 bool origin_bush::uses_closed_link(const network& net) const {

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "twin/assign_network.hpp"
@@ -55,7 +56,10 @@ class bush_workspace {
                                    std::span<const double>, bush_workspace&, double*);
   std::uint32_t node_count_ = 0;
   std::vector<double> min_label_, max_label_, node_flow_;
-  std::vector<link_index> min_pred_, max_pred_;
+  std::vector<link_index> min_pred_;  // shortest-path searches: the link into each node
+  // Bush labelling: the slot (index into the bush's grouped link arrays) of the link into each
+  // node on its shortest and its longest used path.
+  std::vector<std::uint32_t> min_slot_, max_slot_;
   std::vector<std::uint32_t> position_, in_degree_;
   // Marks the destinations of one shortest-path search, so that it can stop once they are settled.
   std::vector<std::uint32_t> target_stamp_;
@@ -63,7 +67,15 @@ class bush_workspace {
   std::vector<node_index> settled_, queue_;
   std::vector<node_index> heap_nodes_;
   std::vector<std::uint32_t> heap_position_;
-  std::vector<link_index> min_segment_, max_segment_;
+  std::vector<std::uint32_t> min_segment_, max_segment_;  // slots
+  // Reordering a bush after update(): links added, nodes keyed by longest-path label, and the new
+  // grouped arrays before they are swapped in.
+  std::vector<link_index> added_;
+  std::vector<std::pair<double, node_index>> keyed_;
+  std::vector<std::uint32_t> next_start_;
+  std::vector<link_index> next_links_;
+  std::vector<node_index> next_tails_;
+  std::vector<double> next_flow_;
 };
 
 // Demand-weighted sum of shortest-path costs from `origin` at the given link costs (closed links
@@ -146,6 +158,8 @@ class origin_bush {
   label_summary compute_labels(const network& net, std::span<const double> cost,
                                bush_workspace& ws) const;
   void rebuild_order(const network& net, bush_workspace& ws);
+  void reorder_by_longest(const network& net, bush_workspace& ws);
+  void regroup(const network& net);
   bool shift_at(const network& net, node_index j, link_state& links, bush_workspace& ws);
 
   node_index origin_ = 0;
@@ -157,6 +171,8 @@ class origin_bush {
   std::vector<std::uint32_t> bush_start_;
   std::vector<link_index> bush_links_;
   std::vector<node_index> bush_tails_;  // net.from() of each bush_links_ entry, kept beside it
+  // flow_ of each bush_links_ entry: the labelling reads flows in slot order, contiguously.
+  std::vector<double> bush_flow_;
   double unassigned_flow_ = 0;
 };
 

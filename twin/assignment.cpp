@@ -121,6 +121,9 @@ block_solver::block_solver(const network& net, const demand& trips, const solver
     bushes_[o].initialize(net, trips.origin(o), trips.destinations(o), links_, blocks_[0].ws);
   for (const origin_bush& b : bushes_) unassigned_flow_ += b.unassigned_flow();
   if (count > 1) previous_.resize(origins);
+  const std::uint32_t threads = options.threads == 0 ? count : options.threads;
+  part_ws_.resize(std::clamp(threads, count, std::max(origins, count)));
+  updated_.assign(origins, 0);
   excess_.assign(origins, 0.0);
   sp_cost_.assign(origins, 0.0);
   unreachable_.assign(origins, 0.0);
@@ -141,6 +144,7 @@ void block_solver::rebuild_totals() {
 }
 
 void block_solver::begin_round(double gap_hint) {
+  ++round_;
   const double assigned = trips_.total_flow() - unassigned_flow_;
   const double mean_cost = assigned > 0 ? total_travel_time(net_, links_) / assigned : 0.0;
   inner_.cost_difference_min =
@@ -161,6 +165,10 @@ void block_solver::propose(std::uint32_t worker) {
     origin_bush& b = bushes_[o];
     // Equilibrating a bush can open shortcuts that were not shortcuts before it: look again.
     for (std::uint32_t round = 0; round < options_.bush_rounds_max; ++round) {
+      if (round == 0 && updated_[o] == round_) {
+        excess_[o] = b.equilibrate(net_, links, blk.ws, inner_).excess_cost;
+        continue;
+      }
       const auto changed = b.update(net_, links, blk.ws);
       if (round > 0 && changed.links_added == 0) break;
       excess_[o] = b.equilibrate(net_, links, blk.ws, inner_).excess_cost;
@@ -220,6 +228,29 @@ double block_solver::combine() {
   }
   rebuild_totals();
   return step_min;
+}
+
+std::uint32_t block_solver::part_first(std::uint32_t part) const {
+  return static_cast<std::uint32_t>(std::uint64_t{trips_.origin_count()} * part / parts());
+}
+
+void block_solver::update_part(std::uint32_t part) {
+  TWIN_CHECK_OP(part, <, parts());
+  const std::uint32_t end = part_first(part + 1);
+  for (std::uint32_t o = part_first(part); o < end; ++o) {
+    bushes_[o].update(net_, links_, part_ws_[part]);
+    updated_[o] = round_;
+  }
+}
+
+void block_solver::measure_slice(std::uint32_t part) {
+  TWIN_CHECK_OP(part, <, parts());
+  const std::uint32_t end = part_first(part + 1);
+  for (std::uint32_t o = part_first(part); o < end; ++o) {
+    unreachable_[o] = 0;
+    sp_cost_[o] = shortest_path_cost(net_, trips_.origin(o), trips_.destinations(o), links_.cost,
+                                     part_ws_[part], &unreachable_[o]);
+  }
 }
 
 void block_solver::measure_part(std::uint32_t worker) {
@@ -297,7 +328,8 @@ solution solve(const network& net, const demand& trips, const solver_options& op
   out.intrazonal_flow = trips.intrazonal_flow();
   block_solver solver(net, trips, options, warm_start);
   const std::uint32_t workers = solver.workers();
-  const std::uint32_t threads = std::min(options.threads == 0 ? workers : options.threads, workers);
+  const std::uint32_t threads =
+      std::min(options.threads == 0 ? workers : options.threads, solver.parts());
 
   std::uint32_t iteration = 0;
   gap_measure gap;
@@ -306,12 +338,13 @@ solution solve(const network& net, const demand& trips, const solver_options& op
   for (;;) {
     const bool out_of_time =
         options.time_limit_ms > 0 && elapsed_ms() >= static_cast<double>(options.time_limit_ms);
+    const std::uint32_t parts = solver.parts();
     const double estimate = iteration == 0 ? 1.0 : solver.bush_gap();
     const bool exact = iteration == 0 || estimate <= options.relative_gap_target ||
                        iteration >= options.iterations_max || out_of_time;
     double reported = estimate;
     if (exact) {
-      run_phase(workers, threads, [&solver](std::uint32_t w) { solver.measure_part(w); });
+      run_phase(parts, threads, [&solver](std::uint32_t p) { solver.measure_slice(p); });
       gap = solver.finish_measure();
       reported = gap.relative_gap;
     }
@@ -332,6 +365,7 @@ solution solve(const network& net, const demand& trips, const solver_options& op
     }
     ++iteration;
     solver.begin_round(gap_hint);
+    run_phase(parts, threads, [&solver](std::uint32_t p) { solver.update_part(p); });
     run_phase(workers, threads, [&solver](std::uint32_t w) { solver.propose(w); });
     step = solver.combine();
   }

@@ -21,10 +21,11 @@
 //   distance weights 0.02 and 0.04), which the tests reproduce.
 //
 // Method: Algorithm B (Dial 2006), one acyclic bush per origin (see assign_bush.hpp). An
-// iteration updates every bush and shifts flow on it, then sweeps over all origins again, only
-// shifting, until no origin has a used path costlier than its shortest by more than a threshold
-// that follows the gap: flow moved for one origin changes the costs the others see, and cheap
-// repeated sweeps settle that far sooner than more bush updates.
+// iteration first updates every bush against the costs as it began (independent per origin, so
+// spread over the threads), then shifts flow on each bush in turn, then sweeps over all origins
+// again, only shifting, until no origin has a used path costlier than its shortest by more than a
+// threshold that follows the gap: flow moved for one origin changes the costs the others see, and
+// cheap repeated sweeps settle that far sooner than more bush updates.
 //
 // The exact gap needs one shortest-path search per origin; it is measured only when the bushes'
 // own gap (a lower bound, see equilibrate_result::excess_cost) says the target may have been
@@ -66,10 +67,12 @@ struct solver_options {
   // An origin's passes stop once no node's longest used path exceeds its shortest by more than
   // inner_gap_fraction * (current relative gap) * TSTT / demand: there is no use in equilibrating
   // one origin far beyond the state of the others.
-  double inner_gap_fraction = 0.25;
+  double inner_gap_fraction = 0.1;
   // Origin blocks combined per round (see above); 1 is sequential Gauss-Seidel.
   std::uint32_t workers = 1;
-  // Threads that run the blocks in solve(); 0: one per worker. Never changes the result.
+  // Threads that run the blocks in solve(); 0: one per worker. More threads than workers still
+  // share the bush updates and gap measurements (block_solver::parts()). Never changes the
+  // result.
   std::uint32_t threads = 0;
 };
 
@@ -138,13 +141,24 @@ class block_solver {
   std::uint32_t block_first(std::uint32_t w) const { return blocks_[w].first; }
   std::uint32_t block_end(std::uint32_t w) const { return blocks_[w].end; }
 
+  // Parts of the phases that need no coordination: bush updates and gap measurements. Origins
+  // are split into parts() contiguous slices, as many as the workers or the threads asked for,
+  // whichever is larger; the results never depend on the split.
+  std::uint32_t parts() const { return static_cast<std::uint32_t>(part_ws_.size()); }
+
   // `gap_hint`: the latest gap known (exact or lower bound); it sets the equilibration threshold.
   void begin_round(double gap_hint);
+  // Optional, between begin_round() and propose(), for every part p (concurrently if wanted):
+  // updates the bushes of slice p against the link state as the round began. propose() then
+  // skips those updates; without it, propose() updates each bush right before shifting on it.
+  void update_part(std::uint32_t part);
   void propose(std::uint32_t worker);
   // Applies the combined move and returns its step in [0, 1].
   double combine();
 
   void measure_part(std::uint32_t worker);
+  // The same measurement split by parts(); either may precede finish_measure().
+  void measure_slice(std::uint32_t part);
   gap_measure finish_measure();
   // The bushes' own relative gap at the latest labelling of each origin: a lower bound of the
   // exact gap, nearly free.
@@ -168,6 +182,7 @@ class block_solver {
     std::vector<std::uint8_t> active;  // per origin of the block, for the sweeps
   };
   void rebuild_totals();
+  std::uint32_t part_first(std::uint32_t part) const;
 
   const network& net_;
   const demand& trips_;
@@ -179,6 +194,9 @@ class block_solver {
   std::vector<double> excess_;                 // per origin, latest labelling
   std::vector<double> sp_cost_, unreachable_;  // per origin, latest exact measurement
   equilibrate_options inner_;
+  std::vector<bush_workspace> part_ws_;  // one per part
+  std::vector<std::uint32_t> updated_;   // per origin: the round of its latest update_part()
+  std::uint32_t round_ = 0;
   std::uint32_t origins_rebuilt_ = 0;
   bool warm_started_ = false;
   double unassigned_flow_ = 0;
