@@ -18,6 +18,8 @@ void add_feed_command(CLI::App& app);
 void add_query_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_city_command(CLI::App& app);
+void add_assign_command(CLI::App& app);
+void add_scenario_command(CLI::App& app);
 
 int exit_code();
 void set_exit_code(int code);

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   apps::add_query_command(app);
   apps::add_demo_command(app);
   apps::add_city_command(app);
+  apps::add_assign_command(app);
+  apps::add_scenario_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
