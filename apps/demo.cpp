@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <filesystem>
 #include <future>
 #include <iostream>
 #include <thread>
@@ -13,6 +14,8 @@
 #include "apps/node_host.hpp"
 #include "apps/render.hpp"
 #include "apps/signals.hpp"
+#include "twin/scenario.hpp"
+#include "twin/scenario_output.hpp"
 
 namespace apps {
 
@@ -25,6 +28,7 @@ struct demo_flags {
   double rate = 20000;
   std::string metrics = "127.0.0.1:9464";
   double bad_share = 0.001;
+  std::string scenario;  // default: <city>/scenarios/sai-van-closed.yaml
 };
 
 std::optional<twin::city_view> ask_city(twin::query_handler& q) {
@@ -35,6 +39,23 @@ std::optional<twin::city_view> ask_city(twin::query_handler& q) {
   auto r = f.get();
   if (auto* v = std::get_if<twin::city_view>(&r)) return *v;
   return std::nullopt;
+}
+
+// Ends the demo with a what-if: the city's scenario file, solved and compared with its baseline.
+void run_what_if(const demo_flags& f) {
+  auto file = f.scenario.empty()
+                  ? std::filesystem::path(f.city) / "scenarios" / "sai-van-closed.yaml"
+                  : std::filesystem::path(f.scenario);
+  if (!std::filesystem::exists(file)) return;
+  auto s = twin::load_scenario(file);
+  if (!s) {
+    std::cerr << "citytwin demo: " << s.error().to_string() << "\n";
+    return set_exit_code(2);
+  }
+  std::cout << "\nwhat-if: " << file.string() << "\n(citytwin scenario run " << file.string()
+            << " --out DIR writes CSV, JSON, GeoJSON and an SVG map)\n\n";
+  auto result = twin::run_scenario(*s);
+  std::cout << twin::comparison_table(*s, result) << std::endl;
 }
 
 void run_demo(const demo_flags& f) {
@@ -102,10 +123,9 @@ void run_demo(const demo_flags& f) {
             << summary.gateway.rejected_total() << " rejected with a reason (deliberately bad "
             << summary.injected.total() << ")\n";
   if (!summary.error.empty()) std::cout << "feed error: " << summary.error << "\n";
-  std::cout << "what-if scenarios: not part of this build yet (transport and environment "
-               "engines are planned)\n";
   node->reset();
-  std::cout << "citytwin demo: stopped cleanly" << std::endl;
+  std::cout << "citytwin demo: node stopped cleanly" << std::endl;
+  run_what_if(f);
 }
 
 }  // namespace
@@ -121,6 +141,8 @@ void add_demo_command(CLI::App& app) {
   cmd->add_option("--metrics", f->metrics, "HOST:PORT for /metrics (default 127.0.0.1:9464)");
   cmd->add_option("--bad-share", f->bad_share,
                   "share of deliberately bad readings (default 0.001)");
+  cmd->add_option("--scenario", f->scenario,
+                  "what-if to end with (default: <city>/scenarios/sai-van-closed.yaml)");
   cmd->callback([f] { run_demo(*f); });
 }
 

@@ -85,7 +85,7 @@ TEST_CASE("a feed stopped with SIGTERM waits for its acks: nothing is lost") {
   CHECK(node.proc->stop(10s) == 0);
 }
 
-TEST_CASE("the demo shows the live city and exits cleanly") {
+TEST_CASE("the demo shows the live city, exits cleanly and ends with a what-if") {
   auto dir = systest::make_temp_dir("demo");
   systest::process demo({bin, "demo", "--city", macau, "--seconds", "3", "--rate", "5000",
                          "--metrics", "127.0.0.1:0"},
@@ -95,5 +95,8 @@ TEST_CASE("the demo shows the live city and exits cleanly") {
   CHECK_MESSAGE(out.find("Macau at ") != std::string::npos, out);
   CHECK(out.find("Nossa Senhora de Fátima") != std::string::npos);
   CHECK(out.find("metrics: http://127.0.0.1:") != std::string::npos);
-  CHECK(out.find("citytwin demo: stopped cleanly") != std::string::npos);
+  CHECK(out.find("citytwin demo: node stopped cleanly") != std::string::npos);
+  // It ends with a what-if and its comparison table.
+  CHECK(out.find("Scenario sai-van-closed") != std::string::npos);
+  CHECK(out.find("Ponte de Sai Van") != std::string::npos);
 }
