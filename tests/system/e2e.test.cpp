@@ -146,7 +146,8 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
   CHECK(systest::poll_until(
       [&] {
         m = node.metrics();
-        return series(m, "citytwin_district_pm25_ug_m3{district=\"b\"}") == 30;
+        return series(m, "citytwin_district_pm25_ug_m3{district=\"b\"}") == 30 &&
+               series(m, "citytwin_district_readings_total{district=\"a\"}") == 4;
       },
       10s));
   CHECK(series(m, "citytwin_district_waste_fill_ratio{district=\"b\"}") == 0.85);
