@@ -731,6 +731,89 @@ std::string comparison_table(const scenario& s, const scenario_result& r) {
   return os.str();
 }
 
+namespace {
+
+// A label value in the exposition format: backslash, double quote and line feed escaped.
+std::string label_value(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string metric_number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  std::ostringstream os;
+  os.precision(17);
+  os << v;
+  return os.str();
+}
+
+}  // namespace
+
+std::string metrics_text(const scenario& s, const scenario_result& r) {
+  struct run {
+    std::string variant;
+    const network_result* result;
+  };
+  std::vector<run> runs{{"baseline", &r.baseline}};
+  for (const auto& v : r.variants) runs.push_back({v.name, &v.result});
+  const std::string scenario_label = "scenario=\"" + label_value(s.spec.name) + "\"";
+
+  std::ostringstream os;
+  auto family = [&](const char* name, const char* help, auto value) {
+    os << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n";
+    for (const auto& x : runs)
+      os << name << '{' << scenario_label << ",variant=\"" << label_value(x.variant) << "\"} "
+         << metric_number(value(*x.result)) << '\n';
+  };
+  family("citytwin_scenario_travel_distance_meters",
+         "Vehicle-metres travelled per hour of the period, city-wide.",
+         [](const network_result& n) { return n.city.vkt * 1000; });
+  family("citytwin_scenario_travel_time_seconds",
+         "Vehicle-seconds travelled per hour of the period, city-wide.",
+         [](const network_result& n) { return n.city.vht * 3600; });
+  family("citytwin_scenario_mean_speed_kmh", "Vehicle-km over vehicle-hours, city-wide.",
+         [](const network_result& n) { return n.city.mean_speed_kmh; });
+  family("citytwin_scenario_congestion_index",
+         "Vehicle-hours over their free-flow value, minus 1, city-wide.",
+         [](const network_result& n) { return n.city.congestion; });
+  family("citytwin_scenario_unassigned_trips",
+         "Trips per hour of the period between OD pairs the network no longer connects.",
+         [](const network_result& n) { return n.unassigned_veh_h; });
+  family("citytwin_scenario_relative_gap", "Relative gap the equilibrium was solved to.",
+         [](const network_result& n) { return n.relative_gap; });
+
+  auto district_family = [&](const char* name, const char* help, auto value) {
+    os << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n";
+    for (const auto& x : runs)
+      for (std::size_t d = 0; d < x.result->districts.size() && d < s.base.districts.size(); ++d)
+        os << name << '{' << scenario_label << ",variant=\"" << label_value(x.variant)
+           << "\",district=\"" << label_value(s.base.districts[d].key) << "\"} "
+           << metric_number(value(x.result->districts[d])) << '\n';
+  };
+  district_family("citytwin_scenario_district_travel_distance_meters",
+                  "Vehicle-metres travelled per hour on the district's links.",
+                  [](const measures& m) { return m.vkt * 1000; });
+  district_family("citytwin_scenario_district_travel_time_seconds",
+                  "Vehicle-seconds travelled per hour on the district's links.",
+                  [](const measures& m) { return m.vht * 3600; });
+  district_family("citytwin_scenario_district_mean_speed_kmh",
+                  "Vehicle-km over vehicle-hours on the district's links.",
+                  [](const measures& m) { return m.mean_speed_kmh; });
+  district_family("citytwin_scenario_district_congestion_index",
+                  "Vehicle-hours over their free-flow value, minus 1, on the district's links.",
+                  [](const measures& m) { return m.congestion; });
+  return os.str();
+}
+
 expected<std::vector<fs::path>, std::string> write_outputs(const fs::path& dir, const scenario& s,
                                                            const scenario_result& r) {
   std::error_code ec;
@@ -741,6 +824,7 @@ expected<std::vector<fs::path>, std::string> write_outputs(const fs::path& dir, 
   files.emplace_back(dir / "links.csv", links_csv(s, r));
   files.emplace_back(dir / "districts.csv", districts_csv(s, r));
   files.emplace_back(dir / "links.geojson", links_geojson(s, r));
+  files.emplace_back(dir / "scenario.prom", metrics_text(s, r));
   for (std::size_t v = 0; v < r.variants.size(); ++v)
     files.emplace_back(dir / (r.variants[v].name + ".svg"), variant_svg(s, r, v));
   std::vector<fs::path> written;

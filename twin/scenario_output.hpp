@@ -25,6 +25,10 @@ std::string districts_csv(const scenario& s, const scenario_result& r);
 std::string links_geojson(const scenario& s, const scenario_result& r);
 // The network of variant `v` coloured by its change in flow against the baseline.
 std::string variant_svg(const scenario& s, const scenario_result& r, std::size_t v);
+// The results as metrics labelled `scenario` and `variant` ("baseline" for the baseline), city-wide
+// and per `district`, in the Prometheus text exposition format: scenario.prom, for the textfile
+// collector of a node exporter, so that Grafana can chart scenarios beside the live city.
+std::string metrics_text(const scenario& s, const scenario_result& r);
 // A readable comparison for a terminal; loud about disconnected OD pairs.
 std::string comparison_table(const scenario& s, const scenario_result& r);
 

@@ -2,6 +2,8 @@
 // what they hold, and its refusal of a bad scenario file.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -75,6 +77,18 @@ json run_and_check(const std::string& name, const std::vector<std::string>& vari
   REQUIRE(geo["features"].size() == macau_links);
   CHECK(geo["features"][0]["geometry"]["type"] == "LineString");
   for (const auto& v : variants) CHECK(geo["features"][0]["properties"].contains("flow_" + v));
+
+  // The results as metrics labelled by scenario and variant, lint-clean for Prometheus.
+  auto prom = read_file(out + "/scenario.prom");
+  CHECK(prom.find("citytwin_scenario_travel_distance_meters{scenario=\"" + name +
+                  "\",variant=\"baseline\"} ") != std::string::npos);
+  for (const auto& v : variants)
+    CHECK(prom.find("citytwin_scenario_district_mean_speed_kmh{scenario=\"" + name +
+                    "\",variant=\"" + v + "\",district=\"cotai\"} ") != std::string::npos);
+  if (const std::string promtool = CITYTWIN_PROMTOOL; !promtool.empty())
+    CHECK(std::system((promtool + " check metrics < " + out + "/scenario.prom > " + dir +
+                       "/promtool.out 2>&1")
+                          .c_str()) == 0);
 
   for (const auto& v : variants) {
     auto svg = read_file(out + "/" + v + ".svg");
