@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "actors/assignment.hpp"
 #include "apps/commands.hpp"
 #include "twin/scenario.hpp"
 #include "twin/scenario_output.hpp"
@@ -31,8 +32,11 @@ void run(const scenario_flags& f) {
     return fail("--gap must be in (0, 1), got " + std::to_string(*f.gap), 2);
   auto s = twin::load_scenario(f.file);
   if (!s) return fail(s.error().to_string(), 2);
+  // Each solve runs on the actor system: one worker actor per district.
+  actors::assignment_system solvers(2);
   twin::run_options options;
   options.relative_gap = f.gap;
+  options.solver = solvers.solver();
   const auto result = twin::run_scenario(*s, options);
   const std::filesystem::path dir = f.out.empty()
                                         ? std::filesystem::path("scenario-out") / s->spec.name

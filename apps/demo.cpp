@@ -9,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "actors/assignment.hpp"
 #include "apps/commands.hpp"
 #include "apps/feed_driver.hpp"
 #include "apps/node_host.hpp"
@@ -54,7 +55,10 @@ void run_what_if(const demo_flags& f) {
   }
   std::cout << "\nwhat-if: " << file.string() << "\n(citytwin scenario run " << file.string()
             << " --out DIR writes CSV, JSON, GeoJSON and an SVG map)\n\n";
-  auto result = twin::run_scenario(*s);
+  actors::assignment_system solvers(2);
+  twin::run_options options;
+  options.solver = solvers.solver();
+  auto result = twin::run_scenario(*s, options);
   std::cout << twin::comparison_table(*s, result) << std::endl;
 }
 

@@ -122,7 +122,14 @@ block_solver::block_solver(const network& net, const demand& trips, const solver
   for (const origin_bush& b : bushes_) unassigned_flow_ += b.unassigned_flow();
   if (count > 1) previous_.resize(origins);
   const std::uint32_t threads = options.threads == 0 ? count : options.threads;
-  part_ws_.resize(std::clamp(threads, count, std::max(origins, count)));
+  const std::uint32_t parts = std::clamp(threads, count, std::max(origins, count));
+  part_ws_.resize(parts);
+  part_origins_.resize(parts);
+  for (std::uint32_t p = 0; p < parts; ++p) {
+    const auto first = static_cast<std::uint32_t>(std::uint64_t{origins} * p / parts);
+    const auto end = static_cast<std::uint32_t>(std::uint64_t{origins} * (p + 1) / parts);
+    for (std::uint32_t o = first; o < end; ++o) part_origins_[p].push_back(o);
+  }
   updated_.assign(origins, 0);
   excess_.assign(origins, 0.0);
   sp_cost_.assign(origins, 0.0);
@@ -230,14 +237,21 @@ double block_solver::combine() {
   return step_min;
 }
 
-std::uint32_t block_solver::part_first(std::uint32_t part) const {
-  return static_cast<std::uint32_t>(std::uint64_t{trips_.origin_count()} * part / parts());
+void block_solver::set_part_of_origin(std::span<const std::uint32_t> part_of_origin) {
+  TWIN_CHECK_OP(part_of_origin.size(), ==, trips_.origin_count());
+  TWIN_CHECK_OP(round_, ==, 0u);
+  std::uint32_t parts = 1;
+  for (const std::uint32_t p : part_of_origin) parts = std::max(parts, p + 1);
+  part_ws_.clear();
+  part_ws_.resize(parts);
+  part_origins_.assign(parts, {});
+  for (std::uint32_t o = 0; o < part_of_origin.size(); ++o)
+    part_origins_[part_of_origin[o]].push_back(o);
 }
 
 void block_solver::update_part(std::uint32_t part) {
   TWIN_CHECK_OP(part, <, parts());
-  const std::uint32_t end = part_first(part + 1);
-  for (std::uint32_t o = part_first(part); o < end; ++o) {
+  for (const std::uint32_t o : part_origins_[part]) {
     bushes_[o].update(net_, links_, part_ws_[part]);
     updated_[o] = round_;
   }
@@ -245,8 +259,7 @@ void block_solver::update_part(std::uint32_t part) {
 
 void block_solver::measure_slice(std::uint32_t part) {
   TWIN_CHECK_OP(part, <, parts());
-  const std::uint32_t end = part_first(part + 1);
-  for (std::uint32_t o = part_first(part); o < end; ++o) {
+  for (const std::uint32_t o : part_origins_[part]) {
     unreachable_[o] = 0;
     sp_cost_[o] = shortest_path_cost(net_, trips_.origin(o), trips_.destinations(o), links_.cost,
                                      part_ws_[part], &unreachable_[o]);
@@ -316,66 +329,80 @@ void run_phase(std::uint32_t workers, std::uint32_t threads, const Phase& phase)
 
 }  // namespace
 
+round_driver::round_driver(const network& net, const demand& trips, const solver_options& options,
+                           const solution* warm_start)
+    : start_(std::chrono::steady_clock::now()),
+      options_(options),
+      solver_(net, trips, options, warm_start) {
+  out_.demand_fingerprint = trips.fingerprint();
+  out_.intrazonal_flow = trips.intrazonal_flow();
+}
+
+double round_driver::elapsed_ms() const {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+      .count();
+}
+
+bool round_driver::measure_due() {
+  out_of_time_ =
+      options_.time_limit_ms > 0 && elapsed_ms() >= static_cast<double>(options_.time_limit_ms);
+  estimate_ = iteration_ == 0 ? 1.0 : solver_.bush_gap();
+  exact_ = iteration_ == 0 || estimate_ <= options_.relative_gap_target ||
+           iteration_ >= options_.iterations_max || out_of_time_;
+  return exact_;
+}
+
+bool round_driver::record() {
+  double reported = estimate_;
+  if (exact_) {
+    gap_ = solver_.finish_measure();
+    reported = gap_.relative_gap;
+  }
+  out_.trace.push_back(
+      {iteration_, reported, solver_.objective(), gap_.tstt, elapsed_ms(), exact_, step_});
+  if (exact_ && gap_.relative_gap <= options_.relative_gap_target) {
+    out_.stop = stop_reason::gap_reached;
+    return false;
+  }
+  if (exact_ && iteration_ >= options_.iterations_max) {
+    out_.stop = stop_reason::iterations_max;
+    return false;
+  }
+  if (exact_ && out_of_time_) {
+    out_.stop = stop_reason::time_limit;
+    return false;
+  }
+  ++iteration_;
+  solver_.begin_round(reported);
+  return true;
+}
+
+solution round_driver::finish() {
+  solver_.finish(out_);
+  out_.iterations = iteration_;
+  out_.tstt = gap_.tstt;
+  out_.sptt = gap_.sptt;
+  out_.relative_gap = gap_.relative_gap;
+  out_.objective = out_.trace.back().objective;
+  return std::move(out_);
+}
+
 solution solve(const network& net, const demand& trips, const solver_options& options,
                const solution* warm_start) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto elapsed_ms = [&start] {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-        .count();
-  };
-  solution out;
-  out.demand_fingerprint = trips.fingerprint();
-  out.intrazonal_flow = trips.intrazonal_flow();
-  block_solver solver(net, trips, options, warm_start);
+  round_driver driver(net, trips, options, warm_start);
+  block_solver& solver = driver.solver();
   const std::uint32_t workers = solver.workers();
-  const std::uint32_t threads =
-      std::min(options.threads == 0 ? workers : options.threads, solver.parts());
-
-  std::uint32_t iteration = 0;
-  gap_measure gap;
-  double gap_hint = 1;
-  double step = 1;
+  const std::uint32_t parts = solver.parts();
+  const std::uint32_t threads = std::min(options.threads == 0 ? workers : options.threads, parts);
   for (;;) {
-    const bool out_of_time =
-        options.time_limit_ms > 0 && elapsed_ms() >= static_cast<double>(options.time_limit_ms);
-    const std::uint32_t parts = solver.parts();
-    const double estimate = iteration == 0 ? 1.0 : solver.bush_gap();
-    const bool exact = iteration == 0 || estimate <= options.relative_gap_target ||
-                       iteration >= options.iterations_max || out_of_time;
-    double reported = estimate;
-    if (exact) {
+    if (driver.measure_due())
       run_phase(parts, threads, [&solver](std::uint32_t p) { solver.measure_slice(p); });
-      gap = solver.finish_measure();
-      reported = gap.relative_gap;
-    }
-    gap_hint = reported;
-    out.trace.push_back(
-        {iteration, reported, solver.objective(), gap.tstt, elapsed_ms(), exact, step});
-    if (exact && gap.relative_gap <= options.relative_gap_target) {
-      out.stop = stop_reason::gap_reached;
-      break;
-    }
-    if (exact && iteration >= options.iterations_max) {
-      out.stop = stop_reason::iterations_max;
-      break;
-    }
-    if (exact && out_of_time) {
-      out.stop = stop_reason::time_limit;
-      break;
-    }
-    ++iteration;
-    solver.begin_round(gap_hint);
+    if (!driver.record()) break;
     run_phase(parts, threads, [&solver](std::uint32_t p) { solver.update_part(p); });
     run_phase(workers, threads, [&solver](std::uint32_t w) { solver.propose(w); });
-    step = solver.combine();
+    driver.combined(solver.combine());
   }
-  solver.finish(out);
-  out.iterations = iteration;
-  out.tstt = gap.tstt;
-  out.sptt = gap.sptt;
-  out.relative_gap = gap.relative_gap;
-  out.objective = out.trace.back().objective;
-  return out;
+  return driver.finish();
 }
 
 }  // namespace twin::assign

@@ -43,7 +43,9 @@
 // block_solver exposes the phases of a round so that a coordinator can run the blocks wherever
 // it likes (threads, actors); solve() drives it, with threads when asked.
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -125,6 +127,12 @@ struct gap_measure {
 solution solve(const network& net, const demand& trips, const solver_options& options = {},
                const solution* warm_start = nullptr);
 
+// A solver with solve()'s signature plus the part of every origin slot, for coordinators that
+// spread the parts (e.g. over actors); the parts never change the result.
+using solve_function =
+    std::function<solution(const network& net, const demand& trips, const solver_options& options,
+                           std::vector<std::uint32_t> part_of_origin, const solution* warm_start)>;
+
 // The phases of solve(), for a coordinator. A round is begin_round(), then propose(w) for every
 // worker w (concurrently if wanted: a call touches only block w's bushes and scratch memory),
 // then combine(). A gap measurement is measure_part(w) for every worker (concurrently too), then
@@ -145,6 +153,11 @@ class block_solver {
   // are split into parts() contiguous slices, as many as the workers or the threads asked for,
   // whichever is larger; the results never depend on the split.
   std::uint32_t parts() const { return static_cast<std::uint32_t>(part_ws_.size()); }
+  // Replaces the contiguous slices by an explicit partition: origin slot o belongs to part
+  // part_of_origin[o] (one entry per origin; parts without origins are allowed). A bush update
+  // and a shortest-path search read only the round's starting link state and write only their
+  // own origin's data, so the partition never changes the results. Call before the first round.
+  void set_part_of_origin(std::span<const std::uint32_t> part_of_origin);
 
   // `gap_hint`: the latest gap known (exact or lower bound); it sets the equilibration threshold.
   void begin_round(double gap_hint);
@@ -182,7 +195,6 @@ class block_solver {
     std::vector<std::uint8_t> active;  // per origin of the block, for the sweeps
   };
   void rebuild_totals();
-  std::uint32_t part_first(std::uint32_t part) const;
 
   const network& net_;
   const demand& trips_;
@@ -194,12 +206,51 @@ class block_solver {
   std::vector<double> excess_;                 // per origin, latest labelling
   std::vector<double> sp_cost_, unreachable_;  // per origin, latest exact measurement
   equilibrate_options inner_;
-  std::vector<bush_workspace> part_ws_;  // one per part
-  std::vector<std::uint32_t> updated_;   // per origin: the round of its latest update_part()
+  std::vector<bush_workspace> part_ws_;                   // one per part
+  std::vector<std::vector<std::uint32_t>> part_origins_;  // origin slots of each part
+  std::vector<std::uint32_t> updated_;  // per origin: the round of its latest update_part()
   std::uint32_t round_ = 0;
   std::uint32_t origins_rebuilt_ = 0;
   bool warm_started_ = false;
   double unassigned_flow_ = 0;
+};
+
+// The decisions of solve()'s loop, apart from where the phases run, so that every coordinator
+// (solve()'s threads, the actor system) stops, measures and records exactly alike. Use:
+//   for (;;) {
+//     if (d.measure_due()) { measure_slice(p) for every part p; }
+//     if (!d.record()) break;  // begins the next round when it goes on
+//     update_part(p) for every part p;
+//     propose(w) for every worker w;
+//     d.combined(d.solver().combine());
+//   }
+//   solution s = d.finish();
+class round_driver {
+ public:
+  round_driver(const network& net, const demand& trips, const solver_options& options,
+               const solution* warm_start = nullptr);
+
+  block_solver& solver() { return solver_; }
+  // Whether this iteration's gap must be measured exactly (measure_slice for every part).
+  bool measure_due();
+  // Records the iteration; false when the solve stops, else begins the next round.
+  bool record();
+  void combined(double step) { step_ = step; }
+  solution finish();
+
+ private:
+  double elapsed_ms() const;
+
+  std::chrono::steady_clock::time_point start_;
+  solver_options options_;
+  block_solver solver_;
+  solution out_;
+  std::uint32_t iteration_ = 0;
+  gap_measure gap_;
+  double step_ = 1;
+  double estimate_ = 1;
+  bool exact_ = true;
+  bool out_of_time_ = false;
 };
 
 double beckmann_objective(const network& net, std::span<const double> link_flow);

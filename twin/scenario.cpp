@@ -646,7 +646,19 @@ solved solve_model(const city& c, const model& m, const scenario_spec& spec,
 
   solved out;
   const auto start = std::chrono::steady_clock::now();
-  out.solution = assign::solve(*net, *trips, so, warm);
+  if (options.solver) {
+    // Zones without a known district share one extra part.
+    const auto no_district = static_cast<std::uint32_t>(c.districts.size());
+    std::vector<std::uint32_t> district_of_node(c.nodes.size(), no_district);
+    for (const auto& z : c.zones)
+      if (z.district.value < no_district) district_of_node[z.centroid.value] = z.district.value;
+    std::vector<std::uint32_t> part_of_origin(trips->origin_count());
+    for (std::uint32_t o = 0; o < trips->origin_count(); ++o)
+      part_of_origin[o] = district_of_node[trips->origin(o)];
+    out.solution = options.solver(*net, *trips, so, std::move(part_of_origin), warm);
+  } else {
+    out.solution = assign::solve(*net, *trips, so, warm);
+  }
   auto& r = out.result;
   r.solve_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

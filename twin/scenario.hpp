@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "twin/assignment.hpp"
 #include "twin/bundle.hpp"
 #include "twin/city.hpp"
 #include "twin/expected.hpp"
@@ -164,6 +165,9 @@ struct scenario_result {
 
 struct run_options {
   std::optional<double> relative_gap;  // overrides the scenario's
+  // Runs each solve; empty: assign::solve(). The part of an origin is the district of its zone,
+  // so that a solver may give each district its own worker (the result never depends on it).
+  assign::solve_function solver;
 };
 
 // Solves the baseline and every variant; variants warm-start from the baseline unless they add
