@@ -30,6 +30,9 @@ namespace {
 
 // Rounds of per-block line searches when combining the blocks' moves.
 constexpr std::uint32_t step_cycles_max = 8;
+// Iterations at most between exact gap measurements while the prediction says the target is
+// still far.
+constexpr std::uint32_t measure_interval_max = 4;
 
 bool warm_start_fits(const network& net, const demand& trips, const solution* warm) {
   if (warm == nullptr || warm->demand_fingerprint != trips.fingerprint()) return false;
@@ -346,17 +349,24 @@ double round_driver::elapsed_ms() const {
 bool round_driver::measure_due() {
   out_of_time_ =
       options_.time_limit_ms > 0 && elapsed_ms() >= static_cast<double>(options_.time_limit_ms);
-  estimate_ = iteration_ == 0 ? 1.0 : solver_.bush_gap();
+  bound_ = iteration_ == 0 ? 1.0 : solver_.bush_gap();
+  estimate_ = bound_ * bound_ratio_;
+  // A failing measurement costs a shortest-path search per origin: measure when the prediction
+  // says the target may be reached, or now and then so that the prediction stays current.
   exact_ = iteration_ == 0 || estimate_ <= options_.relative_gap_target ||
+           iteration_ - measured_at_ >= measure_interval_max ||
            iteration_ >= options_.iterations_max || out_of_time_;
   return exact_;
 }
 
 bool round_driver::record() {
-  double reported = estimate_;
+  // Between measurements the gap only falls: the latest exact one caps the prediction.
+  double reported = std::min(estimate_, gap_.relative_gap);
   if (exact_) {
     gap_ = solver_.finish_measure();
     reported = gap_.relative_gap;
+    measured_at_ = iteration_;
+    if (iteration_ > 0 && bound_ > 0) bound_ratio_ = std::max(1.0, gap_.relative_gap / bound_);
   }
   out_.trace.push_back(
       {iteration_, reported, solver_.objective(), gap_.tstt, elapsed_ms(), exact_, step_});

@@ -27,9 +27,11 @@
 // threshold that follows the gap: flow moved for one origin changes the costs the others see, and
 // cheap repeated sweeps settle that far sooner than more bush updates.
 //
-// The exact gap needs one shortest-path search per origin; it is measured only when the bushes'
-// own gap (a lower bound, see equilibrate_result::excess_cost) says the target may have been
-// reached, and always before stopping: a reported gap is always exact.
+// The exact gap needs one shortest-path search per origin; it is measured only when a prediction
+// says the target may have been reached, at least every few iterations, and always before
+// stopping: a reported gap is always exact. The prediction is the bushes' own gap (a lower bound,
+// see equilibrate_result::excess_cost, often far below the exact gap) scaled by how far below it
+// was at the latest measurement, and capped by that measurement.
 //
 // Workers. The origins are split into `workers` contiguous blocks. In a round every block
 // updates and equilibrates its origins against its own copy of the link state as the round
@@ -87,7 +89,8 @@ struct iteration_record {
   double objective = 0;
   double tstt = 0;
   double elapsed_ms = 0;
-  // False when relative_gap is only the bushes' lower bound (the exact one was not measured).
+  // False when relative_gap is only an estimate: the bushes' lower bound scaled by how far below
+  // the exact gap it was at the latest measurement (the exact one was not measured).
   bool gap_exact = true;
   // The step applied to the combined move of the blocks (1 with one worker).
   double step = 1;
@@ -249,6 +252,11 @@ class round_driver {
   gap_measure gap_;
   double step_ = 1;
   double estimate_ = 1;
+  double bound_ = 1;  // the bushes' own gap this iteration
+  // Exact gap over the bushes' own gap at the latest measurement after the first iteration: the
+  // bushes' gap scaled by it predicts the exact one far better than the bound alone.
+  double bound_ratio_ = 1;
+  std::uint32_t measured_at_ = 0;  // iteration of the latest exact measurement
   bool exact_ = true;
   bool out_of_time_ = false;
 };
