@@ -1,5 +1,7 @@
 #include "cluster/ingest_server.hpp"
 
+#include "cluster/router_socket.hpp"
+
 #include <algorithm>
 
 namespace cluster {
@@ -36,19 +38,12 @@ ingest_server::~ingest_server() {
 
 twin::expected<std::string, std::string> ingest_server::start() {
   TWIN_CHECK(!thread_.joinable());
-  try {
-    socket_ = zmq::socket_t(context_, zmq::socket_type::router);
-    socket_.set(zmq::sockopt::router_mandatory, 1);
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::rcvhwm, options_.receive_hwm);
-    socket_.set(zmq::sockopt::sndhwm, options_.send_hwm);
-    socket_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(options_.frame_bytes_max));
-    socket_.bind(options_.endpoint);
-    endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
-  } catch (const zmq::error_t& e) {
-    socket_.close();
-    return twin::unexpected{"ingest server cannot bind " + options_.endpoint + ": " + e.what()};
-  }
+  auto bound = bind_router(
+      context_, socket_,
+      {options_.endpoint, options_.receive_hwm, options_.send_hwm, options_.frame_bytes_max},
+      "ingest server");
+  if (!bound) return bound;
+  endpoint_ = *bound;
   stopping_ = false;
   thread_ = std::thread([this] { run(); });
   return endpoint_;

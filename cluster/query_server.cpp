@@ -1,5 +1,7 @@
 #include "cluster/query_server.hpp"
 
+#include "cluster/router_socket.hpp"
+
 namespace cluster {
 
 query_server::query_server(twin::query_handler& handler, query_server_options options)
@@ -16,19 +18,12 @@ query_server::~query_server() {
 
 twin::expected<std::string, std::string> query_server::start() {
   TWIN_CHECK(!thread_.joinable());
-  try {
-    socket_ = zmq::socket_t(context_, zmq::socket_type::router);
-    socket_.set(zmq::sockopt::router_mandatory, 1);
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::rcvhwm, options_.receive_hwm);
-    socket_.set(zmq::sockopt::sndhwm, options_.send_hwm);
-    socket_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(options_.request_bytes_max));
-    socket_.bind(options_.endpoint);
-    endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
-  } catch (const zmq::error_t& e) {
-    socket_.close();
-    return twin::unexpected{"query server cannot bind " + options_.endpoint + ": " + e.what()};
-  }
+  auto bound = bind_router(
+      context_, socket_,
+      {options_.endpoint, options_.receive_hwm, options_.send_hwm, options_.request_bytes_max},
+      "query server");
+  if (!bound) return bound;
+  endpoint_ = *bound;
   stopping_ = false;
   thread_ = std::thread([this] { run(); });
   return endpoint_;
