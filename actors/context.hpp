@@ -26,9 +26,6 @@ struct node_context {
   // Batches routed to districts and not yet acked: raised by the router, lowered by whichever
   // actor applies a batch's last part.
   mutable std::atomic<std::uint32_t> batches_in_flight{0};
-  // Times a sensor cluster forwarded early because it held coalesce_readings_max readings or
-  // coalesce_parts_max parts.
-  mutable std::atomic<std::uint64_t> coalesce_bound_hits{0};
 };
 using node_context_ptr = std::shared_ptr<const node_context>;
 

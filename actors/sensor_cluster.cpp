@@ -76,7 +76,6 @@ sensor_cluster_actor::behavior_type sensor_cluster_behavior(cluster_pointer self
           if (st.pending.readings.size() < ctx.options.coalesce_readings_max &&
               st.pending.parts.size() < ctx.options.coalesce_parts_max)
             return;
-          ctx.coalesce_bound_hits.fetch_add(1, std::memory_order_relaxed);
           if (ctx.probes != nullptr) ctx.probes->node.coalesce_limit_hit();
         }
         forward(self);

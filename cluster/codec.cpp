@@ -1,5 +1,7 @@
 #include "cluster/codec.hpp"
 
+#include <optional>
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -265,6 +267,15 @@ std::string version_message(std::uint16_t theirs, std::uint16_t ours) {
          std::to_string(ours);
 }
 
+// Query requests and replies carry the same version field; another version is refused by name.
+std::optional<decode_error> wrong_query_version(std::uint16_t theirs, std::uint64_t request_id) {
+  if (theirs == query_protocol_version) return std::nullopt;
+  return decode_error{decode_failure::wrong_version,
+                      version_message(theirs, query_protocol_version),
+                      {},
+                      request_id};
+}
+
 }  // namespace
 
 std::string_view to_string(decode_failure f) {
@@ -484,7 +495,8 @@ decode_error failure(decode_failure f, std::string message) {
 }
 
 // GCC 12 warns of a maybe-uninitialized string inside the std::variant of a query request moved
-// into expected<>; the value is always constructed (a known false positive of -Wmaybe-uninitialized).
+// into expected<>; the value is always constructed (a known false positive of
+// -Wmaybe-uninitialized).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // Checks the framing of `frame`, realigns it when needed, and calls `fn(root reader)` inside the
@@ -604,12 +616,8 @@ twin::expected<query_request_frame, decode_error> decoder::decode_query_request(
       *state_, bytes_max_, realigned_, frame, [](s::QueryRequest::Reader r) -> result {
         query_request_frame q;
         q.request_id = r.getRequestId();
-        if (r.getProtocolVersion() != query_protocol_version)
-          return twin::unexpected{
-              decode_error{decode_failure::wrong_version,
-                           version_message(r.getProtocolVersion(), query_protocol_version),
-                           {},
-                           q.request_id}};
+        if (auto e = wrong_query_version(r.getProtocolVersion(), q.request_id))
+          return twin::unexpected{std::move(*e)};
         q.request = read_request(r);
         return q;
       });
@@ -622,12 +630,8 @@ twin::expected<query_reply_frame, decode_error> decoder::decode_query_reply(
       *state_, bytes_max_, realigned_, frame, [](s::QueryReply::Reader r) -> result {
         query_reply_frame q;
         q.request_id = r.getRequestId();
-        if (r.getProtocolVersion() != query_protocol_version)
-          return twin::unexpected{
-              decode_error{decode_failure::wrong_version,
-                           version_message(r.getProtocolVersion(), query_protocol_version),
-                           {},
-                           q.request_id}};
+        if (auto e = wrong_query_version(r.getProtocolVersion(), q.request_id))
+          return twin::unexpected{std::move(*e)};
         switch (r.which()) {
           case s::QueryReply::CITY:
             q.reply = read_city(r.getCity());
