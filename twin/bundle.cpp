@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -443,6 +444,42 @@ void load_sources(const fs::path& path, city& c, const references& refs) {
   }
 }
 
+// The vehicle mix: one row per (category, fuel, standard) with its share of the vehicle-km.
+void load_fleet(const fs::path& path, city& c) {
+  table t(path, {"category", "fuel", "standard", "share"});
+  fleet_mix mix;
+  std::set<std::tuple<vehicle_category, fuel, euro_standard>> seen;
+  while (t.next()) {
+    fleet_share s;
+    auto category = t.key("category");
+    auto parsed_category = parse_vehicle_category(category);
+    if (!parsed_category)
+      t.fail("category", "unknown vehicle category " + in_quotes(category) +
+                             " (car|taxi|light_goods|heavy_goods|bus|motorcycle|moped)");
+    s.category = *parsed_category;
+    auto fuel_text = t.key("fuel");
+    auto parsed_fuel = parse_fuel(fuel_text);
+    if (!parsed_fuel)
+      t.fail("fuel",
+             "unknown fuel " + in_quotes(fuel_text) + " (petrol|diesel|lpg|cng|hybrid|electric)");
+    s.f = *parsed_fuel;
+    auto standard = t.key("standard");
+    auto parsed_standard = parse_euro_standard(standard);
+    if (!parsed_standard)
+      t.fail("standard",
+             "unknown emission standard " + in_quotes(standard) + " (pre_euro|euro_1..euro_6)");
+    s.standard = *parsed_standard;
+    s.share = t.number("share", bound::non_negative);
+    if (s.share > 1) t.fail("share", "a share is a fraction of 1, got " + t.text("share"));
+    if (!seen.emplace(s.category, s.f, s.standard).second)
+      t.fail("standard", "duplicate vehicle kind " + category + " " + fuel_text + " " + standard);
+    mix.shares.push_back(s);
+  }
+  if (mix.shares.empty()) raise(t.file(), 0, "", "a fleet file needs at least one row");
+  if (auto why = validate(mix)) raise(t.file(), 0, "share", *why);
+  c.fleet = std::move(mix);
+}
+
 // ---------------------------------------------------------------------------------------------
 // city.yaml
 
@@ -601,7 +638,7 @@ city load(const fs::path& dir) {
                " (this build reads version 1)");
 
   y.only_keys(root, {"citytwin_bundle", "name", "districts", "network", "zones", "demand",
-                     "sensors", "sources", "rules"});
+                     "sensors", "sources", "fleet", "rules"});
   city c;
   references refs;
   c.name = y.text(root, "name");
@@ -617,6 +654,8 @@ city load(const fs::path& dir) {
   if (auto p = section_file(root, "demand", dir, y)) load_demand(*p, c, refs);
   if (auto p = section_file(root, "sensors", dir, y)) load_sensors(*p, c, refs);
   if (auto p = section_file(root, "sources", dir, y)) load_sources(*p, c, refs);
+  // Without a fleet file the city keeps default_fleet_mix().
+  if (auto p = section_file(root, "fleet", dir, y)) load_fleet(*p, c);
   if (YAML::Node rules = root["rules"]) load_rules(rules, y, c, refs);
 
   c.index();

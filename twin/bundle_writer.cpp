@@ -198,6 +198,15 @@ void write_sources(const city& c, const fs::path& path) {
   out.close();
 }
 
+void write_fleet(const city& c, const fs::path& path) {
+  file_out out(path);
+  out << "category,fuel,standard,share\n";
+  for (const auto& s : c.fleet.shares)
+    out << to_string(s.category) << "," << to_string(s.f) << "," << to_string(s.standard) << ","
+        << number(s.share) << "\n";
+  out.close();
+}
+
 void write_manifest(const city& c, const fs::path& path) {
   file_out out(path);
   out << "# citytwin city bundle; the format is described in examples/macau/README.md.\n"
@@ -208,7 +217,8 @@ void write_manifest(const city& c, const fs::path& path) {
       << "zones: zones.csv\n"
       << "demand: demand.csv\n"
       << "sensors: sensors.csv\n"
-      << "sources: sources.csv\n";
+      << "sources: sources.csv\n"
+      << "fleet: fleet.csv\n";
   if (c.rules.empty()) {
     out << "rules: []\n";
   } else {
@@ -244,6 +254,7 @@ write_result write_city(const city& c, const std::filesystem::path& dir) {
     write_demand(c, dir / "demand.csv");
     write_sensors(c, dir / "sensors.csv");
     write_sources(c, dir / "sources.csv");
+    write_fleet(c, dir / "fleet.csv");
     // The manifest goes last so that a bundle cut short by an error does not look complete.
     write_manifest(c, dir / "city.yaml");
   } catch (const write_failure& f) {

@@ -116,6 +116,7 @@ void city::copy_data(const city& other) {
   sensors = other.sensors;
   sources = other.sources;
   rules = other.rules;
+  fleet = other.fleet;
 }
 
 void city::index() {

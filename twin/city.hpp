@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "twin/fleet.hpp"
 #include "twin/ids.hpp"
 #include "twin/time.hpp"
 
@@ -170,6 +171,8 @@ class city {
   std::vector<sensor> sensors;
   std::vector<emission_source> sources;
   std::vector<threshold_rule> rules;
+  // The vehicles on the roads (the bundle's fleet file, or default_fleet_mix() without one).
+  fleet_mix fleet = default_fleet_mix();
 
   // Builds the lookup tables; call once after filling the vectors.
   void index();

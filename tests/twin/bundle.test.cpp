@@ -71,6 +71,13 @@ bool same(twin::lon_lat a, twin::lon_lat b) {
 // Every field of two cities, so that a round trip proves nothing is lost or altered.
 void check_same_city(const twin::city& a, const twin::city& b) {
   CHECK(a.name == b.name);
+  REQUIRE(a.fleet.shares.size() == b.fleet.shares.size());
+  for (std::size_t i = 0; i < a.fleet.shares.size(); ++i) {
+    CHECK(a.fleet.shares[i].category == b.fleet.shares[i].category);
+    CHECK(a.fleet.shares[i].f == b.fleet.shares[i].f);
+    CHECK(a.fleet.shares[i].standard == b.fleet.shares[i].standard);
+    CHECK(a.fleet.shares[i].share == b.fleet.shares[i].share);
+  }
   REQUIRE(a.districts.size() == b.districts.size());
   for (std::size_t i = 0; i < a.districts.size(); ++i) {
     const auto& x = a.districts[i];
@@ -374,11 +381,13 @@ TEST_CASE("bad bundles fail with the file, line and field at fault") {
     check_error(dir, "city.yaml", 22, "window", "unknown window '5m'");
   }
   SUBCASE("a misspelt key is refused, not ignored") {
-    auto dir = broken_bundle("misspelt", "city.yaml", "sensors: sensors.csv", "sensor: sensors.csv");
+    auto dir =
+        broken_bundle("misspelt", "city.yaml", "sensors: sensors.csv", "sensor: sensors.csv");
     check_error(dir, "city.yaml", 10, "sensor", "unknown key 'sensor'");
   }
   SUBCASE("a misspelt rule key is refused") {
-    auto dir = broken_bundle("misspelt-rule", "city.yaml", "severity: critical", "severty: critical");
+    auto dir =
+        broken_bundle("misspelt-rule", "city.yaml", "severity: critical", "severty: critical");
     check_error(dir, "city.yaml", 24, "severty", "unknown key 'severty'");
   }
   SUBCASE("clear_at on the wrong side of the threshold") {
@@ -560,4 +569,60 @@ TEST_CASE("the Macau bundle holds the real parishes and a connected network") {
   CHECK(c.sources.size() == 5);
   REQUIRE(c.rules.size() == 8);
   CHECK(c.rules[0].threshold == 37.5);
+}
+
+TEST_CASE("the fleet file: shares of the vehicle-km per category, fuel and standard") {
+  SUBCASE("the small bundle's fleet") {
+    auto c = load_ok(small_bundle);
+    REQUIRE(c.fleet.shares.size() == 4);
+    CHECK(c.fleet.shares[2].category == twin::vehicle_category::bus);
+    CHECK(c.fleet.shares[2].f == twin::fuel::diesel);
+    CHECK(c.fleet.shares[2].standard == twin::euro_standard::euro_6);  // written "euro_vi"
+    CHECK(c.fleet.shares[2].share == 0.1);
+    CHECK(twin::total_share(c.fleet) == doctest::Approx(1.0));
+  }
+  SUBCASE("a bundle without a fleet file gets the default mix") {
+    auto dir = broken_bundle("no-fleet", "city.yaml", "fleet: fleet.csv", "");
+    auto c = load_ok(dir);
+    auto d = twin::default_fleet_mix();
+    REQUIRE(c.fleet.shares.size() == d.shares.size());
+    CHECK(c.fleet.shares[0].share == d.shares[0].share);
+  }
+  SUBCASE("Macau: about as many motorcycles and mopeds on the road as in cars") {
+    auto c = load_ok(macau_bundle);
+    CHECK_FALSE(twin::validate(c.fleet).has_value());
+    double two_wheelers = twin::category_share(c.fleet, twin::vehicle_category::motorcycle) +
+                          twin::category_share(c.fleet, twin::vehicle_category::moped);
+    CHECK(two_wheelers == doctest::Approx(0.29));
+    CHECK(twin::category_share(c.fleet, twin::vehicle_category::car) == doctest::Approx(0.45));
+  }
+  SUBCASE("missing column") {
+    auto dir = broken_bundle("fleet-column", "fleet.csv", "fuel,standard", "fuel,euro");
+    check_error(dir, "fleet.csv", 1, "standard", "missing required column");
+  }
+  SUBCASE("unknown category, with its line") {
+    auto dir = broken_bundle("fleet-category", "fleet.csv", "bus,diesel", "tram,diesel");
+    check_error(dir, "fleet.csv", 4, "category", "unknown vehicle category 'tram'");
+  }
+  SUBCASE("unknown fuel") {
+    auto dir = broken_bundle("fleet-fuel", "fleet.csv", "car,petrol", "car,steam");
+    check_error(dir, "fleet.csv", 2, "fuel", "unknown fuel 'steam'");
+  }
+  SUBCASE("unknown standard") {
+    auto dir = broken_bundle("fleet-standard", "fleet.csv", "euro_4", "euro_9");
+    check_error(dir, "fleet.csv", 5, "standard", "unknown emission standard 'euro_9'");
+  }
+  SUBCASE("negative share") {
+    auto dir = broken_bundle("fleet-negative", "fleet.csv", "euro_5,0.2", "euro_5,-0.2");
+    check_error(dir, "fleet.csv", 3, "share", "must not be negative");
+  }
+  SUBCASE("shares not summing to 1") {
+    auto dir = broken_bundle("fleet-sum", "fleet.csv", "euro_4,0.2", "euro_4,0.3");
+    check_error(dir, "fleet.csv", 0, "share", "shares sum to 1.1, not 1");
+  }
+  SUBCASE("the same kind twice") {
+    auto dir =
+        broken_bundle("fleet-duplicate", "fleet.csv", "car,diesel,euro_5", "car,petrol,euro_6");
+    check_error(dir, "fleet.csv", 3, "standard", "duplicate vehicle kind");
+  }
 }
