@@ -20,6 +20,7 @@ void add_demo_command(CLI::App& app);
 void add_city_command(CLI::App& app);
 void add_assign_command(CLI::App& app);
 void add_scenario_command(CLI::App& app);
+void add_plume_command(CLI::App& app);
 
 int exit_code();
 void set_exit_code(int code);

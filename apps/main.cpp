@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   apps::add_city_command(app);
   apps::add_assign_command(app);
   apps::add_scenario_command(app);
+  apps::add_plume_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
