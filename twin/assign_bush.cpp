@@ -17,6 +17,8 @@ constexpr std::uint32_t no_slot = UINT32_MAX;
 // only marked until the additions are known.
 constexpr std::uint8_t in_bush = 1;
 constexpr std::uint8_t removed_now = 2;
+// A repaired bush splits the flow of a closed link in this many parts over the remaining ways.
+constexpr std::uint32_t repair_parts = 8;
 
 // A strict "a is shorter than b" that ignores differences at the last bits of b, so that rounding
 // noise never adds a link or moves flow.
@@ -56,78 +58,77 @@ void bush_workspace::prepare(const network& net) {
   settled_.reserve(n);
   queue_.clear();
   queue_.reserve(n);
-  heap_nodes_.assign(n, 0);
+  heap_entries_.assign(n, {});
   heap_position_.assign(n, not_queued);
   min_segment_.assign(n, no_slot);
   max_segment_.assign(n, no_slot);
+  candidates_.assign(n, 0);
+  closed_inflow_.assign(n, 0.0);
 }
 
 namespace {
 
 // A 4-ary min-heap of nodes keyed by their label, with decrease-key: it never holds more than one
-// entry per node, which keeps it small and shallow.
+// entry per node, which keeps it small and shallow. Each entry carries its key, so that sifting
+// compares without a second indirection.
 class node_heap {
  public:
-  node_heap(std::vector<node_index>& nodes, std::vector<std::uint32_t>& position, const double* key)
-      : nodes_(nodes.data()), position_(position.data()), key_(key) {}
+  node_heap(std::vector<heap_entry>& entries, std::vector<std::uint32_t>& position)
+      : entries_(entries.data()), position_(position.data()) {}
 
   bool empty() const { return size_ == 0; }
 
-  void push_or_decrease(node_index v) {
+  void push_or_decrease(node_index v, double kv) {
     std::uint32_t i = position_[v] == not_queued ? size_++ : position_[v];
-    const double kv = key_[v];
     while (i > 0) {
       const std::uint32_t parent = (i - 1) / 4;
-      const node_index u = nodes_[parent];
-      if (key_[u] <= kv) break;
-      nodes_[i] = u;
-      position_[u] = i;
+      const heap_entry up = entries_[parent];
+      if (up.key <= kv) break;
+      entries_[i] = up;
+      position_[up.node] = i;
       i = parent;
     }
-    nodes_[i] = v;
+    entries_[i] = {kv, v};
     position_[v] = i;
   }
 
   node_index pop() {
-    const node_index top = nodes_[0];
+    const node_index top = entries_[0].node;
     position_[top] = not_queued;
     if (--size_ == 0) return top;
-    const node_index last = nodes_[size_];
-    const double kl = key_[last];
+    const heap_entry last = entries_[size_];
     std::uint32_t i = 0;
     for (;;) {
       const std::uint32_t first = 4 * i + 1;
       if (first >= size_) break;
       const std::uint32_t end = std::min(first + 4, size_);
       std::uint32_t best = first;
-      double kb = key_[nodes_[first]];
+      double kb = entries_[first].key;
       for (std::uint32_t c = first + 1; c < end; ++c) {
-        const double kc = key_[nodes_[c]];
-        if (kc < kb) {
-          kb = kc;
+        if (entries_[c].key < kb) {
+          kb = entries_[c].key;
           best = c;
         }
       }
-      if (kb >= kl) break;
-      nodes_[i] = nodes_[best];
-      position_[nodes_[i]] = i;
+      if (kb >= last.key) break;
+      entries_[i] = entries_[best];
+      position_[entries_[i].node] = i;
       i = best;
     }
-    nodes_[i] = last;
-    position_[last] = i;
+    entries_[i] = last;
+    position_[last.node] = i;
     return top;
   }
 
   // Leaves every node unqueued, for the next search.
   void clear() {
-    for (std::uint32_t k = 0; k < size_; ++k) position_[nodes_[k]] = not_queued;
+    for (std::uint32_t k = 0; k < size_; ++k) position_[entries_[k].node] = not_queued;
     size_ = 0;
   }
 
  private:
-  node_index* nodes_;
+  heap_entry* entries_;
   std::uint32_t* position_;
-  const double* key_;
   std::uint32_t size_ = 0;
 };
 
@@ -136,15 +137,15 @@ class node_heap {
 // unsettled nodes are then only upper bounds.
 void dijkstra(const network& net, node_index origin, std::span<const double> cost,
               std::vector<double>& label, std::vector<link_index>& pred,
-              std::vector<node_index>& settled, std::vector<node_index>& heap_nodes,
+              std::vector<node_index>& settled, std::vector<heap_entry>& heap_entries,
               std::vector<std::uint32_t>& heap_position, const std::uint32_t* targets = nullptr,
               std::uint32_t stamp = 0, std::uint32_t remaining = 0) {
   std::fill(label.begin(), label.end(), infinity);
   std::fill(pred.begin(), pred.end(), no_link);
   settled.clear();
-  node_heap heap(heap_nodes, heap_position, label.data());
+  node_heap heap(heap_entries, heap_position);
   label[origin] = 0;
-  heap.push_or_decrease(origin);
+  heap.push_or_decrease(origin, 0.0);
   const double* const c = cost.data();
   while (!heap.empty()) {
     const node_index u = heap.pop();
@@ -159,7 +160,7 @@ void dijkstra(const network& net, node_index origin, std::span<const double> cos
       if (dv < label[v]) {
         label[v] = dv;
         pred[v] = l;
-        heap.push_or_decrease(v);
+        heap.push_or_decrease(v, dv);
       }
     }
   }
@@ -186,7 +187,7 @@ double shortest_path_cost(const network& net, node_index origin,
     }
   }
   if (remaining == 0) return 0;
-  dijkstra(net, origin, link_cost, ws.min_label_, ws.min_pred_, ws.settled_, ws.heap_nodes_,
+  dijkstra(net, origin, link_cost, ws.min_label_, ws.min_pred_, ws.settled_, ws.heap_entries_,
            ws.heap_position_, ws.target_stamp_.data(), stamp, remaining);
   double sum = 0;
   for (const destination_flow& d : destinations) {
@@ -212,7 +213,7 @@ void origin_bush::initialize(const network& net, node_index origin,
 
   auto& label = ws.min_label_;
   auto& pred = ws.min_pred_;
-  dijkstra(net, origin, links.cost, label, pred, ws.settled_, ws.heap_nodes_, ws.heap_position_);
+  dijkstra(net, origin, links.cost, label, pred, ws.settled_, ws.heap_entries_, ws.heap_position_);
 
   // The shortest-path tree, plus every usable link that leads to a farther node.
   for (link_index l = 0; l < m; ++l) {
@@ -272,36 +273,37 @@ void origin_bush::rebuild_order(const network& net, bush_workspace& ws) {
 
 // After links were added by update(): every bush link (i, j) has U_i <= U_j, with equality only
 // where i already came before j, and every added one has U_i < U_j. A stable sort by U is thus a
-// topological order again, found without a pass over the whole network. The order of the last
-// update is nearly sorted by the new labels already: insertion sort, unless it has to move too
-// much. The link groups then move with their head nodes and the added links join them.
+// topological order again, found without a pass over the whole network. The current order stays
+// one, unsorted, when every added link goes forward in it. The link groups then move with their
+// head nodes and the added links join them.
 void origin_bush::reorder_by_longest(const network& net, bush_workspace& ws) {
   const double* const U = ws.max_label_.data();
   const std::uint32_t count = static_cast<std::uint32_t>(order_.size());
-  auto& keyed = ws.keyed_;
-  keyed.resize(count);
-  for (std::uint32_t k = 0; k < count; ++k) keyed[k] = {U[order_[k]], order_[k]};
-  std::uint64_t moves = 0;
-  const std::uint64_t moves_max = 8 * std::uint64_t{count};
-  for (std::uint32_t k = 2; k < count && moves <= moves_max; ++k) {
-    const auto item = keyed[k];
-    std::uint32_t i = k;
-    for (; i > 1 && keyed[i - 1].first > item.first; --i) keyed[i] = keyed[i - 1];
-    keyed[i] = item;
-    moves += k - i;
-  }
-  if (moves > moves_max) {
-    for (std::uint32_t k = 0; k < count; ++k) keyed[k] = {U[order_[k]], order_[k]};
-    std::stable_sort(keyed.begin() + 1, keyed.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-  }
-
   // Old group of each node, by its old position.
   std::uint32_t* const position = ws.position_.data();
   for (std::uint32_t k = 0; k < count; ++k) position[order_[k]] = k;
+  const auto& added = ws.added_;
+  // Most updates add only links that go forward in the current order already: it stays
+  // topological and needs no sorting.
+  bool order_holds = true;
+  for (const link_index l : added) {
+    if (position[net.from(l)] > position[net.to(l)]) {
+      order_holds = false;
+      break;
+    }
+  }
+  auto& keyed = ws.keyed_;
+  keyed.resize(count);
+  for (std::uint32_t k = 0; k < count; ++k) keyed[k] = {U[order_[k]], order_[k]};
+  // Stable by U: ties keep their old order. A plain sort with the old position breaking ties
+  // needs no buffer; insertion sort from the old order nearly always had too far to move.
+  if (!order_holds)
+    std::sort(keyed.begin() + 1, keyed.end(), [position](const auto& a, const auto& b) {
+      return a.first < b.first || (a.first == b.first && position[a.second] < position[b.second]);
+    });
+
   // Added links grouped by head: counted per head node in in_degree_ (free here), then placed
   // right after the links their head keeps.
-  const auto& added = ws.added_;
   std::uint32_t* const added_next = ws.in_degree_.data();
   for (std::uint32_t k = 0; k < count; ++k) added_next[order_[k]] = 0;
   for (const link_index l : added) ++added_next[net.to(l)];
@@ -371,35 +373,43 @@ void origin_bush::regroup(const network& net) {
 
 // Shortest (L) and longest (U) path labels over the bush in topological order. With used_only,
 // U follows only links that carry flow (the longest *used* path) and a node without inflow gets
-// no max predecessor; otherwise U is over every bush link.
+// no max predecessor and U = -infinity; otherwise U is over every bush link.
 template <bool used_only>
 origin_bush::label_summary origin_bush::compute_labels(const network& /*net*/,
                                                        std::span<const double> cost,
-                                                       bush_workspace& ws) const {
+                                                       bush_workspace& ws,
+                                                       double shift_difference_min) const {
   double* const L = ws.min_label_.data();
   double* const U = ws.max_label_.data();
   std::uint32_t* const min_slot = ws.min_slot_.data();
   std::uint32_t* const max_slot = ws.max_slot_.data();
+  std::uint32_t* const candidates = ws.candidates_.data();
+  std::uint32_t candidate_count = 0;
   const double* const c = cost.data();
   const double* const flow = bush_flow_.data();
   const link_index* const links = bush_links_.data();
   const node_index* const tails = bush_tails_.data();
-  L[origin_] = 0;
-  U[origin_] = 0;
-  min_slot[origin_] = no_slot;
-  max_slot[origin_] = no_slot;
+  // Local copies: the label stores could alias the members as far as the compiler knows.
+  const std::uint32_t* const start = bush_start_.data();
+  const node_index* const order = order_.data();
+  const node_index origin = origin_;
+  L[origin] = 0;
+  U[origin] = 0;
+  min_slot[origin] = no_slot;
+  max_slot[origin] = no_slot;
   double difference_max = 0;
   double excess = 0;
   const std::size_t count = order_.size();
+  std::uint32_t b = start[1];
   for (std::size_t k = 1; k < count; ++k) {
-    const node_index j = order_[k];
+    const node_index j = order[k];
     double lmin = infinity;
     double umax = -infinity;
     std::uint32_t lp = no_slot;
     std::uint32_t up = no_slot;
     double inflow = 0;
     double inflow_cost = 0;
-    for (std::uint32_t b = bush_start_[k]; b < bush_start_[k + 1]; ++b) {
+    for (const std::uint32_t end = start[k + 1]; b < end; ++b) {
       const node_index i = tails[b];
       const double cl = c[links[b]];
       const double f = flow[b];
@@ -411,8 +421,9 @@ origin_bush::label_summary origin_bush::compute_labels(const network& /*net*/,
         lp = b;
       }
       // A used link counts only if flow reaches its tail: rounding can leave a trace of flow
-      // on a link whose tail lost all its inflow, and such a path cannot be shifted.
-      if (!used_only || (f > 0 && (i == origin_ || max_slot[i] != no_slot))) {
+      // on a link whose tail lost all its inflow, and such a path cannot be shifted. Such tails
+      // have U = -infinity (below), which no via_max passes.
+      if (!used_only || f > 0) {
         const double via_max = U[i] + cl;
         if (via_max > umax) {
           umax = via_max;
@@ -424,21 +435,27 @@ origin_bush::label_summary origin_bush::compute_labels(const network& /*net*/,
     min_slot[j] = lp;
     excess += inflow_cost - lmin * inflow;
     if (up == no_slot) {
-      U[j] = lmin;
+      // Without used inflow there is no longest used path; unused labels want the shortest.
+      U[j] = used_only ? -infinity : lmin;
       max_slot[j] = no_slot;
     } else {
       U[j] = umax;
       max_slot[j] = up;
-      difference_max = std::max(difference_max, umax - lmin);
+      const double difference = umax - lmin;
+      difference_max = std::max(difference_max, difference);
+      // Where a shift pass has work to do, listed as the labels are set (they do not change
+      // during the pass), so that the pass need not scan every node again.
+      if (used_only && up != lp && difference > shift_difference_min)
+        candidates[candidate_count++] = static_cast<std::uint32_t>(k);
     }
   }
-  return {difference_max, excess};
+  return {difference_max, excess, candidate_count};
 }
 
 bush_update_result origin_bush::update(const network& net, const link_state& links,
                                        bush_workspace& ws) {
   ws.prepare(net);
-  compute_labels<false>(net, links.cost, ws);
+  compute_labels<false>(net, links.cost, ws, 0);
   const auto& L = ws.min_label_;
   const auto& U = ws.max_label_;
   bush_update_result result;
@@ -446,35 +463,33 @@ bush_update_result origin_bush::update(const network& net, const link_state& lin
   // common, and dropping them only to add them back makes flow oscillate between origins.
   auto& inflow = ws.node_flow_;
   inflow[origin_] = 1;
-  for (std::size_t k = 1; k < order_.size(); ++k) {
-    double sum = 0;
-    for (std::uint32_t b = bush_start_[k]; b < bush_start_[k + 1]; ++b) {
-      // Rounding can leave a trace of flow on a link whose tail lost all inflow: drop it.
-      if (inflow[bush_tails_[b]] == 0) {
-        bush_flow_[b] = 0;
-        flow_[bush_links_[b]] = 0;
-      }
-      sum += bush_flow_[b];
-    }
-    inflow[order_[k]] = sum;
-  }
+  const double* const c = links.cost.data();
   for (std::size_t k = 1; k < order_.size(); ++k) {
     const node_index j = order_[k];
+    const std::uint32_t min_slot = ws.min_slot_[j];
+    double sum = 0;
     for (std::uint32_t b = bush_start_[k]; b < bush_start_[k + 1]; ++b) {
       const link_index l = bush_links_[b];
-      if (bush_flow_[b] <= 0 && ws.min_slot_[j] != b && L[bush_tails_[b]] + links.cost[l] > L[j]) {
+      const node_index i = bush_tails_[b];
+      // Rounding can leave a trace of flow on a link whose tail lost all inflow: drop it.
+      if (inflow[i] == 0) {
+        bush_flow_[b] = 0;
+        flow_[l] = 0;
+      }
+      sum += bush_flow_[b];
+      if (bush_flow_[b] <= 0 && min_slot != b && L[i] + c[l] > L[j]) {
         in_bush_[l] = removed_now;
         flow_[l] = 0;
         ++result.links_removed;
       }
     }
+    inflow[j] = sum;
   }
   // Nodes off the bush are unreachable from the origin (see below for the exception): mark the
   // rest.
   auto& reachable = ws.in_degree_;
   std::fill(reachable.begin(), reachable.end(), 0u);
   for (const node_index n : order_) reachable[n] = 1;
-  const double* const c = links.cost.data();
   ws.added_.clear();
   bool reaches_new_node = false;
   for (link_index l = 0; l < net.link_count(); ++l) {
@@ -535,21 +550,25 @@ equilibrate_result origin_bush::equilibrate(const network& net, link_state& link
                                             bush_workspace& ws,
                                             const equilibrate_options& options) {
   ws.prepare(net);
-  for (std::uint32_t k = 0; k < order_.size(); ++k) ws.position_[order_[k]] = k;
+  bool positioned = false;
   equilibrate_result result;
   do {
-    const label_summary labels = compute_labels<true>(net, links.cost, ws);
+    const label_summary labels =
+        compute_labels<true>(net, links.cost, ws, options.cost_difference_min);
     result.cost_difference_max = labels.difference_max;
     result.excess_cost = labels.excess_cost;
     if (result.passes >= options.passes_max) break;
     if (result.cost_difference_max <= options.cost_difference_min) break;
     ++result.passes;
+    if (labels.candidate_count == 0) break;  // nothing moves: the next labelling is the same
+    // Only the segment walks need positions, and most labellings find nothing to shift.
+    if (!positioned) {
+      for (std::uint32_t k = 0; k < order_.size(); ++k) ws.position_[order_[k]] = k;
+      positioned = true;
+    }
     // Farthest node first: a shift at j also evens out the nodes its segments pass through.
-    for (std::size_t k = order_.size() - 1; k > 0; --k) {
-      const node_index j = order_[k];
-      if (ws.max_slot_[j] == no_slot || ws.max_slot_[j] == ws.min_slot_[j]) continue;
-      if (ws.max_label_[j] - ws.min_label_[j] <= options.cost_difference_min) continue;
-      if (shift_at(net, j, links, ws)) ++result.shifts;
+    for (std::uint32_t c = labels.candidate_count; c-- > 0;) {
+      if (shift_at(net, order_[ws.candidates_[c]], links, ws)) ++result.shifts;
     }
   } while (result.passes < options.passes_max);
   return result;
@@ -631,6 +650,109 @@ void origin_bush::blend(std::span<const double> previous, double step) {
     flow_[l] = f > 0 ? f : 0.0;
   }
   for (std::uint32_t b = 0; b < bush_links_.size(); ++b) bush_flow_[b] = flow_[bush_links_[b]];
+}
+
+bool origin_bush::repair(const network& net, std::span<const destination_flow> destinations,
+                         link_state& links, bush_workspace& ws) {
+  ws.prepare(net);
+  const std::span<const double> cost = links.cost;
+  // Demand that could not be loaded before is not tracked per destination: start over.
+  if (unassigned_flow_ > 0) return false;
+  const std::uint32_t count = static_cast<std::uint32_t>(order_.size());
+  std::uint32_t* const position = ws.position_.data();
+  auto& in_order = ws.in_degree_;
+  std::fill(in_order.begin(), in_order.end(), 0u);
+  for (std::uint32_t k = 0; k < count; ++k) {
+    position[order_[k]] = k;
+    in_order[order_[k]] = 1;
+  }
+  for (const destination_flow& d : destinations)
+    if (d.destination != origin_ && !in_order[d.destination]) return false;
+  double* const closed_inflow = ws.closed_inflow_.data();
+  for (const node_index n : order_) closed_inflow[n] = 0;
+  // Every node keeps an in-link, so that every bush node stays reachable. A node that lost its
+  // only ones gets every network in-link from an earlier node in the current order, which thus
+  // stays topological. Without one, the node can only be reached through nodes that come after
+  // it, which it may feed: the bush's shape no longer fits, and building it anew at the current
+  // costs (all or nothing) converges sooner than turning it around by shifts.
+  for (const link_index l : bush_links_) {
+    if (net.closed(l)) {
+      closed_inflow[net.to(l)] += flow_[l];
+      links.set_flow(net, l, std::max(links.flow[l] - flow_[l], 0.0));
+      in_bush_[l] = 0;
+      flow_[l] = 0;
+    }
+  }
+  for (std::uint32_t k = 1; k < count; ++k) {
+    const node_index j = order_[k];
+    bool reached = false;
+    for (const link_index l : net.in_links(j)) reached = reached || in_bush_[l] == in_bush;
+    if (reached) continue;
+    for (const link_index l : net.in_links(j)) {
+      const node_index i = net.from(l);
+      if (net.closed(l) || !in_order[i] || position[i] >= k || !net.may_leave(i, origin_)) continue;
+      in_bush_[l] = in_bush;
+      flow_[l] = 0;
+      reached = true;
+    }
+    if (!reached) return false;
+  }
+  rebuild_order(net, ws);
+
+  // Reload the origin's demand, farthest node first: each node sends what it needs over its
+  // in-links. What the remaining ones carried keeps its share; the closed links' share (or all of
+  // it where no in-link carried any) goes in parts, each over the in-link cheapest once loaded
+  // with it (path to the tail plus the link's cost at its new total flow), so that a small road
+  // next to a closed arterial does not take all of the arterial's traffic. Flow that never passed
+  // a closed link stays where it was.
+  compute_labels<false>(net, cost, ws, 0);
+  const double* const L = ws.min_label_.data();
+  auto& need = ws.node_flow_;
+  std::fill(need.begin(), need.end(), 0.0);
+  for (const destination_flow& d : destinations)
+    if (d.destination != origin_) need[d.destination] += d.flow;
+  for (std::size_t k = order_.size() - 1; k > 0; --k) {
+    const node_index j = order_[k];
+    const double f = need[j];
+    const std::uint32_t first = bush_start_[k];
+    const std::uint32_t end = bush_start_[k + 1];
+    double before = 0;
+    for (std::uint32_t b = first; b < end; ++b) before += bush_flow_[b];
+    const double inflow_before = before + closed_inflow[j];
+    const double scale = f > 0 && inflow_before > 0 ? f / inflow_before : 0.0;
+    double rest = f;
+    for (std::uint32_t b = first; b < end; ++b) {
+      const double x = bush_flow_[b] * scale;
+      rest -= x;
+      const link_index l = bush_links_[b];
+      if (x != bush_flow_[b])
+        links.set_flow(net, l, std::max(links.flow[l] + (x - bush_flow_[b]), 0.0));
+      bush_flow_[b] = x;
+    }
+    if (rest > 0 && (closed_inflow[j] > 0 || !(inflow_before > 0))) {
+      const double part = rest / repair_parts;
+      for (std::uint32_t p = 0; p < repair_parts; ++p) {
+        double best = infinity;
+        std::uint32_t chosen = first;
+        for (std::uint32_t b = first; b < end; ++b) {
+          const link_index l = bush_links_[b];
+          const double via = L[bush_tails_[b]] + net.cost(l, links.flow[l] + part);
+          if (via < best) {
+            best = via;
+            chosen = b;
+          }
+        }
+        const link_index l = bush_links_[chosen];
+        bush_flow_[chosen] += part;
+        links.set_flow(net, l, links.flow[l] + part);
+      }
+    }
+    for (std::uint32_t b = first; b < end; ++b) {
+      flow_[bush_links_[b]] = bush_flow_[b];
+      need[bush_tails_[b]] += bush_flow_[b];
+    }
+  }
+  return true;
 }
 
 bool origin_bush::uses_closed_link(const network& net) const {

@@ -44,6 +44,12 @@ struct link_state {
   }
 };
 
+// An entry of the shortest-path searches' heap.
+struct heap_entry {
+  double key = 0;
+  node_index node = 0;
+};
+
 // Scratch memory for one thread. Sized for a network on first use; the contents mean nothing
 // between calls.
 class bush_workspace {
@@ -65,9 +71,11 @@ class bush_workspace {
   std::vector<std::uint32_t> target_stamp_;
   std::uint32_t stamp_ = 0;
   std::vector<node_index> settled_, queue_;
-  std::vector<node_index> heap_nodes_;
+  std::vector<heap_entry> heap_entries_;
   std::vector<std::uint32_t> heap_position_;
   std::vector<std::uint32_t> min_segment_, max_segment_;  // slots
+  std::vector<std::uint32_t> candidates_;                 // nodes a shift pass visits
+  std::vector<double> closed_inflow_;                     // repair(): per node
   // Reordering a bush after update(): links added, nodes keyed by longest-path label, and the new
   // grouped arrays before they are swapped in.
   std::vector<link_index> added_;
@@ -148,15 +156,31 @@ class origin_bush {
   double unassigned_flow() const { return unassigned_flow_; }
   // Whether the bush includes a link that the network now has closed (warm starts check it).
   bool uses_closed_link(const network& net) const;
+  // For a warm start on a network that closed some of the bush's links: drops them, gives every
+  // node left without an in-link the network links from nodes before it in the bush's order (the
+  // bush stays acyclic), and reloads the origin's demand (`destinations`, as given to
+  // initialize()) farthest node first: the remaining in-links keep their share of each node's
+  // flow, the closed links' share is split by cost. Only the flow that used a closed link moves;
+  // `links` follows it (to rounding: rebuild the totals from the bushes afterwards), so that bushes
+  // repaired one after the other see each other's moves. The solver's iterations then
+  // re-equilibrate. False, the bush left unusable and to be built anew, when a node can then only
+  // be reached through nodes after it, a destination left the bush, or demand was left unassigned
+  // before.
+  bool repair(const network& net, std::span<const destination_flow> destinations, link_state& links,
+              bush_workspace& ws);
 
  private:
   struct label_summary {
     double difference_max = 0;
     double excess_cost = 0;
+    std::uint32_t candidate_count = 0;  // entries of bush_workspace::candidates_
   };
+  // With used_only, also lists in ws.candidates_ (positions in order_, ascending) the nodes where
+  // a shift pass has work: a longest used path other than the shortest, costlier by more than
+  // shift_difference_min.
   template <bool used_only>
-  label_summary compute_labels(const network& net, std::span<const double> cost,
-                               bush_workspace& ws) const;
+  label_summary compute_labels(const network& net, std::span<const double> cost, bush_workspace& ws,
+                               double shift_difference_min) const;
   void rebuild_order(const network& net, bush_workspace& ws);
   void reorder_by_longest(const network& net, bush_workspace& ws);
   void regroup(const network& net);

@@ -94,18 +94,31 @@ block_solver::block_solver(const network& net, const demand& trips, const solver
   if (warm_start_fits(net, trips, warm_start)) {
     warm_started_ = true;
     bushes_ = warm_start->bushes;
-    for (std::uint32_t o = 0; o < origins; ++o) {
-      if (bushes_[o].uses_closed_link(net)) {
+    const auto add_totals = [&] {
+      std::fill(links_.flow.begin(), links_.flow.end(), 0.0);
+      for (const origin_bush& b : bushes_) {
+        if (b.link_flows().empty()) continue;
+        for (link_index l = 0; l < net.link_count(); ++l) links_.flow[l] += b.link_flows()[l];
+      }
+      links_.refresh_costs(net);
+    };
+    // Bushes that use a closed link are repaired one after the other, each at the costs the
+    // previous repairs left (the order never depends on the worker count); only those that
+    // cannot be are built anew.
+    add_totals();
+    bush_workspace repair_ws;
+    std::vector<std::uint32_t> to_repair;
+    for (std::uint32_t o = 0; o < origins; ++o)
+      if (bushes_[o].uses_closed_link(net)) to_repair.push_back(o);
+    for (const std::uint32_t o : to_repair) {
+      if (!bushes_[o].repair(net, trips.destinations(o), links_, repair_ws)) {
         bushes_[o] = origin_bush{};
         to_build.push_back(o);
       }
     }
     origins_rebuilt_ = static_cast<std::uint32_t>(to_build.size());
-    for (const origin_bush& b : bushes_) {
-      if (b.link_flows().empty()) continue;
-      for (link_index l = 0; l < net.link_count(); ++l) links_.flow[l] += b.link_flows()[l];
-    }
-    links_.refresh_costs(net);
+    origins_repaired_ = static_cast<std::uint32_t>(to_repair.size()) - origins_rebuilt_;
+    if (!to_repair.empty()) add_totals();
   } else {
     bushes_.resize(origins);
     for (std::uint32_t o = 0; o < origins; ++o) to_build.push_back(o);
@@ -123,6 +136,13 @@ block_solver::block_solver(const network& net, const demand& trips, const solver
   for (const std::uint32_t o : to_build)
     bushes_[o].initialize(net, trips.origin(o), trips.destinations(o), links_, blocks_[0].ws);
   for (const origin_bush& b : bushes_) unassigned_flow_ += b.unassigned_flow();
+  // The bushes' own gap at the loaded costs (labels only, no search): the first round's hint
+  // when the exact gap of the loading is not measured (round_driver).
+  excess_.assign(origins, 0.0);
+  equilibrate_options labels_only;
+  labels_only.passes_max = 0;
+  for (const std::uint32_t o : to_build)
+    excess_[o] = bushes_[o].equilibrate(net, links_, blocks_[0].ws, labels_only).excess_cost;
   if (count > 1) previous_.resize(origins);
   const std::uint32_t threads = options.threads == 0 ? count : options.threads;
   const std::uint32_t parts = std::clamp(threads, count, std::max(origins, count));
@@ -134,7 +154,6 @@ block_solver::block_solver(const network& net, const demand& trips, const solver
     for (std::uint32_t o = first; o < end; ++o) part_origins_[p].push_back(o);
   }
   updated_.assign(origins, 0);
-  excess_.assign(origins, 0.0);
   sp_cost_.assign(origins, 0.0);
   unreachable_.assign(origins, 0.0);
   inner_.passes_max = options.inner_passes_max;
@@ -290,6 +309,10 @@ gap_measure block_solver::finish_measure() {
   return g;
 }
 
+double block_solver::tstt() const {
+  return total_travel_time(net_, links_);
+}
+
 double block_solver::bush_gap() const {
   const double tstt = total_travel_time(net_, links_);
   double excess = 0;
@@ -307,6 +330,7 @@ void block_solver::finish(solution& out) {
   out.bushes = std::move(bushes_);
   out.warm_started = warm_started_;
   out.origins_rebuilt = origins_rebuilt_;
+  out.origins_repaired = origins_repaired_;
   out.unassigned_flow = unassigned_flow_;
   out.assigned_flow = trips_.total_flow() - unassigned_flow_;
 }
@@ -349,11 +373,17 @@ double round_driver::elapsed_ms() const {
 bool round_driver::measure_due() {
   out_of_time_ =
       options_.time_limit_ms > 0 && elapsed_ms() >= static_cast<double>(options_.time_limit_ms);
-  bound_ = iteration_ == 0 ? 1.0 : solver_.bush_gap();
+  // A warm start may need no iteration at all: its gap is measured first. A cold one is never
+  // done after the all-or-nothing loading, and nothing but the trace and the first round's
+  // threshold needs the loading's gap: the bushes' own gap stands in for it, saving a search per
+  // origin.
+  const bool cold_start = iteration_ == 0 && !solver_.warm_started();
+  bound_ = iteration_ == 0 && !cold_start ? 1.0 : solver_.bush_gap();
   estimate_ = bound_ * bound_ratio_;
   // A failing measurement costs a shortest-path search per origin: measure when the prediction
   // says the target may be reached, or now and then so that the prediction stays current.
-  exact_ = iteration_ == 0 || estimate_ <= options_.relative_gap_target ||
+  exact_ = (iteration_ == 0 && !cold_start) ||
+           (iteration_ > 0 && estimate_ <= options_.relative_gap_target) ||
            iteration_ - measured_at_ >= measure_interval_max ||
            iteration_ >= options_.iterations_max || out_of_time_;
   return exact_;
@@ -361,8 +391,10 @@ bool round_driver::measure_due() {
 
 bool round_driver::record() {
   // Between measurements the gap only falls: the latest exact one caps the prediction.
-  double reported = std::min(estimate_, gap_.relative_gap);
+  double reported = measured_ ? std::min(estimate_, gap_.relative_gap) : estimate_;
+  if (!measured_) gap_.tstt = solver_.tstt();
   if (exact_) {
+    measured_ = true;
     gap_ = solver_.finish_measure();
     reported = gap_.relative_gap;
     measured_at_ = iteration_;

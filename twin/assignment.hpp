@@ -90,7 +90,9 @@ struct iteration_record {
   double tstt = 0;
   double elapsed_ms = 0;
   // False when relative_gap is only an estimate: the bushes' lower bound scaled by how far below
-  // the exact gap it was at the latest measurement (the exact one was not measured).
+  // the exact gap it was at the latest measurement (the exact one was not measured). Iteration 0
+  // of a cold start is measured only when the solve stops there; it reports the bushes' own gap
+  // at the loaded costs instead.
   bool gap_exact = true;
   // The step applied to the combined move of the blocks (1 with one worker).
   double step = 1;
@@ -114,6 +116,8 @@ struct solution {
   std::uint64_t demand_fingerprint = 0;
   bool warm_started = false;
   std::uint32_t origins_rebuilt = 0;  // warm start: origins whose bush had to be built anew
+  // Warm start: origins whose bush used a link now closed and was repaired instead.
+  std::uint32_t origins_repaired = 0;
 };
 
 struct gap_measure {
@@ -125,7 +129,9 @@ struct gap_measure {
 
 // Solves from scratch, or from `warm_start`, a solution of the same network shape (same links by
 // index; capacities, costs and closures may differ) and the same demand. Bushes that use a link
-// now closed are built anew at the current costs; a warm start for another demand or link count is
+// now closed are repaired (origin_bush::repair: the flow that used the closed links moves to the
+// other ways into their heads) and the iterations re-equilibrate; only those that cannot be (see
+// there) are built anew at the current costs. A warm start for another demand or link count is
 // ignored (solution::warm_started tells).
 solution solve(const network& net, const demand& trips, const solver_options& options = {},
                const solution* warm_start = nullptr);
@@ -181,11 +187,13 @@ class block_solver {
   double bush_gap() const;
 
   const link_state& links() const { return links_; }
+  double tstt() const;       // at links()
   double objective() const;  // Beckmann, at links()
   // Moves the bushes and link state into `out` (the solver is spent afterwards).
   void finish(solution& out);
 
   std::uint32_t origins_rebuilt() const { return origins_rebuilt_; }
+  std::uint32_t origins_repaired() const { return origins_repaired_; }
   bool warm_started() const { return warm_started_; }
   double unassigned_flow() const { return unassigned_flow_; }
 
@@ -214,6 +222,7 @@ class block_solver {
   std::vector<std::uint32_t> updated_;  // per origin: the round of its latest update_part()
   std::uint32_t round_ = 0;
   std::uint32_t origins_rebuilt_ = 0;
+  std::uint32_t origins_repaired_ = 0;
   bool warm_started_ = false;
   double unassigned_flow_ = 0;
 };
@@ -257,6 +266,7 @@ class round_driver {
   // bushes' gap scaled by it predicts the exact one far better than the bound alone.
   double bound_ratio_ = 1;
   std::uint32_t measured_at_ = 0;  // iteration of the latest exact measurement
+  bool measured_ = false;          // whether gap_ holds a measurement yet
   bool exact_ = true;
   bool out_of_time_ = false;
 };
