@@ -1,0 +1,30 @@
+#pragma once
+
+// Reads the live state of a running node into a twin::live_snapshot, the base of a scenario
+// forked from the live twin. Only queries are sent: each is a read-only snapshot on the node, so
+// its live ingest goes on untouched.
+
+#include <cstddef>
+#include <string>
+
+#include "twin/city.hpp"
+#include "twin/expected.hpp"
+#include "twin/live_base.hpp"
+
+namespace apps {
+
+// The whole read (the city, each district's links, each environment sensor) within this time.
+inline constexpr int live_fetch_timeout_ms = 5000;
+// At most this many queries per read: a bundle with more districts and environment sensors is
+// refused rather than read for minutes.
+inline constexpr std::size_t live_fetch_queries_max = 4096;
+
+// The node at `address` as a snapshot for `bundle`: its city view; the links of every district
+// of its city view; the latest reading of every wind_speed, wind_direction, pm25 and no2 sensor
+// of the bundle. When the node runs another city, the snapshot stops after the city's name, for
+// twin::check_live_snapshot to name both. Errors: no answer within `timeout_ms`, an undecodable
+// or wrong-version reply, or a query the node refused (named with the node's message).
+twin::expected<twin::live_snapshot, std::string> fetch_live_snapshot(
+    const std::string& address, const twin::city& bundle, int timeout_ms = live_fetch_timeout_ms);
+
+}  // namespace apps

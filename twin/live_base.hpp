@@ -1,0 +1,157 @@
+#pragma once
+
+// The live twin as the base of a scenario. A node's current state is read once (a query is a
+// read-only snapshot, so its live ingest goes on untouched) into a `live_snapshot`; the bundle
+// still gives the network and the OD matrix, and the snapshot perturbs them into the base the
+// baseline and every variant start from:
+//
+//   (a) capacity: a link observed slower than free flow at a known flow is read as a link whose
+//       capacity is lower than the bundle's (an incident, a lane closure, a blocked junction).
+//       Inverting the BPR cost t = t0 (1 + b (q/c)^p) at the observed flow q and travel time
+//       t = length / observed speed gives c_live = q / ((t/t0 - 1) / b)^(1/p). The link keeps
+//       min(bundle capacity, c_live), never less than `capacity_floor_fraction` of the bundle's
+//       (a near-standstill at a trickle of flow would otherwise close the link). A link at or
+//       above its free speed keeps its capacity: the cost model has nothing to invert there.
+//   (b) demand: one city-wide factor f scales the OD matrix so that the bundle's own equilibrium
+//       flows best match the observed flows in the least-squares sense:
+//       f = sum(q_obs * q_model) / sum(q_model^2) over the fresh flow observations. The bundle's
+//       matrix is one design period (Macau: the AM peak), so f is clamped to
+//       [demand_factor_min, demand_factor_max]: from a quiet night to twice the period's demand;
+//       the report says when the fit was clamped.
+//
+// Observations older than `stale_after_ms` before the snapshot's as-of time are ignored and
+// counted. A link's time on the wire is that of its newest reading (speed, flow or occupancy).
+//
+// The air-quality and wind parts of the snapshot (district 1-hour means, the latest value of
+// every pm25, no2, wind_speed and wind_direction sensor) are not used by the transport model:
+// they are there for the environmental models, as the background and the weather of a scenario
+// that starts from the live twin (see `fresh_mean`).
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "twin/city.hpp"
+#include "twin/expected.hpp"
+#include "twin/time.hpp"
+#include "twin/views.hpp"
+
+namespace twin {
+
+// One link's latest traffic state on the node. NaN where the node has no reading of that kind
+// (the query protocol's "no data"): a link may carry a speed without a flow.
+struct live_link {
+  std::string key;  // the link's key in the bundle
+  double speed_kmh = no_value;
+  double flow_veh_h = no_value;
+  time_ms time = 0;  // of the link's newest reading
+};
+
+// One district's indicators, among them the 1-hour means of PM2.5 and NO2 (NaN without data).
+struct live_district {
+  std::string key;
+  district_indicators indicators;
+};
+
+// The latest reading of one environmental sensor.
+struct live_sensor {
+  std::string key;
+  sensor_kind kind = sensor_kind::pm25;
+  std::string district;   // the district's key
+  bool reported = false;  // false: the sensor has sent nothing yet (value NaN, time 0)
+  double value = no_value;
+  time_ms time = 0;
+};
+
+// The kinds whose every sensor the snapshot holds: air quality and wind.
+bool is_live_environment_kind(sensor_kind k);
+
+struct live_snapshot {
+  std::string node;              // the address it was read from, for reports
+  std::string city_name;         // as the node names its city
+  time_ms as_of = 0;             // the node's clock when it answered
+  std::vector<live_link> links;  // links with at least one traffic reading
+  std::vector<live_district> districts;
+  std::vector<live_sensor> sensors;  // every sensor of an environment kind
+};
+
+// The mean of the fresh values (no older than `stale_after_ms` before as_of) of every sensor of
+// `kind`; empty when none is fresh. Wind directions are averaged as unit vectors (the mean of
+// 350 and 10 degrees is 0, not 180), in degrees [0, 360).
+std::optional<double> fresh_mean(const live_snapshot& s, sensor_kind kind, time_ms stale_after_ms);
+
+struct live_base_options {
+  time_ms stale_after_ms = 15 * ms_per_minute;
+  double capacity_floor_fraction = 0.05;
+  double demand_factor_min = 0.1;
+  double demand_factor_max = 2.0;
+};
+
+// The capacity the BPR cost implies at an observed speed and flow (before min and floor); empty
+// when the link runs at or above free speed, or carries no flow.
+std::optional<double> inferred_capacity_veh_h(double length_m, double free_speed_kmh,
+                                              double observed_speed_kmh,
+                                              double observed_flow_veh_h);
+
+// One link whose capacity the live state lowered.
+struct live_capacity_cut {
+  link_id link;
+  double observed_speed_kmh = 0;
+  double observed_flow_veh_h = 0;
+  double bundle_capacity_veh_h = 0;
+  double inferred_capacity_veh_h = 0;  // c_live
+  double capacity_veh_h = 0;           // applied: max(floor, min(bundle, c_live))
+  bool at_floor = false;
+};
+
+struct live_base_report {
+  std::string node;
+  std::string city_name;
+  time_ms as_of = 0;
+  std::size_t links_observed = 0;  // links the snapshot has a state for
+  std::size_t links_stale = 0;     // ignored: older than the staleness bound
+  time_ms stale_after_ms = 0;
+  // Lowered capacities by increasing applied / bundle capacity (ties by link id).
+  std::vector<live_capacity_cut> cuts;
+  // The demand factor applied; empty when no fresh flow observation rests on a modelled flow.
+  std::optional<double> demand_factor;
+  double demand_factor_fit = no_value;  // least squares, before clamping
+  std::size_t demand_links = 0;         // the links the fit rests on
+  bool demand_clamped = false;
+  double demand_factor_min = 0;
+  double demand_factor_max = 0;
+  // The environment as the sensors saw it: fresh_mean of each kind over the staleness bound;
+  // empty without a fresh reading.
+  std::size_t environment_sensors = 0;  // in the snapshot, reported or not
+  std::optional<double> pm25_ug_m3;
+  std::optional<double> no2_ug_m3;
+  std::optional<double> wind_speed_m_s;
+  std::optional<double> wind_from_deg;
+};
+
+struct live_base {
+  city base;  // the bundle with the live capacities and the scaled demand
+  live_base_report report;
+};
+
+enum class live_base_failure : std::uint8_t { city_mismatch, unknown_link, bad_value };
+
+struct live_base_error {
+  live_base_failure failure = live_base_failure::bad_value;
+  std::string message;  // names the node, the city, the link or sensor and the field
+};
+
+// Checks that the snapshot describes this bundle: the same city name, link keys, district keys
+// and sensor keys of the bundle, finite non-negative speeds and flows (NaN only as "no reading"),
+// values for every sensor said to have reported.
+expected<bool, live_base_error> check_live_snapshot(const city& bundle, const live_snapshot& s);
+
+// The base a scenario starts from. `bundle_flow_veh_h` are the bundle's own equilibrium link
+// flows (one per link), for the demand factor; empty: the demand is left as it is.
+expected<live_base, live_base_error> apply_live_base(const city& bundle, const live_snapshot& s,
+                                                     std::span<const double> bundle_flow_veh_h,
+                                                     const live_base_options& options = {});
+
+}  // namespace twin
