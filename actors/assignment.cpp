@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "actors/own_system.hpp"
 #include "twin/check.hpp"
 
 namespace actors {
@@ -172,14 +173,8 @@ twin::assign::solve_function actor_solver(caf::actor_system& sys) {
       };
 }
 
-struct assignment_system::impl {
-  explicit impl(std::size_t threads_max) : sys(configure(cfg, threads_max)) {}
-  static caf::actor_system_config& configure(caf::actor_system_config& cfg, std::size_t threads) {
-    cfg.set("scheduler.max-threads", threads);
-    return cfg;
-  }
-  caf::actor_system_config cfg;  // declared first: the system keeps a reference to it
-  caf::actor_system sys;
+struct assignment_system::impl : own_system {
+  using own_system::own_system;
 };
 
 assignment_system::assignment_system(std::size_t threads_max)
@@ -188,7 +183,7 @@ assignment_system::assignment_system(std::size_t threads_max)
 assignment_system::~assignment_system() = default;
 
 twin::assign::solve_function assignment_system::solver() {
-  return actor_solver(impl_->sys);
+  return actor_solver(impl_->get());
 }
 
 }  // namespace actors

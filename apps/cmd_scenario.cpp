@@ -7,7 +7,9 @@
 #include <string>
 
 #include "actors/assignment.hpp"
+#include "actors/environment.hpp"
 #include "apps/commands.hpp"
+#include "apps/live_fetch.hpp"
 #include "twin/scenario.hpp"
 #include "twin/scenario_output.hpp"
 
@@ -20,6 +22,8 @@ struct scenario_flags {
   std::string out;
   std::optional<double> gap;
   bool json = false;
+  std::string node;  // a live base: overrides the file's base.node
+  int node_timeout_ms = live_fetch_timeout_ms;
 };
 
 void fail(const std::string& message, int code) {
@@ -30,13 +34,26 @@ void fail(const std::string& message, int code) {
 void run(const scenario_flags& f) {
   if (f.gap && !(*f.gap > 0 && *f.gap < 1))
     return fail("--gap must be in (0, 1), got " + std::to_string(*f.gap), 2);
+  if (!(f.node_timeout_ms > 0))
+    return fail("--node-timeout-ms must be positive, got " + std::to_string(f.node_timeout_ms), 2);
   auto s = twin::load_scenario(f.file);
   if (!s) return fail(s.error().to_string(), 2);
+  if (!f.node.empty()) s->spec.base_node = f.node;
+  if (!s->spec.base_node.empty()) {
+    auto live = fetch_live_snapshot(s->spec.base_node, s->base, f.node_timeout_ms);
+    if (!live) return fail("live base: " + live.error(), 1);
+    if (auto ok = twin::check_live_snapshot(s->base, *live); !ok)
+      return fail(ok.error().message, 1);
+    s->live = std::move(*live);
+  }
   // Each solve runs on the actor system: one worker actor per district.
   actors::assignment_system solvers(2);
   twin::run_options options;
   options.relative_gap = f.gap;
   options.solver = solvers.solver();
+  // The receptor grid of an environmental scenario too: one worker actor per district's cells.
+  actors::environment_system grids(2);
+  options.grid = grids.grid();
   const auto result = twin::run_scenario(*s, options);
   const std::filesystem::path dir = f.out.empty()
                                         ? std::filesystem::path("scenario-out") / s->spec.name
@@ -54,7 +71,8 @@ void run(const scenario_flags& f) {
 }  // namespace
 
 void add_scenario_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("scenario", "transport what-if scenarios on a city bundle");
+  auto* cmd = app.add_subcommand("scenario",
+                                 "transport and environmental what-if scenarios on a city bundle");
   cmd->require_subcommand(1);
   auto f = std::make_shared<scenario_flags>();
   auto* run_cmd = cmd->add_subcommand(
@@ -65,6 +83,11 @@ void add_scenario_command(CLI::App& app) {
                       "maps (default: scenario-out/<scenario name>)");
   run_cmd->add_option("--gap", f->gap, "relative gap target, instead of the scenario's");
   run_cmd->add_flag("--json", f->json, "print summary.json instead of the table");
+  run_cmd->add_option("--node", f->node,
+                      "fork the live state of the node at this query address as the base "
+                      "(instead of the file's base.node); the bundle still gives the network");
+  run_cmd->add_option("--node-timeout-ms", f->node_timeout_ms,
+                      "time allowed for reading the node's live state (default 5000)");
   run_cmd->callback([f] { run(*f); });
 }
 

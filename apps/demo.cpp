@@ -7,11 +7,15 @@
 #include <filesystem>
 #include <future>
 #include <iostream>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "actors/assignment.hpp"
+#include "actors/environment.hpp"
 #include "apps/commands.hpp"
 #include "apps/feed_driver.hpp"
+#include "apps/live_fetch.hpp"
 #include "apps/node_host.hpp"
 #include "apps/render.hpp"
 #include "apps/signals.hpp"
@@ -29,7 +33,7 @@ struct demo_flags {
   double rate = 20000;
   std::string metrics = "127.0.0.1:9464";
   double bad_share = 0.001;
-  std::string scenario;  // default: <city>/scenarios/sai-van-closed.yaml
+  std::string scenario;  // default: sai-van-closed.yaml and diesel-truck-ban.yaml
 };
 
 std::optional<twin::city_view> ask_city(twin::query_handler& q) {
@@ -42,24 +46,40 @@ std::optional<twin::city_view> ask_city(twin::query_handler& q) {
   return std::nullopt;
 }
 
-// Ends the demo with a what-if: the city's scenario file, solved and compared with its baseline.
-void run_what_if(const demo_flags& f) {
-  auto file = f.scenario.empty()
-                  ? std::filesystem::path(f.city) / "scenarios" / "sai-van-closed.yaml"
-                  : std::filesystem::path(f.scenario);
-  if (!std::filesystem::exists(file)) return;
-  auto s = twin::load_scenario(file);
-  if (!s) {
-    std::cerr << "citytwin demo: " << s.error().to_string() << "\n";
-    return set_exit_code(2);
+// Ends the demo with what-ifs forked from the live twin: the snapshot taken while the node ran
+// is the base of each scenario (capacities and demand from the live traffic, wind and background
+// from the live air-quality and weather sensors), solved and compared with its baseline.
+void run_what_ifs(const demo_flags& f, const std::optional<twin::live_snapshot>& live) {
+  std::vector<std::filesystem::path> files;
+  if (!f.scenario.empty()) {
+    files.emplace_back(f.scenario);
+  } else {
+    for (const char* name : {"sai-van-closed.yaml", "diesel-truck-ban.yaml"})
+      files.push_back(std::filesystem::path(f.city) / "scenarios" / name);
   }
-  std::cout << "\nwhat-if: " << file.string() << "\n(citytwin scenario run " << file.string()
-            << " --out DIR writes CSV, JSON, GeoJSON and an SVG map)\n\n";
   actors::assignment_system solvers(2);
+  actors::environment_system grids(2);
   twin::run_options options;
   options.solver = solvers.solver();
-  auto result = twin::run_scenario(*s, options);
-  std::cout << twin::comparison_table(*s, result) << std::endl;
+  options.grid = grids.grid();
+  for (const auto& file : files) {
+    if (!std::filesystem::exists(file)) continue;
+    auto s = twin::load_scenario(file);
+    if (!s) {
+      std::cerr << "citytwin demo: " << s.error().to_string() << "\n";
+      return set_exit_code(2);
+    }
+    if (live && twin::check_live_snapshot(s->base, *live)) {
+      s->spec.base_node = live->node;
+      s->live = *live;
+    }
+    std::cout << "\nwhat-if" << (s->live ? ", forked from the live twin" : "") << ": "
+              << file.string() << "\n(citytwin scenario run " << file.string()
+              << (s->live ? " --node ADDR" : "")
+              << " --out DIR writes CSV, JSON, GeoJSON and SVG maps)\n\n";
+    auto result = twin::run_scenario(*s, options);
+    std::cout << twin::comparison_table(*s, result) << std::endl;
+  }
 }
 
 void run_demo(const demo_flags& f) {
@@ -122,6 +142,13 @@ void run_demo(const demo_flags& f) {
   }
   running = false;
   feeder.join();
+  // The live state the what-ifs start from, read while the node still runs.
+  std::optional<twin::live_snapshot> live;
+  if (auto snapshot = fetch_live_snapshot(host.query_endpoint(), **city)) {
+    live = std::move(*snapshot);
+  } else {
+    std::cout << "live snapshot: " << snapshot.error() << " (the what-ifs start from the bundle)\n";
+  }
   std::cout << "feed: " << summary.readings << " readings sent, "
             << summary.gateway.readings_accepted << " accepted, "
             << summary.gateway.rejected_total() << " rejected with a reason (deliberately bad "
@@ -129,7 +156,7 @@ void run_demo(const demo_flags& f) {
   if (!summary.error.empty()) std::cout << "feed error: " << summary.error << "\n";
   node->reset();
   std::cout << "citytwin demo: node stopped cleanly" << std::endl;
-  run_what_if(f);
+  run_what_ifs(f, live);
 }
 
 }  // namespace
@@ -146,7 +173,8 @@ void add_demo_command(CLI::App& app) {
   cmd->add_option("--bad-share", f->bad_share,
                   "share of deliberately bad readings (default 0.001)");
   cmd->add_option("--scenario", f->scenario,
-                  "what-if to end with (default: <city>/scenarios/sai-van-closed.yaml)");
+                  "what-if to end with (default: <city>/scenarios/sai-van-closed.yaml and "
+                  "diesel-truck-ban.yaml, forked from the live twin)");
   cmd->callback([f] { run_demo(*f); });
 }
 

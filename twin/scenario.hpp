@@ -16,11 +16,19 @@
 // congestion = VHT / free-flow VHT - 1, TSTT = total generalized cost in veh·h (= VHT without
 // tolls).
 //
+// Environmental scenarios: an `environment:` section, or environmental perturbations (weather,
+// background, ban, electrify, low_emission_zone, add_source, remove_source, source) in a variant's
+// list, add the air and noise of every run on a receptor grid (twin/env_scenario.hpp). A variant
+// with environmental perturbations only keeps the baseline's traffic without solving it again.
+// With a live base, the live twin's wind and air-quality sensors set the weather and the
+// backgrounds of every run, and the baseline is compared with them (env::live_coupling).
+//
 // Same spec and same base give bit-for-bit the same numbers (one worker, no time limit); only
 // the measured solve time differs between runs.
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,7 +36,9 @@
 #include "twin/assignment.hpp"
 #include "twin/bundle.hpp"
 #include "twin/city.hpp"
+#include "twin/env_scenario.hpp"
 #include "twin/expected.hpp"
+#include "twin/live_base.hpp"
 
 namespace twin {
 
@@ -75,6 +85,8 @@ struct variant_spec {
   std::string name;
   std::string title;
   std::vector<perturbation> perturbations;
+  // The environmental perturbations of the same `perturbations:` list, in file order.
+  std::vector<env::env_perturbation> environment;
 };
 
 struct scenario_spec {
@@ -82,10 +94,15 @@ struct scenario_spec {
   std::string title;
   std::filesystem::path file;
   std::filesystem::path base_city;  // the bundle folder, resolved against the file's folder
+  // `base.node`: the query address of a live node whose state the base is forked from (the
+  // bundle still gives the network); empty: the bundle alone. `--node` overrides it.
+  std::string base_node;
   double relative_gap = 1e-6;
   std::uint32_t iterations_max = 1000;
   double value_of_time_per_h = 0;  // needed only when a variant has tolls
   std::uint32_t top = 10;          // most affected links and OD pairs reported
+  // The `environment:` section (twin/env_scenario.hpp); computed only when enabled.
+  env::environment_settings environment;
   std::vector<variant_spec> variants;
 };
 
@@ -93,6 +110,10 @@ struct scenario_spec {
 struct scenario {
   scenario_spec spec;
   city base;
+  // The live state the base is forked from, checked against `base` (check_live_snapshot); the
+  // run perturbs the bundle with it (twin/live_base.hpp) before the baseline.
+  std::optional<live_snapshot> live;
+  live_base_options live_options;
 };
 
 // Reads a scenario file and its base bundle. Every name (link key, bridge, district, zone, node)
@@ -149,6 +170,8 @@ struct network_result {
   bool gap_reached = false;
   bool warm_started = false;
   double solve_ms = 0;  // wall clock: the one number that differs between runs
+  // Air and noise on the receptor grid, when the scenario's environment is enabled.
+  std::optional<env::environment_result> environment;
 };
 
 struct variant_result {
@@ -161,6 +184,13 @@ struct variant_result {
 struct scenario_result {
   network_result baseline;
   std::vector<variant_result> variants;
+  // The receptor grid of the environment; empty when it is not enabled.
+  std::shared_ptr<const env::receptor_grid> grid;
+  // What the live state changed in the base; empty when the base is the bundle alone.
+  std::optional<live_base_report> live_base;
+  // A live base with the environment: the weather and backgrounds the live twin set, and the
+  // modelled baseline against the observations (twin/env_scenario.hpp).
+  std::optional<env::live_coupling> live_environment;
 };
 
 struct run_options {
@@ -168,10 +198,15 @@ struct run_options {
   // Runs each solve; empty: assign::solve(). The part of an origin is the district of its zone,
   // so that a solver may give each district its own worker (the result never depends on it).
   assign::solve_function solver;
+  // Runs the dispersion of each environment on the grid; empty: env::disperse_on_grid(). Each
+  // cell belongs to its district, so that a district's worker may compute its own cells.
+  env::grid_function grid;
 };
 
 // Solves the baseline and every variant; variants warm-start from the baseline unless they add
 // links (another network shape) or change the demand (the engine then starts cold by itself).
+// With a live snapshot, the bundle is solved first (its flows fit the demand factor), and the
+// baseline and the variants are solved on the live base.
 scenario_result run_scenario(const scenario& s, const run_options& options = {});
 
 // Comparisons between a variant and the baseline.

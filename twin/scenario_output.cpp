@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "twin/env_output.hpp"
+#include "twin/text_format.hpp"
 
 namespace twin {
 
@@ -14,21 +18,14 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Fixed decimals for the text outputs (JSON keeps full precision).
-std::string fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  std::string s = buf;
-  if (s == "-0" || s.find_first_not_of("-0.") == std::string::npos) {
-    if (!s.empty() && s[0] == '-') s.erase(0, 1);
-  }
-  return s;
-}
-
-std::string signed_fixed(double v, int decimals) {
-  auto s = fixed(v, decimals);
-  return (s[0] != '-' && s.find_first_not_of("0.") != std::string::npos) ? "+" + s : s;
-}
+using text::clip;
+using text::csv_field;
+using text::fixed;
+using text::label_value;
+using text::metric_number;
+using text::pad;
+using text::signed_fixed;
+using text::xml;
 
 // Percentage change, or empty when the baseline is zero.
 std::string percent(double before, double after) {
@@ -39,39 +36,6 @@ std::string percent(double before, double after) {
 json pct_or_null(double before, double after) {
   if (before == 0) return nullptr;
   return 100.0 * (after - before) / before;
-}
-
-std::string csv_field(std::string_view s) {
-  if (s.find_first_of(",\"\n") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string xml(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 std::string zone_label(const city& c, zone_id z) {
@@ -97,6 +61,11 @@ json totals_json(const network_result& n) {
   j["unassigned_veh_h"] = n.unassigned_veh_h;
   j["intrazonal_veh_h"] = n.intrazonal_veh_h;
   return j;
+}
+
+// A variant with environmental changes only carries the baseline's traffic, not a solve of its own.
+bool traffic_reused(const variant_result& v) {
+  return v.result.environment && v.result.environment->traffic_reused;
 }
 
 json solver_json(const network_result& n) {
@@ -182,6 +151,58 @@ std::string warning_text(const network_result& n) {
 
 }  // namespace
 
+// "2026-11-21T07:52:31.123Z": the live base's as-of time, readable beside its milliseconds.
+std::string utc_text(time_ms t) {
+  const std::time_t seconds = static_cast<std::time_t>(t / 1000 - (t % 1000 < 0 ? 1 : 0));
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(((t % 1000) + 1000) % 1000));
+  return buf;
+}
+
+json live_base_json(const scenario& s, const live_base_report& lb) {
+  json cuts = json::array();
+  for (std::size_t i = 0; i < lb.cuts.size() && i < s.spec.top; ++i) {
+    const auto& cut = lb.cuts[i];
+    const auto& l = s.base.links[cut.link.value];
+    cuts.push_back({{"key", l.key},
+                    {"name", l.name},
+                    {"observed_speed_kmh", cut.observed_speed_kmh},
+                    {"observed_flow_veh_h", cut.observed_flow_veh_h},
+                    {"free_speed_kmh", l.free_speed_kmh},
+                    {"bundle_capacity_veh_h", cut.bundle_capacity_veh_h},
+                    {"inferred_capacity_veh_h", cut.inferred_capacity_veh_h},
+                    {"capacity_veh_h", cut.capacity_veh_h},
+                    {"at_floor", cut.at_floor}});
+  }
+  json demand;
+  demand["factor"] = lb.demand_factor ? json(*lb.demand_factor) : json(nullptr);
+  demand["fit"] = std::isfinite(lb.demand_factor_fit) ? json(lb.demand_factor_fit) : json(nullptr);
+  demand["links"] = lb.demand_links;
+  demand["clamped"] = lb.demand_clamped;
+  demand["range"] = {lb.demand_factor_min, lb.demand_factor_max};
+  auto optional_value = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  json environment = {{"sensors", lb.environment_sensors},
+                      {"pm25_ug_m3", optional_value(lb.pm25_ug_m3)},
+                      {"no2_ug_m3", optional_value(lb.no2_ug_m3)},
+                      {"wind_speed_m_s", optional_value(lb.wind_speed_m_s)},
+                      {"wind_from_deg", optional_value(lb.wind_from_deg)}};
+  return {{"node", lb.node},
+          {"city", lb.city_name},
+          {"as_of_ms", lb.as_of},
+          {"as_of", utc_text(lb.as_of)},
+          {"stale_after_ms", lb.stale_after_ms},
+          {"links_observed", lb.links_observed},
+          {"links_stale", lb.links_stale},
+          {"capacities_cut", lb.cuts.size()},
+          {"capacity_cuts", std::move(cuts)},
+          {"demand", std::move(demand)},
+          {"environment", std::move(environment)}};
+}
+
 // ---------------------------------------------------------------------------------------------
 
 std::string summary_json(const scenario& s, const scenario_result& r) {
@@ -190,6 +211,10 @@ std::string summary_json(const scenario& s, const scenario_result& r) {
   j["scenario"] = s.spec.name;
   j["title"] = s.spec.title;
   j["base"] = {{"city", c.name}};
+  if (r.live_base) {
+    j["base"]["node"] = r.live_base->node;
+    j["live_base"] = live_base_json(s, *r.live_base);
+  }
   j["model"] = {{"cost", "BPR: free_flow_time * (1 + b * (flow / capacity)^power)"},
                 {"bpr_b", bpr_b},
                 {"bpr_power", bpr_power},
@@ -249,6 +274,7 @@ std::string summary_json(const scenario& s, const scenario_result& r) {
         {"mean_speed_kmh", pct_or_null(bt.city.mean_speed_kmh, n.city.mean_speed_kmh)},
         {"tstt_veh_h", pct_or_null(bt.tstt_veh_h, n.tstt_veh_h)}};
     e["solver"] = solver_json(n);
+    e["traffic_reused"] = traffic_reused(v);
     e["disconnected"] = disconnected_json(c, n);
     if (auto w = warning_text(n); !w.empty()) e["warning"] = w;
     e["districts"] = districts(n, &r.baseline);
@@ -278,6 +304,7 @@ std::string summary_json(const scenario& s, const scenario_result& r) {
     variants.push_back(std::move(e));
   }
   j["variants"] = std::move(variants);
+  if (r.grid) j["environment"] = env::environment_json(s, r);
   return j.dump(2) + "\n";
 }
 
@@ -618,39 +645,57 @@ std::string variant_svg(const scenario& s, const scenario_result& r, std::size_t
 
 // ---------------------------------------------------------------------------------------------
 
-namespace {
-
-std::string pad(std::string s, std::size_t w, bool right = true) {
-  // Count UTF-8 code points, not bytes, so that accented names line up.
-  std::size_t n = 0;
-  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
-  if (n >= w) return s;
-  return right ? std::string(w - n, ' ') + s : s + std::string(w - n, ' ');
-}
-
-std::string clip(std::string_view s, std::size_t w) {
-  std::size_t n = 0, i = 0;
-  for (; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
-      if (n == w) break;
-      ++n;
-    }
-  }
-  return std::string(s.substr(0, i));
-}
-
-}  // namespace
-
 std::string comparison_table(const scenario& s, const scenario_result& r) {
   const city& c = s.base;
   std::ostringstream os;
   os << "Scenario " << s.spec.name << ": " << s.spec.title << "\n";
   os << "Base: " << c.name << " (" << c.links.size() << " links, " << c.zones.size() << " zones, "
      << fixed(r.baseline.demand_veh_h, 0) << " veh/h)\n";
+  if (const auto& lb = r.live_base) {
+    os << "Live base: " << lb->node << " as of " << utc_text(lb->as_of) << ": "
+       << lb->links_observed << " links observed, " << lb->links_stale << " stale (older than "
+       << lb->stale_after_ms / 60000.0 << " min), " << lb->cuts.size() << " capacities cut\n";
+    if (lb->demand_factor)
+      os << "  demand factor " << fixed(*lb->demand_factor, 4) << " on " << lb->demand_links
+         << " links"
+         << (lb->demand_clamped ? " (least-squares fit " + fixed(lb->demand_factor_fit, 4) +
+                                      " clamped to [" + fixed(lb->demand_factor_min, 2) + ", " +
+                                      fixed(lb->demand_factor_max, 2) + "])"
+                                : "")
+         << "\n";
+    else
+      os << "  demand unchanged: no fresh flow observation on a link the bundle loads\n";
+    if (lb->environment_sensors > 0) {
+      auto value = [](const std::optional<double>& v, const char* unit) {
+        return v ? fixed(*v, 1) + unit : std::string("-");
+      };
+      os << "  air and wind (" << lb->environment_sensors << " sensors, fresh means): PM2.5 "
+         << value(lb->pm25_ug_m3, " ug/m3") << ", NO2 " << value(lb->no2_ug_m3, " ug/m3")
+         << ", wind " << value(lb->wind_speed_m_s, " m/s") << " from "
+         << value(lb->wind_from_deg, " deg") << "\n";
+    }
+    os << env::observed_table(s, r);
+    if (!lb->cuts.empty())
+      os << "  " << pad("link", 10, false) << pad("name", 32, false) << pad("km/h", 8)
+         << pad("veh/h", 8) << pad("capacity", 10) << pad("->", 10) << "\n";
+    for (std::size_t i = 0; i < lb->cuts.size() && i < s.spec.top; ++i) {
+      const auto& cut = lb->cuts[i];
+      const auto& l = c.links[cut.link.value];
+      os << "  " << pad(clip(l.key, 9), 10, false) << pad(clip(l.name, 31), 32, false)
+         << pad(fixed(cut.observed_speed_kmh, 1), 8) << pad(fixed(cut.observed_flow_veh_h, 0), 8)
+         << pad(fixed(cut.bundle_capacity_veh_h, 0), 10)
+         << pad(fixed(cut.capacity_veh_h, 0) + (cut.at_floor ? " (floor)" : ""), 10) << "\n";
+    }
+  }
   std::size_t name_width = 24;
   for (const auto& v : r.variants) name_width = std::max(name_width, v.name.size() + 2);
-  auto solver_line = [&](const std::string& name, const network_result& n) {
-    os << "  " << pad(name, name_width, false) << n.iterations << " iterations, gap " <<
+  auto solver_line = [&](const std::string& name, const network_result& n, bool reused) {
+    os << "  " << pad(name, name_width, false);
+    if (reused) {
+      os << "traffic of the baseline (not solved again)\n";
+      return;
+    }
+    os << n.iterations << " iterations, gap " <<
         [&] {
           char b[32];
           std::snprintf(b, sizeof b, "%.2e", n.relative_gap);
@@ -661,8 +706,8 @@ std::string comparison_table(const scenario& s, const scenario_result& r) {
        << " ms\n";
   };
   os << "Solver:\n";
-  solver_line("baseline", r.baseline);
-  for (const auto& v : r.variants) solver_line(v.name, v.result);
+  solver_line("baseline", r.baseline, false);
+  for (const auto& v : r.variants) solver_line(v.name, v.result, traffic_reused(v));
 
   for (const auto& v : r.variants) {
     const auto& b = r.baseline;
@@ -679,6 +724,13 @@ std::string comparison_table(const scenario& s, const scenario_result& r) {
         os << "!!   zone " << zone_label(c, od.from) << " -> zone " << zone_label(c, od.to) << ": "
            << fixed(od.trips_veh_h, 1) << " veh/h unassigned\n";
       }
+    }
+    if (traffic_reused(v)) {
+      // Every transport delta would be zero: one line says so instead of tables of zeros.
+      os << "traffic: the baseline's (environmental changes only; network and demand unchanged)\n";
+      if (r.grid)
+        os << env::environment_table(s, r, static_cast<std::size_t>(&v - r.variants.data()));
+      continue;
     }
     os << pad("city", 26, false) << pad("baseline", 12) << pad("variant", 12) << pad("delta", 12)
        << pad("%", 9) << "\n";
@@ -705,6 +757,8 @@ std::string comparison_table(const scenario& s, const scenario_result& r) {
          << pad(fixed(y.mean_speed_kmh, 1), 8) << pad(fixed(x.congestion, 3), 12)
          << pad(fixed(y.congestion, 3), 8) << "\n";
     }
+    if (r.grid)
+      os << env::environment_table(s, r, static_cast<std::size_t>(&v - r.variants.data()));
 
     os << "\nmost affected links (by |delta flow|)\n"
        << pad("link", 10, false) << pad("name", 42, false) << pad("flow", 9) << pad("->", 9)
@@ -730,33 +784,6 @@ std::string comparison_table(const scenario& s, const scenario_result& r) {
   }
   return os.str();
 }
-
-namespace {
-
-// A label value in the exposition format: backslash, double quote and line feed escaped.
-std::string label_value(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
-
-std::string metric_number(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  return os.str();
-}
-
-}  // namespace
 
 std::string metrics_text(const scenario& s, const scenario_result& r) {
   struct run {
@@ -791,6 +818,25 @@ std::string metrics_text(const scenario& s, const scenario_result& r) {
   family("citytwin_scenario_relative_gap", "Relative gap the equilibrium was solved to.",
          [](const network_result& n) { return n.relative_gap; });
 
+  if (const auto& lb = r.live_base) {
+    auto live = [&](const char* name, const char* help, double value) {
+      os << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n"
+         << name << '{' << scenario_label << "} " << metric_number(value) << '\n';
+    };
+    live("citytwin_scenario_live_links_observed",
+         "Links the live node had a traffic state for when the scenario forked it.",
+         static_cast<double>(lb->links_observed));
+    live("citytwin_scenario_live_links_stale",
+         "Live link states ignored as older than the staleness bound.",
+         static_cast<double>(lb->links_stale));
+    live("citytwin_scenario_live_capacities_cut",
+         "Links whose capacity the live speeds and flows lowered.",
+         static_cast<double>(lb->cuts.size()));
+    live("citytwin_scenario_live_demand_factor",
+         "City-wide factor on the bundle's demand fitted to the live flows (1 when not fitted).",
+         lb->demand_factor ? *lb->demand_factor : 1.0);
+  }
+
   auto district_family = [&](const char* name, const char* help, auto value) {
     os << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n";
     for (const auto& x : runs)
@@ -811,6 +857,7 @@ std::string metrics_text(const scenario& s, const scenario_result& r) {
   district_family("citytwin_scenario_district_congestion_index",
                   "Vehicle-hours over their free-flow value, minus 1, on the district's links.",
                   [](const measures& m) { return m.congestion; });
+  os << env::environment_metrics(s, r);
   return os.str();
 }
 
@@ -827,6 +874,8 @@ expected<std::vector<fs::path>, std::string> write_outputs(const fs::path& dir, 
   files.emplace_back(dir / "scenario.prom", metrics_text(s, r));
   for (std::size_t v = 0; v < r.variants.size(); ++v)
     files.emplace_back(dir / (r.variants[v].name + ".svg"), variant_svg(s, r, v));
+  for (auto& [name, text] : env::environment_files(s, r))
+    files.emplace_back(dir / name, std::move(text));
   std::vector<fs::path> written;
   for (const auto& [path, text] : files) {
     std::ofstream out(path, std::ios::binary);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -172,4 +173,341 @@ TEST_CASE("scenario run: a bad scenario file exits 2 naming file, line and field
   CHECK(r.errors.find(file + ":6: field 'variants[0].perturbations[0].close.bridge'") !=
         std::string::npos);
   CHECK(r.errors.find("no link is named 'Ponte Nenhuma'") != std::string::npos);
+}
+
+TEST_CASE("scenario run: the diesel lorry ban lowers peninsula NO2 and raises it nowhere") {
+  const std::string name = "diesel-truck-ban";
+  const auto dir = systest::make_temp_dir("scenario-env-" + name);
+  const auto out = dir + "/out";
+  auto r = run_cli(dir, "scenario",
+                   {"scenario", "run", scenarios + "/" + name + ".yaml", "--out", out}, 120s);
+  REQUIRE_MESSAGE(r.code == 0, r.output << r.errors);
+  CHECK(r.output.find("PM2.5 exposure (ug/m3)") != std::string::npos);
+  // Environmental changes only: the traffic is the baseline's, said once instead of zero deltas.
+  CHECK(r.output.find(name + "        traffic of the baseline (not solved again)\n") !=
+        std::string::npos);
+  CHECK(r.output.find("traffic: the baseline's (environmental changes only; network and demand "
+                      "unchanged)\n") != std::string::npos);
+  CHECK(r.output.find("most affected links") == std::string::npos);
+  auto s = json::parse(read_file(out + "/summary.json"));
+  CHECK(s["variants"][0]["traffic_reused"] == true);
+  REQUIRE(s.contains("environment"));
+  const auto& env = s["environment"];
+  const auto& base = env["baseline"];
+  const auto& ban = env["variants"][0];
+  CHECK(ban["traffic_reused"] == true);
+  REQUIRE(ban["districts"].size() == 8);
+  const std::set<std::string> peninsula{"fatima", "santo-antonio", "sao-lazaro", "se",
+                                        "sao-lourenco"};
+  for (std::size_t d = 0; d < 8; ++d) {
+    const auto& now = ban["districts"][d];
+    const auto& before = base["districts"][d];
+    const double delta_no2 = now["delta"]["no2_mean_ug_m3"].get<double>();
+    CHECK(delta_no2 == doctest::Approx(now["no2"]["mean_ug_m3"].get<double>() -
+                                       before["no2"]["mean_ug_m3"].get<double>()));
+    CHECK(delta_no2 <= 0);
+    if (peninsula.count(now["key"].get<std::string>())) {
+      CHECK(delta_no2 < 0);
+      CHECK(now["road_nox_kg_h"].get<double>() < before["road_nox_kg_h"].get<double>());
+    } else {
+      // No ban there: the same emissions; only air drifting from the peninsula changes.
+      CHECK(now["road_nox_kg_h"].get<double>() == before["road_nox_kg_h"].get<double>());
+    }
+    // The background (20 ug/m3 PM2.5, 30 NO2) is a floor.
+    CHECK(now["pm25"]["mean_ug_m3"].get<double>() >= 20);
+    CHECK(now["no2"]["mean_ug_m3"].get<double>() >= 30);
+  }
+  CHECK(ban["delta"]["nox_kg_h"].get<double>() < 0);
+  CHECK(ban["city"]["co2_t_h"].get<double>() < base["city"]["co2_t_h"].get<double>());
+  // Every cell of the grid: never dirtier with the ban.
+  auto grid = lines_of(read_file(out + "/grid_" + name + ".csv"));
+  REQUIRE(grid.size() > 1000);
+  CHECK(grid[0] ==
+        "cell,row,column,lon,lat,district,population,pm25_ug_m3,no2_ug_m3,lden_db,"
+        "delta_pm25_ug_m3,delta_no2_ug_m3,delta_lden_db");
+  for (std::size_t i = 1; i < grid.size(); ++i) {
+    const auto last = grid[i].rfind(',');
+    const auto before_last = grid[i].rfind(',', last - 1);
+    CHECK(std::stod(grid[i].substr(before_last + 1, last - before_last - 1)) <= 0);
+  }
+  for (const char* file : {"grid_baseline.csv", "grid_baseline.geojson", "heatmap_baseline_no2.svg",
+                           "heatmap_diesel-truck-ban_no2_delta.svg",
+                           "heatmap_diesel-truck-ban_pm25.svg", "grid_diesel-truck-ban.geojson"})
+    CHECK_MESSAGE(!read_file(out + "/" + file).empty(), file);
+  auto geo = json::parse(read_file(out + "/grid_" + name + ".geojson"));
+  CHECK(geo["features"].size() == grid.size() - 1);
+  CHECK(geo["features"][0]["geometry"]["type"] == "Polygon");
+  auto prom = read_file(out + "/scenario.prom");
+  if (const std::string promtool = CITYTWIN_PROMTOOL; !promtool.empty())
+    CHECK(std::system((promtool + " check metrics < " + out + "/scenario.prom > " + dir +
+                       "/promtool.out 2>&1")
+                          .c_str()) == 0);
+  CHECK(prom.find("citytwin_scenario_exposure_ug_m3{scenario=\"" + name + "\",variant=\"" + name +
+                  "\",district=\"se\",pollutant=\"no2\"} ") != std::string::npos);
+}
+
+namespace {
+
+std::int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const std::string live_corridor = std::string(CITYTWIN_TEST_DATA) + "/scenario/live-corridor";
+
+// A scenario on `city` whose one variant is `perturbation`; based on `node` when not empty.
+std::string write_live_scenario(const std::string& dir, const std::string& city,
+                                const std::string& node,
+                                const std::string& perturbation =
+                                    "capacity: { links: [ab], "
+                                    "factor: 0.5 }") {
+  const auto file = dir + "/live.yaml";
+  std::ofstream out(file);
+  out << "scenario: live-corridor\nbase:\n  city: \"" << city << "\"\n";
+  if (!node.empty()) out << "  node: \"" << node << "\"\n";
+  out << "assignment: { gap: 1.0e-9 }\nvariants:\n  - name: v\n    perturbations:\n      - "
+      << perturbation << "\n";
+  return file;
+}
+
+}  // namespace
+
+TEST_CASE("scenario run forks a live node: exact capacity cut, demand factor and environment") {
+  const auto dir = systest::make_temp_dir("scenario-live");
+  systest::node_process node(dir, live_corridor);
+  REQUIRE_MESSAGE(node.ready, node.proc->output() << node.proc->errors());
+
+  // Speeds and flows a minute old, the spur's twenty minutes old (past the 15-minute bound).
+  const auto now = wall_now_ms();
+  const auto fresh = now - 60000, old = now - 20 * 60000;
+  const std::string csv = dir + "/live.csv";
+  {
+    std::ofstream out(csv);
+    out << "timestamp,sensor,value\n"
+        << fresh << ",ab-speed,30\n"
+        << fresh << ",ab-flow,900\n"
+        << fresh << ",bc-speed,60\n"
+        << fresh << ",bc-flow,800\n"
+        << old << ",ad-speed,20\n"
+        << old << ",ad-flow,100\n"
+        << fresh << ",w-pm25,20\n"
+        << fresh << ",e-pm25,30\n"
+        << fresh << ",e-no2,40\n"
+        << fresh << ",wind-speed,3.5\n"
+        << fresh << ",wind-dir,180\n";
+  }
+  auto feed = run_cli(dir, "feed",
+                      {"feed", "--city", live_corridor, "--to", node.ingest, "--replay", csv,
+                       "--keep-time", "--json"});
+  REQUIRE_MESSAGE(feed.code == 0, feed.output << feed.errors);
+  CHECK(json::parse(feed.output)["readings_accepted"] == 11);
+
+  // The node named in the file.
+  const auto file = write_live_scenario(dir, live_corridor, node.query);
+  auto r = run_cli(dir, "live", {"scenario", "run", file, "--out", dir + "/out", "--json"}, 60s);
+  REQUIRE_MESSAGE(r.code == 0, r.output << r.errors);
+  const auto j = json::parse(r.output);
+  CHECK(j["base"]["node"] == node.query);
+  const auto& lb = j["live_base"];
+  CHECK(lb["node"] == node.query);
+  CHECK(lb["city"] == "Live Corridor");
+  CHECK(lb["as_of_ms"].get<std::int64_t>() >= now);
+  CHECK(lb["links_observed"] == 3);
+  CHECK(lb["links_stale"] == 1);
+  CHECK(lb["capacities_cut"] == 1);
+  // ab: 1000 m at 60 km/h (t0 = 1 min) seen at 30 km/h (t = 2 min) with 900 veh/h:
+  // c_live = 900 / ((2 - 1) / 0.15)^(1/4) = 900 / 1.6068568378893 = 560.0996795596 veh/h.
+  REQUIRE(lb["capacity_cuts"].size() == 1);
+  const auto& cut = lb["capacity_cuts"][0];
+  CHECK(cut["key"] == "ab");
+  CHECK(cut["observed_speed_kmh"] == 30.0);
+  CHECK(cut["observed_flow_veh_h"] == 900.0);
+  CHECK(cut["capacity_veh_h"].get<double>() == doctest::Approx(560.0996795596304).epsilon(1e-12));
+  CHECK(cut["at_floor"] == false);
+  // The bundle's flows are 1200 on ab and 1000 on bc (unique routes), so
+  // f = (900 * 1200 + 800 * 1000) / (1200^2 + 1000^2) = 1880000 / 2440000.
+  CHECK(lb["demand"]["factor"].get<double>() ==
+        doctest::Approx(1880000.0 / 2440000.0).epsilon(1e-9));
+  CHECK(lb["demand"]["links"] == 2);
+  CHECK(lb["demand"]["clamped"] == false);
+  CHECK(lb["environment"]["sensors"] == 7);
+  CHECK(lb["environment"]["pm25_ug_m3"] == 25.0);
+  CHECK(lb["environment"]["no2_ug_m3"] == 40.0);
+  CHECK(lb["environment"]["wind_speed_m_s"] == 3.5);
+  CHECK(lb["environment"]["wind_from_deg"].get<double>() == doctest::Approx(180).epsilon(1e-12));
+  // The baseline is the live base: the scaled demand on the cut capacity.
+  CHECK(j["baseline"]["totals"]["demand_veh_h"].get<double>() ==
+        doctest::Approx(1200 * 1880000.0 / 2440000.0).epsilon(1e-9));
+  // summary.json gives a link's flow and v/c: their ratio is the capacity it was solved with.
+  auto capacity = [](const json& link) {
+    return link["flow_veh_h"].get<double>() / link["vc"].get<double>();
+  };
+  CHECK(j["baseline"]["links"][0]["key"] == "ab");
+  CHECK(capacity(j["baseline"]["links"][0]) == doctest::Approx(560.0996795596304).epsilon(1e-9));
+  CHECK(capacity(j["variants"][0]["links"][0]) ==
+        doctest::Approx(560.0996795596304 / 2).epsilon(1e-9));
+  auto prom = read_file(dir + "/out/scenario.prom");
+  CHECK(prom.find("citytwin_scenario_live_links_stale{scenario=\"live-corridor\"} 1\n") !=
+        std::string::npos);
+
+  // The live ingest went on untouched: the node still answers and its state is what was fed.
+  auto q = run_cli(dir, "query", {"query", "--node", node.query, "--json", "sensor", "ab-flow"});
+  REQUIRE_MESSAGE(q.code == 0, q.errors);
+  CHECK(json::parse(q.output)["value"] == 900.0);
+
+  // The table names the node and the cut.
+  auto t = run_cli(dir, "table", {"scenario", "run", file, "--out", dir + "/out-table"});
+  REQUIRE_MESSAGE(t.code == 0, t.errors);
+  CHECK(t.output.find("Live base: " + node.query) != std::string::npos);
+  CHECK(t.output.find("3 links observed, 1 stale (older than 15 min), 1 capacities cut") !=
+        std::string::npos);
+  CHECK(t.output.find("demand factor 0.7705 on 2 links") != std::string::npos);
+
+  // A node of another city is refused, naming both.
+  const auto other_dir = systest::make_temp_dir("scenario-live-other");
+  const auto other =
+      write_live_scenario(other_dir, std::string(CITYTWIN_TEST_DATA) + "/scenario/two-routes", "",
+                          "demand: { factor: 1.1 }");
+  auto m = run_cli(other_dir, "other", {"scenario", "run", other, "--node", node.query});
+  CHECK(m.code == 1);
+  CHECK(m.errors.find("the node runs city 'Live Corridor' but the scenario's bundle is "
+                      "'Two Routes'") != std::string::npos);
+}
+
+TEST_CASE(
+    "an environmental scenario on a live node: live wind and background, modelled vs "
+    "observed") {
+  const auto dir = systest::make_temp_dir("scenario-live-env");
+  systest::node_process node(dir, live_corridor);
+  REQUIRE_MESSAGE(node.ready, node.proc->output() << node.proc->errors());
+  const auto now = wall_now_ms();
+  const auto fresh = now - 60000, old = now - 20 * 60000;
+  const std::string csv = dir + "/live.csv";
+  {
+    std::ofstream out(csv);
+    out << "timestamp,sensor,value\n"
+        << fresh << ",ab-speed,60\n"
+        << fresh << ",ab-flow,1200\n"
+        << fresh << ",w-pm25,20\n"
+        << fresh << ",e-pm25,30\n"
+        << fresh << ",e-no2,40\n"
+        << old << ",w-no2,90\n"
+        << fresh << ",wind-speed,3.5\n"
+        << fresh << ",wind-dir,0\n"
+        << fresh << ",wind-dir-w,90\n";
+  }
+  auto feed = run_cli(dir, "feed",
+                      {"feed", "--city", live_corridor, "--to", node.ingest, "--replay", csv,
+                       "--keep-time", "--json"});
+  REQUIRE_MESSAGE(feed.code == 0, feed.output << feed.errors);
+  CHECK(json::parse(feed.output)["readings_accepted"] == 9);
+
+  // The file fixes the class and the NO2 background; the wind and the PM2.5 background are left
+  // to the live twin.
+  const auto file = dir + "/live-env.yaml";
+  {
+    std::ofstream out(file);
+    out << "scenario: live-corridor-air\nbase:\n  city: \"" << live_corridor << "\"\n"
+        << "assignment: { gap: 1.0e-9 }\n"
+        << "environment:\n  weather: { stability: D }\n  background: { no2: 12 }\n"
+        << "  grid: { resolution_m: 100, margin_m: 300 }\n"
+        << "variants:\n  - name: calm\n    perturbations:\n"
+        << "      - weather: { wind_speed_m_s: 1.5 }\n";
+  }
+  const auto out = dir + "/out";
+  auto r =
+      run_cli(dir, "live-env", {"scenario", "run", file, "--node", node.query, "--out", out}, 120s);
+  REQUIRE_MESSAGE(r.code == 0, r.output << r.errors);
+  const auto s = json::parse(read_file(out + "/summary.json"));
+  const auto& env = s["environment"];
+  // 0 and 90 degrees averaged as unit vectors; class D's mixing height at 3.5 m/s: 320 x 3.5.
+  const auto& w = env["baseline"]["weather"];
+  CHECK(w["wind_speed_m_s"] == 3.5);
+  CHECK(w["wind_from_deg"].get<double>() == doctest::Approx(45).epsilon(1e-12));
+  CHECK(w["stability"] == "D");
+  CHECK(w["mixing_height_m"].get<double>() == doctest::Approx(1120));
+  // The variant's weather change applies on top of the live weather.
+  CHECK(env["variants"][0]["weather"]["wind_speed_m_s"] == 1.5);
+  CHECK(env["variants"][0]["weather"]["wind_from_deg"].get<double>() ==
+        doctest::Approx(45).epsilon(1e-12));
+
+  const auto& o = env["observed"];
+  CHECK(o["node"] == node.query);
+  CHECK(o["weather"]["wind_speed"] == "live");
+  CHECK(o["weather"]["wind_from"] == "live");
+  CHECK(o["weather"]["wind_direction_sensors"]["fresh"] == 2);
+  CHECK(o["summary"]["no2"]["count"]["stale"] == 1);
+  CHECK(o["summary"]["no2"]["count"]["fresh"] == 1);
+  CHECK(o["summary"]["pm25"]["count"]["fresh"] == 2);
+  REQUIRE(o["sensors"].size() == 3);
+  // PM2.5: one sensor per district, so each district's background is max(0, observed - local)
+  // and the modelled baseline at the sensor is max(observed, local); the city-wide value is the
+  // median of the two residuals.
+  std::vector<double> residuals;
+  std::size_t downwind = 0;  // sensors the corridor's traffic reaches under the live wind
+  for (const auto& x : o["sensors"]) {
+    REQUIRE(!x["cell"].is_null());
+    const double observed = x["observed_ug_m3"], local = x["local_ug_m3"];
+    if (local > 0) ++downwind;
+    const double modelled = x["modelled_ug_m3"];
+    if (x["pollutant"] == "pm25") {
+      residuals.push_back(observed - local);
+      const std::string district = x["district"];
+      CHECK(o["background"]["pm25"]["districts"][district]["source"] == "live");
+      CHECK(o["background"]["pm25"]["districts"][district]["ug_m3"].get<double>() ==
+            doctest::Approx(std::max(0.0, observed - local)).epsilon(1e-12));
+      CHECK(modelled == doctest::Approx(std::max(observed, local)).epsilon(1e-12));
+    } else {
+      // NO2: the file's 12 wins over the live sensors.
+      CHECK(x["key"] == "e-no2");
+      CHECK(observed == 40.0);
+      CHECK(modelled == doctest::Approx(local + 12).epsilon(1e-12));
+      CHECK(o["summary"]["no2"]["mean_bias_ug_m3"].get<double>() ==
+            doctest::Approx(local + 12 - 40).epsilon(1e-12));
+      CHECK(o["summary"]["no2"]["rmse_ug_m3"].get<double>() ==
+            doctest::Approx(std::abs(local + 12 - 40)).epsilon(1e-12));
+    }
+  }
+  CHECK(downwind >= 1);
+  REQUIRE(residuals.size() == 2);
+  CHECK(o["background"]["pm25"]["source"] == "live");
+  CHECK(o["background"]["pm25"]["city_ug_m3"].get<double>() ==
+        doctest::Approx(std::max(0.0, (residuals[0] + residuals[1]) / 2)).epsilon(1e-12));
+  CHECK(o["background"]["no2"]["source"] == "file");
+  CHECK(o["summary"]["pm25"]["sensors"] == 2);
+  CHECK(o["summary"]["pm25"]["correlation"].is_null());
+  CHECK(env["settings"]["background"]["no2_ug_m3"] == 12.0);
+
+  const auto prom = read_file(out + "/scenario.prom");
+  CHECK(prom.find("citytwin_scenario_observed_sensors{scenario=\"live-corridor-air\",pollutant="
+                  "\"no2\",state=\"stale\"} 1\n") != std::string::npos);
+  CHECK(prom.find("citytwin_scenario_observed_rmse_ug_m3{scenario=\"live-corridor-air\","
+                  "pollutant=\"pm25\"}") != std::string::npos);
+  CHECK(prom.find("citytwin_scenario_sensor_concentration_ug_m3{scenario=\"live-corridor-air\","
+                  "sensor=\"e-no2\",pollutant=\"no2\",value=\"observed\"} 40\n") !=
+        std::string::npos);
+  if (const std::string promtool = CITYTWIN_PROMTOOL; !promtool.empty())
+    CHECK(std::system((promtool + " check metrics < " + out + "/scenario.prom > " + dir +
+                       "/promtool.out 2>&1")
+                          .c_str()) == 0);
+  CHECK(r.output.find("wind 3.5 m/s (live) from 45 deg (live), class D") != std::string::npos);
+  CHECK(r.output.find("modelled vs observed PM2.5 (2 fresh, 0 stale, 0 silent, 0 outside the "
+                      "grid)") != std::string::npos);
+  CHECK(r.output.find("e-no2") != std::string::npos);
+}
+
+TEST_CASE("scenario run --node with a node that does not answer fails clearly, in bounded time") {
+  const auto dir = systest::make_temp_dir("scenario-dead");
+  const auto address = "tcp://127.0.0.1:" + std::to_string(systest::free_port());
+  const auto file = write_live_scenario(dir, live_corridor, "tcp://127.0.0.1:1");
+  const auto start = std::chrono::steady_clock::now();
+  // --node overrides the file's node.
+  auto r = run_cli(dir, "dead",
+                   {"scenario", "run", file, "--node", address, "--node-timeout-ms", "1500"}, 30s);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  CHECK(r.code == 1);
+  CHECK(r.errors.find("live base: no reply from " + address + " within 1500 ms") !=
+        std::string::npos);
+  CHECK(elapsed < 10s);
 }

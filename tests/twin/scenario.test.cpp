@@ -361,14 +361,26 @@ TEST_CASE("scenario: invalid specs name the file, the line and the field") {
     CHECK(e.line == 6);
     CHECK(e.field == "variants[0].perturbations[0].toll");
   }
-  SUBCASE("a live twin as the base is refused for now") {
+  SUBCASE("a live base still needs the bundle, and a node address") {
     auto path = temp_dir() / "live.yaml";
     std::ofstream(path) << "scenario: live\nbase: { node: \"tcp://127.0.0.1:7000\" }\n"
                            "variants: [{ name: v, perturbations: [] }]\n";
     auto e = load_fails(path);
     CHECK(e.line == 2);
-    CHECK(e.field == "base.node");
-    CHECK(e.message.find("not supported yet") != std::string::npos);
+    CHECK(e.field == "base.city");
+    CHECK(e.message.find("a live base needs it too") != std::string::npos);
+    auto bad = temp_dir() / "live-bad.yaml";
+    std::ofstream(bad) << "scenario: live\nbase: { city: \"" << two_routes.string()
+                       << "\", node: localhost }\nvariants: [{ name: v, perturbations: [] }]\n";
+    auto b = load_fails(bad);
+    CHECK(b.line == 2);
+    CHECK(b.field == "base.node");
+    CHECK(b.message == "'localhost' is not a node address such as tcp://127.0.0.1:7101");
+    auto good = temp_dir() / "live-good.yaml";
+    std::ofstream(good) << "scenario: live\nbase: { city: \"" << two_routes.string()
+                        << "\", node: \"tcp://127.0.0.1:7101\" }\n"
+                           "variants: [{ name: v, perturbations: [] }]\n";
+    CHECK(load(good).spec.base_node == "tcp://127.0.0.1:7101");
   }
   SUBCASE("a missing bundle folder") {
     auto path = temp_dir() / "nobase.yaml";
@@ -378,4 +390,68 @@ TEST_CASE("scenario: invalid specs name the file, the line and the field") {
     CHECK(e.line == 2);
     CHECK(e.field == "base.city");
   }
+}
+
+TEST_CASE("scenario: a live base cuts a capacity, scales the demand, and the run starts from it") {
+  auto s = load(write_scenario("live", R"(assignment: { gap: 1.0e-12 }
+variants:
+  - name: north-closed
+    perturbations:
+      - close: { bridge: "North Bridge" }
+)"));
+  CHECK(s.spec.base_node.empty());
+  twin::live_snapshot live;
+  live.node = "tcp://127.0.0.1:7101";
+  live.city_name = "Two Routes";
+  live.as_of = 1'700'000'000'000;
+  // The bundle splits 1000 veh/h evenly: 500 on the direct road and 500 over the North Bridge.
+  // Direct (2000 m at 60 km/h, t0 = 2 min) seen at 30 km/h with 500 veh/h: t/t0 - 1 = 1, so
+  // c_live = 500 / (1 / 0.15)^(1/4) = 311.166. North-a seen at free speed with 600 veh/h.
+  // Demand factor f = (500 * 500 + 600 * 500) / (500^2 + 500^2) = 1.1.
+  live.links = {{"direct", 30, 500, live.as_of}, {"north-a", 60, 600, live.as_of}};
+  REQUIRE(twin::check_live_snapshot(s.base, live).has_value());
+  s.live = live;
+  auto r = twin::run_scenario(s);
+  REQUIRE(r.live_base.has_value());
+  const auto& lb = *r.live_base;
+  const double c_live = 500 / std::pow(1 / 0.15, 0.25);
+  REQUIRE(lb.cuts.size() == 1);
+  CHECK(lb.cuts[0].link == twin::link_id{direct});
+  CHECK(lb.cuts[0].capacity_veh_h == doctest::Approx(c_live).epsilon(1e-12));
+  REQUIRE(lb.demand_factor.has_value());
+  CHECK(*lb.demand_factor == doctest::Approx(1.1).epsilon(1e-6));
+  CHECK(lb.demand_links == 2);
+
+  // The baseline is the live base: 1100 veh/h over routes of equal t0 split where
+  // x / c_live = (1100 - x) / 1000, i.e. x = 1100 c_live / (c_live + 1000).
+  const auto& b = r.baseline;
+  CHECK(b.demand_veh_h == doctest::Approx(1265).epsilon(1e-6));
+  CHECK(b.links[direct].capacity_veh_h == doctest::Approx(c_live).epsilon(1e-12));
+  CHECK(flow(b, direct) == doctest::Approx(1100 * c_live / (c_live + 1000)).epsilon(1e-6));
+  CHECK(flow(b, north_a) == doctest::Approx(1100 * 1000 / (c_live + 1000)).epsilon(1e-6));
+  // The variant perturbs the live base: everything on the cut direct road.
+  const auto& v = r.variants[0].result;
+  CHECK(flow(v, direct) == doctest::Approx(1100).epsilon(1e-9));
+  CHECK(v.links[direct].capacity_veh_h == doctest::Approx(c_live).epsilon(1e-12));
+
+  // The report travels into summary.json, the table and the metrics.
+  auto j = nlohmann::json::parse(twin::summary_json(s, r));
+  CHECK(j["base"]["node"] == "tcp://127.0.0.1:7101");
+  CHECK(j["live_base"]["links_observed"] == 2);
+  CHECK(j["live_base"]["links_stale"] == 0);
+  CHECK(j["live_base"]["as_of"] == "2023-11-14T22:13:20.000Z");
+  CHECK(j["live_base"]["capacity_cuts"][0]["key"] == "direct");
+  CHECK(j["live_base"]["capacity_cuts"][0]["capacity_veh_h"].get<double>() ==
+        doctest::Approx(c_live).epsilon(1e-12));
+  CHECK(j["live_base"]["demand"]["factor"].get<double>() == doctest::Approx(1.1).epsilon(1e-6));
+  CHECK(j["live_base"]["demand"]["links"] == 2);
+  const auto table = twin::comparison_table(s, r);
+  CHECK(table.find("Live base: tcp://127.0.0.1:7101 as of 2023-11-14T22:13:20.000Z: 2 links "
+                   "observed, 0 stale (older than 15 min), 1 capacities cut") != std::string::npos);
+  CHECK(table.find("demand factor 1.1000 on 2 links") != std::string::npos);
+  const auto prom = twin::metrics_text(s, r);
+  CHECK(prom.find("citytwin_scenario_live_capacities_cut{scenario=\"live\"} 1\n") !=
+        std::string::npos);
+  CHECK(prom.find("citytwin_scenario_live_demand_factor{scenario=\"live\"} 1.1") !=
+        std::string::npos);
 }

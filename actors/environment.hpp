@@ -1,0 +1,47 @@
+#pragma once
+
+// The receptor grid of an environmental scenario on the actor system: the cells belong to their
+// district, and one worker actor per district (plus one for the cells in no district, the sea)
+// computes its own cells from the broadcast sources. Every cell's value is the single-threaded
+// twin::env::disperse_on_grid()'s, bit for bit: a receptor's sum runs over the same sources in the
+// same order whoever computes it, and each worker writes only its own cells.
+
+#include <array>
+#include <caf/fwd.hpp>
+#include <cstddef>
+#include <memory>
+#include <span>
+
+#include "twin/env_scenario.hpp"
+
+namespace actors {
+
+// Blocks until every cell is computed; adds into `out` as twin::env::disperse() does. The actors
+// are spawned for this call and stopped before it returns.
+void compute_on_actors(caf::actor_system& sys, const twin::env::weather& w,
+                       const twin::env::dispersion_options& options,
+                       std::span<const twin::env::point_emitter> points,
+                       std::span<const twin::env::line_emitter> lines,
+                       const twin::env::receptor_grid& grid,
+                       std::array<std::span<double>, twin::env::pollutant_count> out);
+
+// compute_on_actors() on `sys` as a twin::env::grid_function; `sys` must outlive it.
+twin::env::grid_function actor_grid(caf::actor_system& sys);
+
+// An actor system of its own for the grids of a command that runs no node.
+class environment_system {
+ public:
+  explicit environment_system(std::size_t threads_max);
+  ~environment_system();
+  environment_system(const environment_system&) = delete;
+  environment_system& operator=(const environment_system&) = delete;
+
+  // Valid while this object lives.
+  twin::env::grid_function grid();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace actors
