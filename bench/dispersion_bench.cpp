@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -160,13 +161,23 @@ run_result run_grid(const weather& w, const dispersion_options& o, const city_la
   const auto start = clock_type::now();
   std::vector<std::thread> pool;
   const std::size_t n = c.receptors.size();
+  // The threads take chunks of receptors from a shared counter: roads crowd where the city is
+  // dense, so equal halves would leave one thread with most of the work.
+  const std::size_t chunk = std::max<std::size_t>(n / 64, 1);
+  std::atomic<std::size_t> next{0};
   for (unsigned t = 0; t < threads; ++t) {
-    const std::size_t lo = n * t / threads, hi = n * (t + 1) / threads;
-    pool.emplace_back([&, t, lo, hi] {
-      std::span<double> out(r.nox.data() + lo, hi - lo);
+    pool.emplace_back([&, t] {
       const double cpu_start = thread_cpu_seconds();
-      counts[t] = disperse(w, o, {}, c.roads, std::span<const xy>(c.receptors.data() + lo, hi - lo),
-                           {out, std::span<double>(), std::span<double>()});
+      for (;;) {
+        const std::size_t lo = next.fetch_add(chunk);
+        if (lo >= n) break;
+        const std::size_t hi = std::min(n, lo + chunk);
+        std::span<double> out(r.nox.data() + lo, hi - lo);
+        auto k = disperse(w, o, {}, c.roads, std::span<const xy>(c.receptors.data() + lo, hi - lo),
+                          {out, std::span<double>(), std::span<double>()});
+        counts[t].pairs += k.pairs;
+        counts[t].evaluated += k.evaluated;
+      }
       cpu[t] = thread_cpu_seconds() - cpu_start;
     });
   }
