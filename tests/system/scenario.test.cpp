@@ -271,6 +271,21 @@ std::string write_live_scenario(const std::string& dir, const std::string& city,
   return file;
 }
 
+// Replays `rows` (timestamp,sensor,value lines) into the node with their own times; returns the
+// feed's --json summary.
+json feed_rows(const std::string& dir, const systest::node_process& node, const std::string& rows) {
+  const std::string csv = dir + "/live.csv";
+  {
+    std::ofstream out(csv);
+    out << "timestamp,sensor,value\n" << rows;
+  }
+  auto feed = run_cli(dir, "feed",
+                      {"feed", "--city", live_corridor, "--to", node.ingest, "--replay", csv,
+                       "--keep-time", "--json"});
+  REQUIRE_MESSAGE(feed.code == 0, feed.output << feed.errors);
+  return json::parse(feed.output);
+}
+
 }  // namespace
 
 TEST_CASE("scenario run forks a live node: exact capacity cut, demand factor and environment") {
@@ -281,27 +296,19 @@ TEST_CASE("scenario run forks a live node: exact capacity cut, demand factor and
   // Speeds and flows a minute old, the spur's twenty minutes old (past the 15-minute bound).
   const auto now = wall_now_ms();
   const auto fresh = now - 60000, old = now - 20 * 60000;
-  const std::string csv = dir + "/live.csv";
-  {
-    std::ofstream out(csv);
-    out << "timestamp,sensor,value\n"
-        << fresh << ",ab-speed,30\n"
-        << fresh << ",ab-flow,900\n"
-        << fresh << ",bc-speed,60\n"
-        << fresh << ",bc-flow,800\n"
-        << old << ",ad-speed,20\n"
-        << old << ",ad-flow,100\n"
-        << fresh << ",w-pm25,20\n"
-        << fresh << ",e-pm25,30\n"
-        << fresh << ",e-no2,40\n"
-        << fresh << ",wind-speed,3.5\n"
-        << fresh << ",wind-dir,180\n";
-  }
-  auto feed = run_cli(dir, "feed",
-                      {"feed", "--city", live_corridor, "--to", node.ingest, "--replay", csv,
-                       "--keep-time", "--json"});
-  REQUIRE_MESSAGE(feed.code == 0, feed.output << feed.errors);
-  CHECK(json::parse(feed.output)["readings_accepted"] == 11);
+  std::ostringstream rows;
+  rows << fresh << ",ab-speed,30\n"
+       << fresh << ",ab-flow,900\n"
+       << fresh << ",bc-speed,60\n"
+       << fresh << ",bc-flow,800\n"
+       << old << ",ad-speed,20\n"
+       << old << ",ad-flow,100\n"
+       << fresh << ",w-pm25,20\n"
+       << fresh << ",e-pm25,30\n"
+       << fresh << ",e-no2,40\n"
+       << fresh << ",wind-speed,3.5\n"
+       << fresh << ",wind-dir,180\n";
+  CHECK(feed_rows(dir, node, rows.str())["readings_accepted"] == 11);
 
   // The node named in the file.
   const auto file = write_live_scenario(dir, live_corridor, node.query);
@@ -383,25 +390,17 @@ TEST_CASE(
   REQUIRE_MESSAGE(node.ready, node.proc->output() << node.proc->errors());
   const auto now = wall_now_ms();
   const auto fresh = now - 60000, old = now - 20 * 60000;
-  const std::string csv = dir + "/live.csv";
-  {
-    std::ofstream out(csv);
-    out << "timestamp,sensor,value\n"
-        << fresh << ",ab-speed,60\n"
-        << fresh << ",ab-flow,1200\n"
-        << fresh << ",w-pm25,20\n"
-        << fresh << ",e-pm25,30\n"
-        << fresh << ",e-no2,40\n"
-        << old << ",w-no2,90\n"
-        << fresh << ",wind-speed,3.5\n"
-        << fresh << ",wind-dir,0\n"
-        << fresh << ",wind-dir-w,90\n";
-  }
-  auto feed = run_cli(dir, "feed",
-                      {"feed", "--city", live_corridor, "--to", node.ingest, "--replay", csv,
-                       "--keep-time", "--json"});
-  REQUIRE_MESSAGE(feed.code == 0, feed.output << feed.errors);
-  CHECK(json::parse(feed.output)["readings_accepted"] == 9);
+  std::ostringstream rows;
+  rows << fresh << ",ab-speed,60\n"
+       << fresh << ",ab-flow,1200\n"
+       << fresh << ",w-pm25,20\n"
+       << fresh << ",e-pm25,30\n"
+       << fresh << ",e-no2,40\n"
+       << old << ",w-no2,90\n"
+       << fresh << ",wind-speed,3.5\n"
+       << fresh << ",wind-dir,0\n"
+       << fresh << ",wind-dir-w,90\n";
+  CHECK(feed_rows(dir, node, rows.str())["readings_accepted"] == 9);
 
   // The file fixes the class and the NO2 background; the wind and the PM2.5 background are left
   // to the live twin.
