@@ -1,6 +1,7 @@
 #include "twin/dispersion.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <numbers>
@@ -8,6 +9,15 @@
 #include <vector>
 
 #include "twin/check.hpp"
+
+// The batched kernel three times, for AVX-512, AVX2 and baseline x86-64 (GCC's function
+// multiversioning, chosen when the program loads); other processors build it once. The file is
+// built without FMA contraction (-ffp-contract=off), so all three give the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define TWIN_KERNEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TWIN_KERNEL_CLONES
+#endif
 
 namespace twin::env {
 
@@ -154,6 +164,41 @@ constexpr std::array<double, stability_count> exponent_urban = {0.15, 0.15, 0.20
 constexpr int lid_reflections_max = 7;
 constexpr double image_sigmas_max = 8.5;
 
+// Candidates of one receptor handled together, as many as fit in L1 beside the line data.
+constexpr std::size_t kernel_batch_max = 128;
+
+// exp(x), written so that a loop over it vectorizes (no call, no branch): x = k ln 2 + r with
+// |r| <= ln 2 / 2, 2^k put into the exponent bits, exp(r) by its Taylor series to r^10 (relative
+// error under 3e-13 against std::exp). Below -708 the result is 0, above 708 it is held at
+// exp(708): the kernel's arguments are never positive beyond a few units.
+[[gnu::always_inline]] inline double exp_lanes(double x) {
+  constexpr double log2e = 1.4426950408889634;
+  constexpr double ln2_hi = 6.93147180369123816490e-01;  // ln 2 split so that k ln2_hi is exact
+  constexpr double ln2_lo = 1.90821492927058770002e-10;
+  constexpr double shifter = 6755399441055744.0;  // 1.5 2^52: adding it rounds to an integer
+  constexpr double lowest = -708.0;
+  double xc = x < lowest ? lowest : x;
+  xc = xc > -lowest ? -lowest : xc;
+  const double kd = xc * log2e + shifter;
+  const double k = kd - shifter;
+  const double r = (xc - k * ln2_hi) - k * ln2_lo;
+  double p = 1.0 / 3628800;
+  p = p * r + 1.0 / 362880;
+  p = p * r + 1.0 / 40320;
+  p = p * r + 1.0 / 5040;
+  p = p * r + 1.0 / 720;
+  p = p * r + 1.0 / 120;
+  p = p * r + 1.0 / 24;
+  p = p * r + 1.0 / 6;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  // The low bits of kd hold k (two's complement): shifted into the exponent field with its bias.
+  const std::uint64_t scale = (std::bit_cast<std::uint64_t>(kd) + 1023) << 52;
+  const double v = p * std::bit_cast<double>(scale);
+  return x < lowest ? 0.0 : v;
+}
+
 // erf(z / sqrt 2) and exp(-z^2 / 2) from one exp: Abramowitz and Stegun 7.1.26, absolute error
 // of the erf under 1.5e-7 (the map does not see it; the exact reference uses std::erf).
 struct gauss_pair {
@@ -165,46 +210,154 @@ inline double erf_poly(double t) {
   return t * (0.254829592 +
               t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
 }
-inline gauss_pair gauss(double z) {
-  const double pdf = std::exp(-0.5 * z * z);
+inline double erf_of(double z, double pdf) {
   const double t = 1.0 / (1.0 + erf_p * inv_sqrt2 * std::abs(z));
   const double e = 1.0 - erf_poly(t) * pdf;
-  return {z < 0 ? -e : e, pdf};
+  return z < 0 ? -e : e;
+}
+inline gauss_pair gauss(double z) {
+  const double pdf = exp_lanes(-0.5 * z * z);
+  return {erf_of(z, pdf), pdf};
 }
 
-// exp(x) for |x| < 0.01 (to 1e-12) and cosh(x) for |x| < 0.1 (to 3e-13), by their series.
+// exp(x) for -0.01 < x <= 0 (to 1e-12) and cosh(x) for |x| < 0.1 (to 3e-13), by their series.
 inline double exp_small(double x) {
   return 1 + x * (1 + x * (0.5 + x * (1.0 / 6 + x * (1.0 / 24))));
 }
-inline double cosh_any(double x) {
-  if (std::abs(x) >= 0.1) return std::cosh(x);
+inline double cosh_small(double x) {
   const double x2 = x * x;
   return 1 + x2 * (0.5 + x2 * (1.0 / 24 + x2 * (1.0 / 720)));
 }
+inline double cosh_lanes(double x) {
+  const double e = exp_lanes(x);
+  return 0.5 * (e + 1 / e);
+}
+constexpr double exp_small_min = -0.01;
+constexpr double cosh_small_max = 0.1;
 
 // The vertical part of the Gaussian plume, 1/m: ground reflection and lid images while sigma-z
 // <= 1.6 L, 1/L once well mixed. A plume released at or above the lid does not reach receptors
-// under it. The images of order n pair up: exp(k (e - 2nL)^2) + exp(k (e + 2nL)^2) =
-// exp(k e^2) exp(k (2nL)^2) 2 cosh(4 k n L e), one exp per order instead of four.
-double vertical_factor(double z_m, double h_m, double sz, double lid_m) {
-  if (h_m >= lid_m && z_m < lid_m) return 0;
-  if (sz > 1.6 * lid_m) return 1.0 / lid_m;
+// under it. The images of order n pair up:
+//   exp(k (e - 2nL)^2) + exp(k (e + 2nL)^2) = exp(k e^2) G^(n^2) 2 cosh(n y),
+//   k = -1 / (2 sz^2), G = exp(4 k L^2), y = 4 k L e,
+// and G^(n^2) and cosh(n y) follow by recurrences (G^((n+1)^2) = G^(n^2) G^(2n+1), cosh((n+1) y)
+// = 2 cosh(y) cosh(n y) - cosh((n-1) y), stable for the growing cosh). Images farther than 8.5 sz
+// are left out (the test is monotonic in n).
+//
+// In stages, so that a batch runs each stage as a vectorized loop and one pair gets the same bits:
+// vertical_terms sets the exps by their series (exact enough where the arguments are small: a
+// plume much deeper than z + h, images of a low source), vertical_exact redoes those that are not,
+// vertical_sum adds the images. No branch in any of them.
+struct vertical_state {
+  double ea, eb;  // exp(k e1^2), exp(k e2^2)
+  double a, b;    // their arguments
+  double y1, y2;  // 4 k L e1, 4 k L e2 (0 when no image is needed)
+  double c1, c2;  // cosh(y1), cosh(y2)
+  double g;       // exp(4 k L^2)
+};
+[[gnu::always_inline]] inline vertical_state vertical_terms(double z_m, double h_m, double sz,
+                                                            double lid_m) {
+  vertical_state v;
   const double k = -0.5 / (sz * sz);
   const double e1 = z_m - h_m;
   const double e2 = z_m + h_m;
-  const double a = k * e1 * e1;
-  const double b = k * e2 * e2;
-  // A plume far deeper than z + h needs no call to exp for its direct and reflected terms.
-  const double ea = b > -0.01 ? exp_small(a) : std::exp(a);
-  const double eb = b > -0.01 ? exp_small(b) : std::exp(b);
-  double v = ea + eb;
+  v.a = k * e1 * e1;
+  v.b = k * e2 * e2;
+  v.ea = exp_small(v.a);
+  v.eb = exp_small(v.b);
+  // Without any image y is 0, so that cosh stays finite where G underflows.
+  const bool images = 2 * lid_m - e2 <= image_sigmas_max * sz;
+  v.y1 = images ? 4 * k * lid_m * e1 : 0.0;
+  v.y2 = images ? 4 * k * lid_m * e2 : 0.0;
+  v.c1 = cosh_small(v.y1);
+  v.c2 = cosh_small(v.y2);
+  v.g = exp_lanes(4 * k * lid_m * lid_m);
+  return v;
+}
+// Whether vertical_exact changes anything.
+inline bool vertical_needs_exp(const vertical_state& v) {
+  return v.b <= exp_small_min;  // b <= a: both series hold when b's does
+}
+inline bool vertical_needs_cosh(const vertical_state& v) {
+  return std::abs(v.y1) >= cosh_small_max || std::abs(v.y2) >= cosh_small_max;
+}
+[[gnu::always_inline]] inline void vertical_exact_exp(vertical_state& v) {
+  const bool series = v.b > exp_small_min;
+  const double ea = exp_lanes(v.a);
+  const double eb = exp_lanes(v.b);
+  v.ea = series ? v.ea : ea;
+  v.eb = series ? v.eb : eb;
+}
+[[gnu::always_inline]] inline void vertical_exact_cosh(vertical_state& v) {
+  const double c1 = cosh_lanes(v.y1);
+  const double c2 = cosh_lanes(v.y2);
+  v.c1 = std::abs(v.y1) < cosh_small_max ? v.c1 : c1;
+  v.c2 = std::abs(v.y2) < cosh_small_max ? v.c2 : c2;
+}
+[[gnu::always_inline]] inline double vertical_sum(const vertical_state& s, double z_m, double h_m,
+                                                  double sz, double lid_m) {
+  const double e2 = z_m + h_m;
+  double v = s.ea + s.eb;
+  double cosh1 = s.c1, cosh1_prev = 1, cosh2 = s.c2, cosh2_prev = 1;
+  double g_n2 = s.g;   // G^(n^2)
+  double g_odd = s.g;  // G^(2n - 1)
+  const double g_sq = s.g * s.g;
+#pragma GCC unroll 8
   for (int n = 1; n <= lid_reflections_max; ++n) {
-    const double two_nl = 2.0 * n * lid_m;
-    if (two_nl - e2 > image_sigmas_max * sz) break;
-    const double c = 2 * k * two_nl;
-    v += std::exp(k * two_nl * two_nl) * 2 * (ea * cosh_any(c * e1) + eb * cosh_any(c * e2));
+    const double term = g_n2 * 2 * (s.ea * cosh1 + s.eb * cosh2);
+    v += 2.0 * n * lid_m - e2 <= image_sigmas_max * sz ? term : 0.0;
+    const double next1 = 2 * s.c1 * cosh1 - cosh1_prev;
+    const double next2 = 2 * s.c2 * cosh2 - cosh2_prev;
+    cosh1_prev = cosh1;
+    cosh1 = next1;
+    cosh2_prev = cosh2;
+    cosh2 = next2;
+    g_odd *= g_sq;
+    g_n2 *= g_odd;
   }
-  return v / (sqrt_2pi * sz);
+  const double mixed = sz > 1.6 * lid_m ? 1.0 / lid_m : v / (sqrt_2pi * sz);
+  return h_m >= lid_m && z_m < lid_m ? 0.0 : mixed;
+}
+
+double vertical_factor(double z_m, double h_m, double sz, double lid_m) {
+  vertical_state v = vertical_terms(z_m, h_m, sz, lid_m);
+  if (vertical_needs_exp(v)) vertical_exact_exp(v);
+  if (vertical_needs_cosh(v)) vertical_exact_cosh(v);
+  return vertical_sum(v, z_m, h_m, sz, lid_m);
+}
+
+// The same over a batch, out[q] for h[q] and sz[q]; each stage a vectorized loop over columns,
+// the exact stages only when some pair needs them.
+[[gnu::always_inline]] inline void vertical_batch(double z_m, const double* h_m, const double* sz,
+                                                  double lid_m, double* out, std::size_t n) {
+  using column = std::array<double, kernel_batch_max>;
+  column ea, eb, a, b, y1, y2, c1, c2, g;
+  int needs_exp = 0, needs_cosh = 0;
+  for (std::size_t q = 0; q < n; ++q) {
+    const vertical_state v = vertical_terms(z_m, h_m[q], sz[q], lid_m);
+    needs_exp |= vertical_needs_exp(v);
+    needs_cosh |= vertical_needs_cosh(v);
+    ea[q] = v.ea, eb[q] = v.eb, a[q] = v.a, b[q] = v.b, y1[q] = v.y1, y2[q] = v.y2;
+    c1[q] = v.c1, c2[q] = v.c2, g[q] = v.g;
+  }
+  if (needs_exp) {
+    for (std::size_t q = 0; q < n; ++q) {
+      vertical_state v{ea[q], eb[q], a[q], b[q], 0, 0, 0, 0, 0};
+      vertical_exact_exp(v);
+      ea[q] = v.ea, eb[q] = v.eb;
+    }
+  }
+  if (needs_cosh) {
+    for (std::size_t q = 0; q < n; ++q) {
+      vertical_state v{0, 0, 0, 0, y1[q], y2[q], c1[q], c2[q], 0};
+      vertical_exact_cosh(v);
+      c1[q] = v.c1, c2[q] = v.c2;
+    }
+  }
+  for (std::size_t q = 0; q < n; ++q) {
+    const vertical_state v{ea[q], eb[q], 0, 0, 0, 0, c1[q], c2[q], g[q]};
+    out[q] = vertical_sum(v, z_m, h_m[q], sz[q], lid_m);
+  }
 }
 
 // sqrt(sigma_z^2 + initial^2): an initial spread added in quadrature.
@@ -421,6 +574,19 @@ double line_concentration_exact(double q_g_m_s, const line_geometry& line, const
 
 namespace {
 
+// A receptor this many sigma-y beyond the crosswind end of a line gets less than 3e-5 of the
+// line's crosswind integral: skipped.
+constexpr double crosswind_sigmas_max = 4;
+
+// Whether a line `gap` metres crosswind of a receptor (0 if the receptor is within its crosswind
+// extent) and at most x_far upwind is within crosswind_sigmas_max sigma-y at x_far: with reach =
+// 4 a and reach_b = b, 4 a x / sqrt(1 + b x) >= gap squared, no root. Exact for the Briggs
+// sigma-y; for Pasquill-Gifford (b = 0, a the widest ratio) a bound. The grid's culling and the
+// single-pair kernel use this one test, so that they agree on every pair.
+inline bool within_reach(double gap, double x_far, double reach, double reach_b) {
+  return gap * gap * (1 + reach_b * x_far) <= reach * reach * x_far * x_far;
+}
+
 // Sigmas of one scheme and class with the curve chosen once: every Briggs sigma-y is
 // a x / sqrt(1 + b x), so only sigma-z needs the form.
 struct sigma_curves {
@@ -430,6 +596,9 @@ struct sigma_curves {
   sigma_curves(sigma_scheme s, stability c) : scheme(s), cls(c), row(briggs_for(s, c)) {}
   // An upper bound of sigma-y / x (PG's widest, class A, stays under 0.5 beyond 1 m).
   double sy_per_x_max() const { return scheme == sigma_scheme::pasquill_gifford ? 0.6 : row.y.a; }
+  // within_reach's terms.
+  double reach() const { return crosswind_sigmas_max * sy_per_x_max(); }
+  double reach_b() const { return scheme == sigma_scheme::pasquill_gifford ? 0.0 : row.y.b; }
   sigma_yz operator()(double x) const {
     if (scheme == sigma_scheme::pasquill_gifford) return pg_sigmas(cls, x);
     return {row.y.a * x / std::sqrt(1 + row.y.b * x), briggs_eval(row.z, x)};
@@ -491,10 +660,6 @@ line_prepared prepare(const line_geometry& line) {
 constexpr double piece_extent_per_distance = 0.5;
 constexpr int line_pieces_max = 32;
 
-// A receptor this many sigma-y beyond the crosswind end of a line gets less than 3e-5 of the
-// line's crosswind integral: skipped.
-constexpr double crosswind_sigmas_max = 4;
-
 // Receptors culled together against each line in disperse(): enough that the per-block pass over
 // all lines costs little beside the per-receptor pass, few enough that the block stays small.
 constexpr std::size_t block_receptors_max = 32;
@@ -516,9 +681,11 @@ double line_oblique(const line_prepared& p, const sigma_curves& sg, double u, do
   const double x_far = std::max(xa, xb);
   evaluated = x_far > 0 && x_near <= max_d;
   if (!evaluated) return 0;
-  const double gap = std::max(p.ylo - ry, ry - p.yhi);
-  if (gap > crosswind_sigmas_max * sg.sy_per_x_max() * x_far) return 0;
-  if (gap > crosswind_sigmas_max * sg.y(x_far)) return 0;  // sigma-y grows with distance
+  const double gap = std::max({p.ylo - ry, ry - p.yhi, 0.0});
+  if (!within_reach(gap, x_far, sg.reach(), sg.reach_b())) return 0;
+  // Pasquill-Gifford's own sigma-y at x_far is tighter than the bound (sigma-y grows with x).
+  if (sg.scheme == sigma_scheme::pasquill_gifford && gap > crosswind_sigmas_max * sg.y(x_far))
+    return 0;
   // Piece boundaries in downwind distance, growing geometrically from the receptor.
   std::array<double, line_pieces_max + 1> bound;
   int count = 0;
@@ -625,11 +792,9 @@ double line_fast(const line_prepared& p, const sigma_curves& sg, double u, doubl
                     : line_oblique(p, sg, u, lid, min_d, max_d, rx, ry, z, evaluated);
 }
 
-// Candidates of one receptor handled together, as many as fit in L1 beside the line data.
-constexpr std::size_t kernel_batch_max = 128;
-
 // The Briggs curve of sigma-z over a batch, the form chosen once so that each loop vectorizes.
-void briggs_batch(const briggs_curve& c, const double* x, double* out, std::size_t n) {
+[[gnu::always_inline]] inline void briggs_batch(const briggs_curve& c, const double* x, double* out,
+                                                std::size_t n) {
   const double a = c.a, b = c.b;
   switch (c.form) {
     case bf::linear:
@@ -648,19 +813,22 @@ void briggs_batch(const briggs_curve& c, const double* x, double* out, std::size
 }
 
 // line_fast for a batch of lines at one receptor, c[k] for lines[k] (winds[k] the wind at its
-// release height), the same values bit for bit. The common case (a Briggs scheme, an oblique line
-// seen as one piece, wholly between min_d and max_d, zeta monotonic along it: nearly every pair of
-// a city grid) runs stage by stage over arrays, so that the square roots and divisions of
-// different lines go two to an instruction and the exps of different lines overlap; the rest goes
-// through line_fast one by one. The expressions are line_oblique's, in its order.
-void line_fast_batch(std::span<const line_prepared* const> lines, std::span<const double> winds,
-                     const sigma_curves& sg, double lid, double min_d, double max_d, double rx,
-                     double ry, double z, std::span<double> c) {
+// release height), the same values bit for bit. The lines are disperse()'s candidates: within
+// reach of the receptor (within_reach), which is line_oblique's first test. The common case (a
+// Briggs scheme, an oblique line seen as one piece, wholly between min_d and max_d, zeta monotonic
+// along it: nearly every pair of a city grid) runs stage by stage over arrays, so that the square
+// roots, divisions and exps of different lines go 2, 4 or 8 to an instruction; the rest
+// goes through line_fast one by one. The expressions are line_oblique's, in its order. Built for
+// several instruction sets (TWIN_KERNEL_CLONES), all with the same bits.
+TWIN_KERNEL_CLONES void line_fast_batch(std::span<const line_prepared* const> lines,
+                                        std::span<const double> winds, const sigma_curves& sg,
+                                        double lid, double min_d, double max_d, double rx,
+                                        double ry, double z, std::span<double> c) {
   const std::size_t n = lines.size();
   TWIN_CHECK_OP(n, <=, kernel_batch_max);
   using column = std::array<double, kernel_batch_max>;
   std::array<std::uint32_t, kernel_batch_max> index;
-  column xa, dx, dy, ay, t0, t1, s0, s1, h, isz;
+  column xa, dx, dy, ay, t0, t1, s0, s1, h, isz, len, wind;
   std::size_t m = 0;
   const bool briggs = sg.scheme != sigma_scheme::pasquill_gifford;
   for (std::size_t k = 0; k < n; ++k) {
@@ -676,12 +844,6 @@ void line_fast_batch(std::span<const line_prepared* const> lines, std::span<cons
       c[k] = line_fast(p, sg, winds[k], lid, min_d, max_d, rx, ry, z, ran);
       continue;
     }
-    const double gap = std::max(p.ylo - ry, ry - p.yhi);
-    if (gap > crosswind_sigmas_max * sg.sy_per_x_max() * x_far ||
-        gap > crosswind_sigmas_max * sg.y(x_far)) {
-      c[k] = 0;
-      continue;
-    }
     index[m] = static_cast<std::uint32_t>(k);
     xa[m] = xa_k;
     dx[m] = p.dx;
@@ -689,6 +851,8 @@ void line_fast_batch(std::span<const line_prepared* const> lines, std::span<cons
     ay[m] = p.ay;
     h[m] = p.release_height_m;
     isz[m] = p.initial_sigma_z_m;
+    len[m] = p.length;
+    wind[m] = winds[k];
     t0[m] = across ? 0 : (xa_k - x_near) / p.dx;
     t1[m] = across ? 1 : (xa_k - x_far) / p.dx;
     s0[m] = ry - (p.ay + t0[m] * p.dy);
@@ -729,24 +893,21 @@ void line_fast_batch(std::span<const line_prepared* const> lines, std::span<cons
     ay[kept] = ay[q];
     h[kept] = h[q];
     isz[kept] = isz[q];
+    len[kept] = len[q];
+    wind[kept] = wind[q];
     t0[kept] = t0[q];
     t1[kept] = t1[q];
     sy0[kept] = s0[q] / sy0[q];  // now zeta at the ends
     sy1[kept] = s1[q] / sy1[q];
     ++kept;
   }
+  if (kept == 0) return;
   const column& z0 = sy0;
   const column& z1 = sy1;
-  // gauss() split in two: the exps (calls, one after the other but independent), then the rest
-  // of the erf approximation, which vectorizes.
+  // gauss() stage by stage, each loop vectorized.
   column erf0, erf1, pdf0, pdf1;
-  for (std::size_t q = 0; q < kept; ++q) pdf0[q] = std::exp(-0.5 * z0[q] * z0[q]);
-  for (std::size_t q = 0; q < kept; ++q) pdf1[q] = std::exp(-0.5 * z1[q] * z1[q]);
-  auto erf_of = [](double zq, double pdf) {
-    const double t = 1.0 / (1.0 + erf_p * inv_sqrt2 * std::abs(zq));
-    const double e = 1.0 - erf_poly(t) * pdf;
-    return zq < 0 ? -e : e;
-  };
+  for (std::size_t q = 0; q < kept; ++q) pdf0[q] = exp_lanes(-0.5 * z0[q] * z0[q]);
+  for (std::size_t q = 0; q < kept; ++q) pdf1[q] = exp_lanes(-0.5 * z1[q] * z1[q]);
   for (std::size_t q = 0; q < kept; ++q) erf0[q] = erf_of(z0[q], pdf0[q]);
   for (std::size_t q = 0; q < kept; ++q) erf1[q] = erf_of(z1[q], pdf1[q]);
   // g at the Gaussian-weighted mean of zeta over the line, mapped back to t linearly in zeta.
@@ -762,22 +923,18 @@ void line_fast_batch(std::span<const line_prepared* const> lines, std::span<cons
     xm[q] = xa[q] - tm * dx[q];
     sm[q] = ry - (ay[q] + tm * dy[q]);
   }
-  column sym, szm, dm;
+  column sym, szm, dm, fz;
   for (std::size_t q = 0; q < kept; ++q) sym[q] = sy_of(xm[q]);
   briggs_batch(sg.row.z, xm.data(), szm.data(), kept);
   for (std::size_t q = 0; q < kept; ++q) {
     dm[q] = std::abs(-dy[q] * sym[q] + sm[q] * dx[q] * slope(xm[q], sym[q]));
   }
-  for (std::size_t q = 0; q < kept; ++q) {
-    const std::size_t k = index[q];
-    // A receptor in the far tail of the crosswind profile gets nothing (as line_oblique).
-    if (cross[q] < 1e-12) {
-      c[k] = 0;
-      continue;
-    }
-    const double fz = vertical_factor(z, h[q], grown(szm[q], isz[q]), lid);
-    c[k] = cross[q] * lines[k]->length * fz * sym[q] / dm[q] / winds[k];
-  }
+  for (std::size_t q = 0; q < kept; ++q) szm[q] = grown(szm[q], isz[q]);
+  vertical_batch(z, h.data(), szm.data(), lid, fz.data(), kept);
+  // A receptor in the far tail of the crosswind profile gets nothing (as line_oblique).
+  for (std::size_t q = 0; q < kept; ++q)
+    fz[q] = cross[q] < 1e-12 ? 0.0 : cross[q] * len[q] * fz[q] * sym[q] / dm[q] / wind[q];
+  for (std::size_t q = 0; q < kept; ++q) c[index[q]] = fz[q];
 }
 
 // The wind frame of a weather: x along the direction the wind blows to, y to its left.
@@ -869,8 +1026,8 @@ dispersion_counts disperse(const weather& w, const dispersion_options& o,
     yhi[j] = prepared[j].p.yhi;
   }
   // sigma-y <= a x / sqrt(1 + b x) for Briggs (exact), a x for PG (a bound).
-  const double reach = crosswind_sigmas_max * curves.sy_per_x_max();
-  const double reach_b = o.scheme == sigma_scheme::pasquill_gifford ? 0.0 : curves.row.y.b;
+  const double reach = curves.reach();
+  const double reach_b = curves.reach_b();
   const double max_d = o.max_distance_m;
   const double block_reach2 = reach * reach * (1 + 1e-9);
 
@@ -960,7 +1117,7 @@ dispersion_counts disperse(const weather& w, const dispersion_options& o,
         const bool runs = (x_far > 0) & (std::min(xa, xb) <= max_d);
         const double gap = std::max({ylo[j] - ry, ry - yhi[j], 0.0});
         candidates[found] = static_cast<std::uint32_t>(j);
-        found += runs & (gap * gap * (1 + reach_b * x_far) <= reach * reach * x_far * x_far);
+        found += runs & within_reach(gap, x_far, reach, reach_b);
       }
       std::array<double, pollutant_count> acc{};
       for (std::size_t q0 = 0; q0 < found; q0 += kernel_batch_max) {
