@@ -26,11 +26,12 @@ enum class shape : std::uint8_t {
   power_sum,          // p0 V^p1 + p2 V^p3 (heavy-duty annex function 1; light-duty equation 9)
   exp_log,            // exp(p0 + p1 / V + p2 ln V) (heavy-duty annex function 13)
   stretched_exp,      // p0 - p1 exp(-p2 V^p3) (heavy-duty annex function 8)
+  single_equation,    // (p0 V^2 + p1 V + p2 + p3 / V) / (p4 V^2 + p5 V + p6) (2016/2019 annexes)
 };
 
 struct curve {
   shape form = shape::none;
-  std::array<double, 6> p{};
+  std::array<double, 7> p{};
   double scale = 1.0;  // a documented multiplier on the published curve (1 for the curve itself)
 };
 
@@ -73,6 +74,9 @@ double evaluate(const curve& c, double v) {
     case shape::stretched_exp:
       value = p[0] - p[1] * std::exp(-p[2] * std::pow(v, p[3]));
       break;
+    case shape::single_equation:
+      value = (p[0] * v * v + p[1] * v + p[2] + p[3] / v) / (p[4] * v * v + p[5] * v + p[6]);
+      break;
   }
   // A fitted curve can dip below zero at the edge of its range; an emission cannot.
   return std::max(0.0, value * c.scale);
@@ -108,8 +112,8 @@ const std::array<curve, 6> petrol_car_nox{{
       -1.515826702917250E-03, -1.191086695181980E+00}},
 }};
 
-// Petrol exhaust PM: the table gives curves for Euro 5 and Euro 6 only; Euro 1-4 use the Euro 5
-// curve (port-injection engines, same order of magnitude; documented approximation).
+// Petrol exhaust PM: Euro 5 and Euro 6 curves of Table 3-41. Euro 1-4 (and pre-Euro, as Euro 1):
+// below.
 const curve petrol_car_pm_euro_5{shape::polynomial5,
                                  {1.44e-13, 1.16e-10, -3.37e-8, 3.11e-6, -1.25e-4, 3.3e-3}};
 const curve petrol_car_pm_euro_6{shape::polynomial5,
@@ -143,16 +147,102 @@ const std::array<curve, 6> diesel_car_pm{{
     {shape::rational, {-1.21e18, 1.63e20, 1.79e18, 2.89e19, 1.17e16, 4.09e18}},
 }};
 
-// Diesel cars burn about 15 % less fuel mass per km than petrol cars of the same size (the gap of
-// their type-approval CO2 values, corrected for the carbon content of the fuels). Assumption: the
-// 2013 tables give the diesel fuel curve per engine class in a form this model does not carry.
-constexpr double diesel_car_fuel_ratio = 0.85;
-// Full hybrids save about a quarter of the fuel in urban driving (assumption, same source of
-// uncertainty as above); their pollutant curves are those of petrol cars of the same standard.
-constexpr double hybrid_fuel_ratio = 0.75;
+// ---------------------------------------------------------------------------------------------
+// Rows of the hot emission factor annex of the Guidebook 2016 (update 2017), 1.A.3.b.i-iv, the
+// edition whose Euro 6 passenger-car rows read "Euro 6 up to 2016", "2017-2019", "2020+". Every
+// row there is one function, (Alpha V^2 + Beta V + Gamma + Delta / V) / (Epsilon V^2 + Zita V +
+// Hta) x (1 - RF), carried as single_equation with Alpha .. Hta in order; RF is 0 in every row
+// below. Segment "Medium" is the 1.4-2.0 l class of the 2013 tables. The annex gives energy
+// consumption (EC, MJ/km), turned here into fuel mass with the net calorific values its own
+// constant rows use (petrol 43.774, LPG 46.564, CNG 48.0 MJ/kg: EC = FC / (1000 / NCV)); for
+// diesel, which no constant row reveals, the IPCC 2006 value 43.0 MJ/kg (Guidelines vol. 2, table
+// 1.2). The transcription read carries no speed range: the rows are used on the 10-130 km/h of the
+// car class, over which every one was checked to have a denominator of one sign (no pole).
+constexpr double ncv_petrol_mj_kg = 43.774;
+constexpr double ncv_diesel_mj_kg = 43.0;
+constexpr double ncv_lpg_mj_kg = 46.564;
+constexpr double ncv_cng_mj_kg = 48.0;
 
-// Lower heating values, MJ/kg (IPCC 2006 Guidelines, vol. 2, table 1.2): LPG and CNG vehicles are
-// taken to need the energy per km of the petrol vehicle they replace.
+curve fuel_from_energy(curve energy_mj_km, double ncv_mj_kg) {
+  return scaled(energy_mj_km, 1000.0 / ncv_mj_kg);
+}
+
+// Petrol exhaust PM of Euro 1-4, speed-independent: the annex gives one constant per driving mode
+// (urban 0.00322 g/km for Euro 1 and 2 and 0.00128 for Euro 3 and 4; rural 0.00184 / 0.000836,
+// highway 0.0019 / 0.00119). The urban value is carried: the modelled roads are city streets.
+constexpr double petrol_car_pm_euro_1_2_urban_g_km = 0.00322;
+constexpr double petrol_car_pm_euro_3_4_urban_g_km = 0.00128;
+
+// Diesel energy consumption, "Medium": conventional, Euro 1, Euro 2, and one row shared by Euro 3
+// to Euro 6 (technology DPF; the SCR and LNT rows of Euro 6 are the same).
+const std::array<curve, 4> diesel_car_ec{{
+    {shape::single_equation,
+     {0.0091414900384217, -1.36077608857653, 77.3690009401841, 1.52297309312271e-11,
+      -2.48386094718775e-16, -6.81417393765553e-16, 15.293677811758}},
+    {shape::single_equation,
+     {0.00104175364749935, -0.0206281221529099, 15.9129604003612, 1.81829216606398e-10,
+      -0.000816765330899403, 0.173401598642991, 2.57654678520054}},
+    {shape::single_equation,
+     {0.00183059173742394, -0.0902829066077024, 19.7264835081915, 8.76879214605114e-11,
+      -0.000548943002377513, 0.161759535612697, 3.24818344604577}},
+    {shape::single_equation,
+     {-0.00129911063069031, 0.221624989207713, 16.4359146120605, 5.66298857668099e-09,
+      -0.00184467928314896, 0.292347275962134, 2.37716402519569}},
+}};
+
+// Petrol full hybrids, "Petrol Hybrid", "Medium": the annex has rows from Euro 4 on, one NOx and
+// one EC row for every later standard; older hybrids are given them too. The NOx row is negative
+// below about 17 km/h, where evaluate() keeps it at 0. The annex has no hybrid PM row: hybrids
+// keep the petrol car PM of their standard (assumption).
+const curve hybrid_car_nox{
+    shape::single_equation,
+    {-6.23693045921992e-05, 0.0108482779795935, -0.165875810083388, -3.98241869067559e-11,
+     1.00020137226902e-14, -2.04657605971944e-12, 16.5875810087241}};
+const curve hybrid_car_ec{
+    shape::single_equation,
+    {0.0740440903534094, -7.30535339607198, 941.028573053369, -1.13596876200514e-10,
+     -1.60577246382733e-15, 2.89994640365996e-13, 565.721885530079}};
+
+// LPG cars, "LPG Bifuel ~ LPG" (driving on LPG), "Medium": NOx Euro 1 .. Euro 6 (Euro 6 repeats
+// Euro 5; pre-Euro as Euro 1, as for petrol), one EC row for Euro 1-6, and PM the urban constants
+// of the petrol cars (the annex gives the LPG cars the same values).
+const std::array<curve, 6> lpg_car_nox{{
+    {shape::single_equation,
+     {6.91522068098942e-05, -0.0108914725736048, 0.912463368792618, 7.44242265069883e-10,
+      2.07421883825317e-14, -9.12225581424628e-12, 1.72880517031549}},
+    {shape::single_equation,
+     {3.12287575367357e-05, -0.00491852931207082, 0.412063455701237, -8.38957767266903e-12,
+      -5.75879482662452e-15, 3.6547066261629e-13, 2.16866371784292}},
+    {shape::single_equation,
+     {1.83250132932115e-05, -0.00418135831647819, 0.260842824674338, 6.56212692898217e-12,
+      0.000111409345755782, -0.0342366251422349, 2.80628074931392}},
+    {shape::single_equation,
+     {3.85566953442599e-05, -0.00858022234420835, 0.577346261761616, 1.30653078947681e-12,
+      2.70176387374201e-17, -1.30766902383137e-13, 5.43052047101584}},
+    {shape::single_equation,
+     {2.00451124821162e-05, -0.00446074333998162, 0.300154633324468, 3.45162978166723e-10,
+      3.18860913317146e-13, -4.13038968373273e-11, 3.76434037147348}},
+    {shape::single_equation,
+     {2.00451124821162e-05, -0.00446074333998162, 0.300154633324468, 3.45162978166723e-10,
+      3.18860913317146e-13, -4.13038968373273e-11, 3.76434037147348}},
+}};
+const curve lpg_car_ec{
+    shape::single_equation,
+    {0.00266076270496954, -0.341834097528984, 27.5776967889375, -6.47737228806186e-09,
+     -2.44684254914e-13, 2.01912963599293e-11, 7.93639669523039}};
+
+// CNG cars, "CNG Bifuel ~ CNG", "Medium": the annex has rows from Euro 4 on, and they are LPG rows
+// for NOx (Euro 4, and Euro 5 for Euro 5-6) and PM (the urban 0.00128 g/km), so CNG cars use the
+// LPG NOx and PM; its EC row (the same for Euro 4-6) is carried here. Older CNG cars get this EC
+// row and the LPG NOx and PM of their standard (assumption: the annex has no rows for them).
+const curve cng_car_ec{
+    shape::single_equation,
+    {0.000822590587786618, 0.0342590000934355, 16.3564836524711, 6.93140123039572e-12,
+     -0.000531071533681381, 0.147280971891826, 2.1500871809034}};
+
+// Lower heating values, MJ/kg (IPCC 2006 Guidelines, vol. 2, table 1.2), for the heavy vehicles
+// this model has no gas or petrol rows for: they are taken to need the energy per km of the diesel
+// vehicle they replace.
 constexpr double lhv_petrol_mj_kg = 44.3;
 constexpr double lhv_diesel_mj_kg = 43.0;
 constexpr double lhv_lpg_mj_kg = 47.3;
@@ -160,19 +250,26 @@ constexpr double lhv_cng_mj_kg = 48.0;
 
 // ---------------------------------------------------------------------------------------------
 // Light commercial vehicles < 3.5 t: Guidebook 2013, Table 3-62 (diesel, conventional and Euro 1
-// quadratics, 10-110 km/h) and Table 3-63 (reductions of Euro 2, 3, 4 against Euro 1). Petrol
-// vans use the petrol car pollutant curves and the petrol van fuel curve of Table 3-59 (Euro 1 and
-// later; documented approximation).
+// quadratics, 10-110 km/h) and Table 3-63 (reductions of Euro 2, 3, 4 against Euro 1); petrol:
+// Table 3-59 (conventional 10-110 km/h, Euro 1 10-120 km/h quadratics) and Table 3-60 (reductions
+// of Euro 2, 3, 4 against Euro 1). The van class is clamped to 10-110 km/h, where every row holds.
 const curve diesel_van_nox_conventional{shape::quadratic, {81.6e-5, -0.1189, 5.1234}};
 const curve diesel_van_nox_euro_1{shape::quadratic, {24.1e-5, -0.03181, 2.0247}};
 const curve diesel_van_pm_conventional{shape::quadratic, {1.25e-5, -0.000577, 0.288}};
 const curve diesel_van_pm_euro_1{shape::quadratic, {4.5e-5, -0.004885, 0.1932}};
 const curve diesel_van_fc_conventional{shape::quadratic, {0.02113, -2.65, 148.91}};
 const curve diesel_van_fc_euro_1{shape::quadratic, {0.0198, -2.506, 137.42}};
-const curve petrol_van_fc{shape::quadratic, {0.0195, -3.09, 188.85}};
-// Reduction against Euro 1 for Euro 2, 3, 4 (percent).
-constexpr std::array<double, 3> diesel_van_nox_reduction_percent{18, 16, 38};
-constexpr std::array<double, 3> diesel_van_pm_reduction_percent{35, 32, 77};
+const curve petrol_van_nox_conventional{shape::quadratic, {0.0, 0.0179, 1.9547}};
+const curve petrol_van_nox_euro_1{shape::quadratic, {7.55e-5, -0.009, 0.666}};
+const curve petrol_van_fc_conventional{shape::quadratic, {0.0167, -2.649, 161.51}};
+const curve petrol_van_fc{shape::quadratic, {0.0195, -3.09, 188.85}};  // Euro 1 and later
+// Reductions against Euro 1 for Euro 2, 3, 4 (percent). The tables have one row per standard and
+// one column per pollutant (CO, NOx, VOC, PM): diesel Euro 2 0 / 0 / 0 / 0, Euro 3 18 / 16 / 38 /
+// 33, Euro 4 35 / 32 / 77 / 65; petrol Euro 2 39 / 66 / 76, Euro 3 48 / 79 / 86, Euro 4 72 / 90 /
+// 94 (no PM column).
+constexpr std::array<double, 3> diesel_van_nox_reduction_percent{0, 16, 32};
+constexpr std::array<double, 3> diesel_van_pm_reduction_percent{0, 33, 65};
+constexpr std::array<double, 3> petrol_van_nox_reduction_percent{66, 79, 90};
 
 // Diesel vans Euro 5 and Euro 6: the light-duty annex of the Guidebook 2013 (update Sept. 2014),
 // "Light Commercial Vehicles, Diesel < 3.5 t", technologies "LD Euro 5 - 2008 Standards" and
@@ -278,6 +375,29 @@ const std::array<heavy_row, 7> urban_bus_standard_15_18_t{{
      {shape::cubic, {-0.001272813, 0.2352516408, -15.0002116319, 549.5453027524}}},
 }};
 
+// CNG urban buses: the Guidebook 2019 hot emission factor annex (Appendix 4 of 1.A.3.b.i-iv; the
+// 2016 annex has the same rows), segment "Urban CNG Buses", 0 % slope. Euro I, II and III are
+// constants (valid 6-75 km/h): NOx 16.5 / 15 / 10 g/km, PM 0.02 / 0.01 / 0.01 g/km and EC 555 /
+// 515 / 455 divided by 20.8333 (that is FC 555 / 515 / 455 g/km at 48 MJ/kg); the EEV rows are
+// single_equation, 11-86 km/h. The annex's only later CNG standard is EEV: Euro IV-VI CNG buses
+// use it (assumption); pre-Euro uses Euro I. Fuel from EC at 48 MJ/kg, the value the constant
+// rows imply.
+const std::array<heavy_row, 4> urban_cng_bus{{
+    {constant(16.5), constant(0.02), constant(555.0)},
+    {constant(15.0), constant(0.01), constant(515.0)},
+    {constant(10.0), constant(0.01), constant(455.0)},
+    {{shape::single_equation,
+      {0.00335581295550362, 1.01967944213972, 1.53109837593671, -59.7733124681003,
+       0.00594115413805745, 0.222318774051069, -1.86161421670294}},
+     {shape::single_equation,
+      {2.99508607917677e-05, 0.00432140568014104, 1.04889571499637, 4.09826315848808,
+       -0.011483064903324, 3.52203270045111, 54.1727457325872}},
+     scaled({shape::single_equation,
+             {-0.000186970637762985, 0.0687149794113224, 5.7022140873118, 19.4144566985669,
+              -4.883540497789e-05, 0.0133456134788077, 0.153469463592991}},
+            1000.0 / ncv_cng_mj_kg)},
+}};
+
 // ---------------------------------------------------------------------------------------------
 // Two-wheelers. Mopeds < 50 cm3, 4-stroke: Guidebook 2013, Tables 3-67 and 3-68 (speed-independent;
 // conventional, Euro 1, Euro 2, Euro 3 and later).
@@ -293,9 +413,11 @@ constexpr std::array<double, 4> moped_fc{25.0, 20.0, 20.0, 20.0};
 // carried. The function is the fifth-degree polynomial a5 V^5 + a4 V^4 + a3 V^3 + a2 V^2 + a1 V
 // + a0 (polynomial5, coefficients a5 .. a0). The NOx and fuel rows hold for 0-100 km/h and the PM
 // rows (constants) for 10-100 km/h: the class is clamped to 10-100 km/h, where every row holds.
-// The Guidebook 2013 has no Euro 4 and 5 rows. ASSUMPTION: Euro 4 and later are the Euro 3 curves
-// with NOx scaled by the ratio of the type-approval NOx limits (Regulation (EU) No 168/2013:
-// 0.09 g/km Euro 4 and 0.06 Euro 5, against 0.15 for Euro 3 under Directive 2002/51/EC).
+// Euro 4 and Euro 5 (euro_6 read as Euro 5): NOx rows of the Guidebook 2016 annex (see the
+// passenger cars), "L-Category", "Motorcycles 4-stroke <250 cm3", single_equation, checked to have
+// no pole over 10-100 km/h; PM the annex constant 0.005 g/km (as Euro 2 and 3). The annex's EC row
+// for Euro 4 and 5 has a pole near 11 km/h, inside the class range, so it is not carried: Euro 4
+// and 5 keep the Euro 3 fuel curve (assumption).
 // conventional, Euro 1, 2, 3
 const std::array<curve, 4> motorcycle_nox{{
     {shape::polynomial5, {-4.60E-10, 1.37E-07, -1.54E-05, 8.23E-04, -1.70E-02, 3.48E-01}},
@@ -311,9 +433,15 @@ const std::array<curve, 4> motorcycle_fc{{
     {shape::polynomial5, {-3.42E-08, 1.11E-05, -1.43E-03, 9.27E-02, -3.05E+00, 5.93E+01}},
     {shape::polynomial5, {-3.42E-08, 1.11E-05, -1.43E-03, 9.27E-02, -3.05E+00, 5.93E+01}},
 }};
-// Euro 4 and later against Euro 3 (see above): pre-Euro .. Euro 6.
-constexpr std::array<double, 7> motorcycle_nox_limit_ratio{1,           1,           1,          1,
-                                                           0.09 / 0.15, 0.06 / 0.15, 0.06 / 0.15};
+const std::array<curve, 2> motorcycle_nox_euro_4_5{{
+    {shape::single_equation,
+     {0.394335709212049, -10.4723638241026, 101.662231775029, -320.414349314855, 10.1376388589922,
+      -195.758135137186, 1095.25097016101}},
+    {shape::single_equation,
+     {0.0422560267667027, -1.07215776110695, 11.7277401484754, -44.3650642741551, 1.5459403029097,
+      -23.0824231782987, 117.71233852748}},
+}};
+constexpr double motorcycle_pm_euro_4_5_g_km = 0.005;
 
 // ---------------------------------------------------------------------------------------------
 struct vehicle_curves {
@@ -336,7 +464,26 @@ std::size_t light_index(euro_standard s) {
 }
 
 curve petrol_car_pm(euro_standard s) {
-  return s == euro_standard::euro_6 ? petrol_car_pm_euro_6 : petrol_car_pm_euro_5;
+  switch (s) {
+    case euro_standard::pre_euro:
+    case euro_standard::euro_1:
+    case euro_standard::euro_2:
+      return constant(petrol_car_pm_euro_1_2_urban_g_km);
+    case euro_standard::euro_3:
+    case euro_standard::euro_4:
+      return constant(petrol_car_pm_euro_3_4_urban_g_km);
+    case euro_standard::euro_5:
+      return petrol_car_pm_euro_5;
+    case euro_standard::euro_6:
+      return petrol_car_pm_euro_6;
+  }
+  TWIN_CHECK(false);
+  return {};
+}
+
+// conventional, Euro 1, Euro 2, Euro 3 and later
+const curve& diesel_car_ec_of(euro_standard s) {
+  return diesel_car_ec[std::min<std::size_t>(level(s), 3)];
 }
 
 vehicle_curves car_curves(fuel f, euro_standard s) {
@@ -345,17 +492,17 @@ vehicle_curves car_curves(fuel f, euro_standard s) {
     case fuel::petrol:
       return {petrol_car_nox[i], petrol_car_pm(s), petrol_car_fc, car_range};
     case fuel::hybrid:
-      return {petrol_car_nox[i], petrol_car_pm(s), scaled(petrol_car_fc, hybrid_fuel_ratio),
+      return {hybrid_car_nox, petrol_car_pm(s), fuel_from_energy(hybrid_car_ec, ncv_petrol_mj_kg),
               car_range};
     case fuel::lpg:
-      return {petrol_car_nox[i], petrol_car_pm(s),
-              scaled(petrol_car_fc, lhv_petrol_mj_kg / lhv_lpg_mj_kg), car_range};
+      return {lpg_car_nox[i], petrol_car_pm(std::min(s, euro_standard::euro_4)),
+              fuel_from_energy(lpg_car_ec, ncv_lpg_mj_kg), car_range};
     case fuel::cng:
-      return {petrol_car_nox[i], petrol_car_pm(s),
-              scaled(petrol_car_fc, lhv_petrol_mj_kg / lhv_cng_mj_kg), car_range};
+      return {lpg_car_nox[i], petrol_car_pm(std::min(s, euro_standard::euro_4)),
+              fuel_from_energy(cng_car_ec, ncv_cng_mj_kg), car_range};
     case fuel::diesel:
-      return {diesel_car_nox[i], diesel_car_pm[i], scaled(petrol_car_fc, diesel_car_fuel_ratio),
-              car_range};
+      return {diesel_car_nox[i], diesel_car_pm[i],
+              fuel_from_energy(diesel_car_ec_of(s), ncv_diesel_mj_kg), car_range};
     case fuel::electric:
       return {{}, {}, {}, car_range};
   }
@@ -363,11 +510,34 @@ vehicle_curves car_curves(fuel f, euro_standard s) {
   return {};
 }
 
+curve reduced(const curve& euro_1, const std::array<double, 3>& percent, euro_standard s) {
+  return scaled(euro_1, 1 - percent[level(s) - 2] / 100);
+}
+
 vehicle_curves van_curves(fuel f, euro_standard s) {
   if (f == fuel::electric) return {{}, {}, {}, van_range};
+  if (f == fuel::petrol) {
+    // Euro 5 and 6: no van rows in the 2013 tables; the petrol car NOx and PM curves of the same
+    // standard (the later annex gives its smallest petrol vans, N1-I, the car rows too).
+    switch (s) {
+      case euro_standard::pre_euro:
+        return {petrol_van_nox_conventional, petrol_car_pm(s), petrol_van_fc_conventional,
+                van_range};
+      case euro_standard::euro_1:
+        return {petrol_van_nox_euro_1, petrol_car_pm(s), petrol_van_fc, van_range};
+      case euro_standard::euro_2:
+      case euro_standard::euro_3:
+      case euro_standard::euro_4:
+        return {reduced(petrol_van_nox_euro_1, petrol_van_nox_reduction_percent, s),
+                petrol_car_pm(s), petrol_van_fc, van_range};
+      case euro_standard::euro_5:
+      case euro_standard::euro_6:
+        return {petrol_car_nox[light_index(s)], petrol_car_pm(s), petrol_van_fc, van_range};
+    }
+  }
   if (f != fuel::diesel) {
+    // LPG, CNG and hybrid vans: no van rows; the car curves of the same fuel (assumption).
     auto c = car_curves(f, s);
-    c.fc = scaled(petrol_van_fc, c.fc.scale / petrol_car_fc.scale);
     c.range = van_range;
     return c;
   }
@@ -379,12 +549,10 @@ vehicle_curves van_curves(fuel f, euro_standard s) {
       return {diesel_van_nox_euro_1, diesel_van_pm_euro_1, diesel_van_fc_euro_1, van_range};
     case euro_standard::euro_2:
     case euro_standard::euro_3:
-    case euro_standard::euro_4: {
-      std::size_t r = level(s) - 2;
-      return {scaled(diesel_van_nox_euro_1, 1 - diesel_van_nox_reduction_percent[r] / 100),
-              scaled(diesel_van_pm_euro_1, 1 - diesel_van_pm_reduction_percent[r] / 100),
+    case euro_standard::euro_4:
+      return {reduced(diesel_van_nox_euro_1, diesel_van_nox_reduction_percent, s),
+              reduced(diesel_van_pm_euro_1, diesel_van_pm_reduction_percent, s),
               diesel_van_fc_euro_1, van_range};
-    }
     case euro_standard::euro_5:
       return {diesel_van_nox_euro_5, diesel_van_pm_euro_5, diesel_van_fc_euro_5, van_range};
     case euro_standard::euro_6:
@@ -398,8 +566,13 @@ vehicle_curves heavy_curves(vehicle_category c, fuel f, euro_standard s) {
   const speed_range range = c == vehicle_category::bus ? bus_range : lorry_range;
   if (f == fuel::electric) return {{}, {}, {}, range};
   std::size_t i = level(s);
-  // Gas and petrol heavy vehicles: the diesel curves of the same standard, fuel by energy
-  // (assumption: the annex has no gas lorry rows, and this model carries no gas bus rows).
+  if (c == vehicle_category::bus && f == fuel::cng) {
+    // pre-Euro and Euro I, Euro II, Euro III, EEV for Euro IV and later
+    const auto& row = urban_cng_bus[std::clamp<std::size_t>(i, 1, 4) - 1];
+    return {row.nox, row.pm, row.fc, range};
+  }
+  // Other gas and petrol heavy vehicles: the diesel curves of the same standard, fuel by energy
+  // (assumption: the annexes have no gas lorry rows, and this model no LPG or petrol bus rows).
   double fuel_ratio = 1.0;
   if (f == fuel::cng) fuel_ratio = lhv_diesel_mj_kg / lhv_cng_mj_kg;
   if (f == fuel::lpg) fuel_ratio = lhv_diesel_mj_kg / lhv_lpg_mj_kg;
@@ -415,8 +588,12 @@ vehicle_curves two_wheeler_curves(vehicle_category c, fuel f, euro_standard s) {
   std::size_t i = std::min<std::size_t>(level(s), 3);  // conventional, Euro 1, 2, 3 and later
   if (c == vehicle_category::moped)
     return {constant(moped_nox[i]), constant(moped_pm[i]), constant(moped_fc[i]), range};
-  return {scaled(motorcycle_nox[i], motorcycle_nox_limit_ratio[level(s)]),
-          constant(motorcycle_pm_g_km[i]), motorcycle_fc[i], range};
+  if (s >= euro_standard::euro_4) {
+    std::size_t later = s == euro_standard::euro_4 ? 0 : 1;  // Euro 4, Euro 5 (and 6)
+    return {motorcycle_nox_euro_4_5[later], constant(motorcycle_pm_euro_4_5_g_km), motorcycle_fc[3],
+            range};
+  }
+  return {motorcycle_nox[i], constant(motorcycle_pm_g_km[i]), motorcycle_fc[i], range};
 }
 
 vehicle_curves curves_of(const fleet_share& v) {

@@ -10,22 +10,28 @@
 //    Tables 3-41 (petrol) and 3-47 (diesel); diesel Euro 5 / 6 NOx and petrol Euro 6 NOx with the
 //    full precision of the 2014 annex "equation 1", (a + cV + eV^2 + f/V) / (1 + bV + dV^2);
 //    petrol fuel consumption of Table 3-41;
-//  - vans: Tables 3-59 / 3-62 / 3-63 (conventional to Euro 4); diesel Euro 5 and Euro 6 (NOx, PM,
-//    fuel) from the light-duty annex (Sept. 2014), "Diesel < 3.5 t", 10-110 km/h;
+//  - from the hot emission factor annex of the Guidebook 2016, segment "Medium" (1.4-2.0 l): diesel
+//    car energy consumption (to fuel at 43.0 MJ/kg), petrol car PM of Euro 1-4 (urban constants),
+//    petrol full hybrids (NOx, energy), LPG cars (NOx, PM, energy) and CNG cars (energy; NOx and
+//    PM the annex's LPG rows);
+//  - vans: Tables 3-59 / 3-60 / 3-62 / 3-63 (diesel and petrol, conventional to Euro 4); diesel
+//    Euro 5 and Euro 6 (NOx, PM, fuel) from the light-duty annex (Sept. 2014), "Diesel < 3.5 t",
+//    10-110 km/h;
 //  - lorries, every standard (NOx, PM, fuel): the heavy-duty annex (June 2012) of the Guidebook
 //    2013, segment "Rigid 14 - 20 t" diesel (conventional, Euro I-III, IV EGR, V SCR, VI), 50 %
 //    load, 0 % slope, 12-86 km/h;
 //  - urban buses, every standard (NOx, PM, fuel): the same annex, segment "Urban Buses Standard
 //    15 - 18 t" diesel (conventional, Euro I-III, IV EGR, V SCR, VI), 50 % load, 0 % slope,
-//    11-86 km/h;
+//    11-86 km/h; CNG urban buses from the Guidebook 2019 annex, "Urban CNG Buses" (Euro I-III,
+//    EEV);
 //  - motorcycles: the Guidebook 2013 motorcycle curves, 4-stroke 50-250 cm3, conventional and
-//    Euro 1-3 (fifth-degree polynomials in V, 10-100 km/h);
+//    Euro 1-3 (fifth-degree polynomials in V, 10-100 km/h); Euro 4 and 5 NOx from the 2016 annex;
 //  - mopeds: Tables 3-67 / 3-68 (speed-independent).
-// Where this model carries no published curve it says so and uses a documented ASSUMPTION:
-// diesel/hybrid/LPG/CNG car fuel from the petrol curve (ratio or energy equivalence), petrol vans
-// on the petrol car pollutant curves, petrol car PM of Euro 1-4 as Euro 5, gas/petrol heavy
-// vehicles as diesel ones (fuel by energy), Euro 4 and later motorcycles as Euro 3 with NOx scaled
-// by the type-approval limits. See emission.cpp and the README.
+// Where this model carries no published curve it says so and uses a documented ASSUMPTION: hybrid
+// PM as petrol, CNG cars older than Euro 4 on the Euro 4+ rows, petrol vans of Euro 5/6 and
+// LPG/CNG/hybrid vans on the car curves, Euro 4/5 motorcycle fuel as Euro 3, CNG buses of Euro
+// IV-VI as EEV, and gas/petrol lorries and LPG/petrol buses as diesel ones (fuel by energy). See
+// emission.cpp and the README.
 // Speeds are clamped to each curve's validity range (valid_speed_range): the curves are fitted to
 // driving cycles between about 10 and 130 km/h (vans 110, motorcycles 100, urban buses 11-86,
 // lorries 12-86) and diverge outside.

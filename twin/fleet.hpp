@@ -26,8 +26,8 @@ enum class vehicle_category : std::uint8_t {
 };
 inline constexpr std::size_t vehicle_category_count = 7;
 
-// Energy carriers. `hybrid` is a petrol full hybrid (it burns petrol; the emission model uses the
-// petrol curves with an assumed fuel saving, see emission.cpp); `electric` has no exhaust.
+// Energy carriers. `hybrid` is a petrol full hybrid (it burns petrol; the emission model has its
+// own NOx and fuel rows, see emission.cpp); `electric` has no exhaust.
 enum class fuel : std::uint8_t { petrol, diesel, lpg, cng, hybrid, electric };
 inline constexpr std::size_t fuel_count = 6;
 

@@ -193,11 +193,12 @@ TEST_CASE("urban buses are the heavy-duty annex Urban Buses Standard 15-18 t row
   // Every newer bus standard emits less NOx than the conventional one at urban speed.
   for (std::size_t s = 1; s < twin::euro_standard_count; ++s)
     CHECK(nox(bus(static_cast<euro_standard>(s)), 30) < nox(bus(euro_standard::pre_euro), 30));
-  // Gas buses: the diesel pollutant curves, fuel by energy (43.0 / 48.0 MJ/kg).
-  fleet_share cng_bus{vehicle_category::bus, fuel::cng, euro_standard::euro_5, 1};
-  CHECK(nox(cng_bus, 30) == nox(bus(euro_standard::euro_5), 30));
-  CHECK(twin::env::fuel_factor_g_km(cng_bus, 30) ==
-        doctest::Approx(twin::env::fuel_factor_g_km(bus(euro_standard::euro_5), 30) * 43.0 / 48.0));
+  // Gas lorries have no annex rows: the diesel pollutant curves, fuel by energy (43.0 / 48.0).
+  fleet_share cng_lorry{vehicle_category::heavy_goods, fuel::cng, euro_standard::euro_5, 1};
+  fleet_share diesel_lorry{vehicle_category::heavy_goods, fuel::diesel, euro_standard::euro_5, 1};
+  CHECK(nox(cng_lorry, 30) == nox(diesel_lorry, 30));
+  CHECK(twin::env::fuel_factor_g_km(cng_lorry, 30) ==
+        doctest::Approx(twin::env::fuel_factor_g_km(diesel_lorry, 30) * 43.0 / 48.0));
 }
 
 TEST_CASE("motorcycles follow the Guidebook 4-stroke 50-250 cm3 curves") {
@@ -228,9 +229,8 @@ TEST_CASE("motorcycles follow the Guidebook 4-stroke 50-250 cm3 curves") {
   // PM: the annex constants (0.02 g/km conventional and Euro 1, 0.005 Euro 2 and 3).
   CHECK(pm25(moto(euro_standard::pre_euro), 30) == doctest::Approx(0.02));
   CHECK(pm25(moto(euro_standard::euro_3), 30) == doctest::Approx(0.005));
-  // Euro 4 and 5 (no annex rows): Euro 3 NOx times 0.09 / 0.15 and 0.06 / 0.15.
-  CHECK(nox(moto(euro_standard::euro_4), 20) == doctest::Approx(0.218312 * 0.6).epsilon(1e-9));
-  CHECK(nox(moto(euro_standard::euro_5), 50) == doctest::Approx(0.2511875 * 0.4).epsilon(1e-9));
+  // Euro 4 and 5: the 2016 annex rows (see the test of the later rows).
+  CHECK(nox(moto(euro_standard::euro_4), 20) != nox(moto(euro_standard::euro_3), 20));
   CHECK(pm25(moto(euro_standard::euro_5), 50) == doctest::Approx(0.005));
   // Clamped to 10..100 km/h; mopeds keep their speed-independent factors.
   CHECK(nox(moto(euro_standard::euro_3), 5) == nox(moto(euro_standard::euro_3), 10));
@@ -270,6 +270,180 @@ TEST_CASE("diesel vans Euro 5 and 6 follow the light-duty annex Diesel < 3.5 t r
   // Vans no longer follow the diesel car curves.
   CHECK(nox(van(euro_standard::euro_5), 50) != nox(diesel_euro_5, 50));
   CHECK(nox(van(euro_standard::euro_5), 200) == nox(van(euro_standard::euro_5), 110));
+}
+
+// The rows of the Guidebook 2016 annex, (Alpha V^2 + Beta V + Gamma + Delta / V) /
+// (Epsilon V^2 + Zita V + Hta), by hand as numerator / denominator; fuel = EC x 1000 / NCV.
+TEST_CASE("diesel car fuel follows the annex energy rows of the Medium class") {
+  auto car = [](euro_standard s) { return fleet_share{vehicle_category::car, fuel::diesel, s, 1}; };
+  // Euro 3-6 (one row): at 20 km/h 20.3487701 / 7.48623783 = 2.71815705 MJ/km = 63.2129547 g/km
+  //   at 43.0 MJ/kg; at 50 km/h 24.2693875 / 12.3828296 = 1.95992259 MJ/km = 45.5795951 g/km.
+  for (auto s : {euro_standard::euro_3, euro_standard::euro_5, euro_standard::euro_6}) {
+    CAPTURE(to_string(s));
+    CHECK(twin::env::fuel_factor_g_km(car(s), 20) == doctest::Approx(63.2129547).epsilon(1e-8));
+    CHECK(twin::env::fuel_factor_g_km(car(s), 50) == doctest::Approx(45.5795951).epsilon(1e-8));
+  }
+  // Euro 1: 15.9170994 / 5.71787263 = 2.78374501 MJ/km = 64.7382562 g/km at 20 km/h;
+  //   17.4859384 / 9.20471339 = 1.89967223 MJ/km = 44.1784240 g/km at 50 km/h.
+  CHECK(twin::env::fuel_factor_g_km(car(euro_standard::euro_1), 20) ==
+        doctest::Approx(64.7382562).epsilon(1e-8));
+  CHECK(twin::env::fuel_factor_g_km(car(euro_standard::euro_1), 50) ==
+        doctest::Approx(44.1784240).epsilon(1e-8));
+  CHECK(twin::env::exhaust_factor_g_km(car(euro_standard::euro_5), 50)[index(pollutant::co2)] ==
+        doctest::Approx(45.5795951 * twin::env::co2_per_g_fuel(fuel::diesel)).epsilon(1e-8));
+  // Euro 2 and conventional have their own rows.
+  CHECK(twin::env::fuel_factor_g_km(car(euro_standard::euro_2), 50) !=
+        twin::env::fuel_factor_g_km(car(euro_standard::euro_1), 50));
+  CHECK(twin::env::fuel_factor_g_km(car(euro_standard::pre_euro), 50) !=
+        twin::env::fuel_factor_g_km(car(euro_standard::euro_1), 50));
+}
+
+TEST_CASE("LPG, CNG and hybrid cars follow their annex rows") {
+  auto car = [](fuel f, euro_standard s) { return fleet_share{vehicle_category::car, f, s, 1}; };
+  // LPG Euro 4 NOx: 0.421164493 / 5.43052047 = 0.077555088 at 20 km/h; 0.244726883 / 5.43052047
+  //   = 0.045065088 at 50 km/h.
+  CHECK(nox(car(fuel::lpg, euro_standard::euro_4), 20) ==
+        doctest::Approx(0.077555088).epsilon(1e-7));
+  CHECK(nox(car(fuel::lpg, euro_standard::euro_4), 50) ==
+        doctest::Approx(0.045065088).epsilon(1e-7));
+  // LPG energy (every standard): 21.8053199 / 7.9363967 = 2.74750882 MJ/km at 20 km/h, 59.005 g/km
+  //   at 46.564 MJ/kg; 17.1378987 / 7.9363967 = 2.1594055 MJ/km at 50 km/h, 46.375 g/km.
+  for (auto s : {euro_standard::euro_1, euro_standard::euro_6}) {
+    CHECK(twin::env::fuel_factor_g_km(car(fuel::lpg, s), 20) ==
+          doctest::Approx(59.005).epsilon(1e-8));
+    CHECK(twin::env::fuel_factor_g_km(car(fuel::lpg, s), 50) ==
+          doctest::Approx(46.375).epsilon(1e-8));
+  }
+  // LPG PM: the urban constants, 0.00322 g/km Euro 1-2 and 0.00128 Euro 3-6.
+  CHECK(pm25(car(fuel::lpg, euro_standard::euro_2), 40) == doctest::Approx(0.00322));
+  CHECK(pm25(car(fuel::lpg, euro_standard::euro_6), 40) == doctest::Approx(0.00128));
+  CHECK(twin::env::co2_per_g_fuel(fuel::lpg) == doctest::Approx(44.011 / (12.011 + 1.008 * 2.525)));
+
+  // CNG energy: 17.3706999 / 4.88327801 = 3.55718021 MJ/km = 74.1079211 g/km at 48 MJ/kg (20
+  //   km/h); 20.1259101 / 8.18645694 = 2.45843962 MJ/km = 51.2174922 g/km (50 km/h). NOx and PM
+  //   are the LPG rows, as in the annex.
+  CHECK(twin::env::fuel_factor_g_km(car(fuel::cng, euro_standard::euro_5), 20) ==
+        doctest::Approx(74.1079211).epsilon(1e-8));
+  CHECK(twin::env::fuel_factor_g_km(car(fuel::cng, euro_standard::euro_5), 50) ==
+        doctest::Approx(51.2174922).epsilon(1e-8));
+  CHECK(nox(car(fuel::cng, euro_standard::euro_4), 50) ==
+        nox(car(fuel::lpg, euro_standard::euro_4), 50));
+
+  // Hybrid NOx (Euro 4 and later): 0.103440155 / 16.587581 = 0.006236 at 30 km/h and
+  //   0.220614827 / 16.587581 = 0.0133 at 50 km/h; negative below about 17 km/h, so 0 there.
+  const auto hybrid = car(fuel::hybrid, euro_standard::euro_6);
+  CHECK(nox(hybrid, 30) == doctest::Approx(0.006236).epsilon(1e-6));
+  CHECK(nox(hybrid, 50) == doctest::Approx(0.0133).epsilon(1e-6));
+  CHECK(nox(hybrid, 10) == 0);
+  // Hybrid energy: 788.507652 / 565.721886 = 1.39380793 MJ/km = 31.841 g/km at 43.774 MJ/kg (30
+  //   km/h); 760.871129 / 565.721886 = 1.34495615 MJ/km = 30.725 g/km (50 km/h).
+  CHECK(twin::env::fuel_factor_g_km(hybrid, 30) == doctest::Approx(31.841).epsilon(1e-8));
+  CHECK(twin::env::fuel_factor_g_km(hybrid, 50) == doctest::Approx(30.725).epsilon(1e-8));
+  // No hybrid PM row: the petrol car PM of the standard.
+  CHECK(pm25(hybrid, 50) == pm25(car(fuel::petrol, euro_standard::euro_6), 50));
+}
+
+TEST_CASE("petrol car PM of Euro 1-4 is the annex urban constant") {
+  auto car = [](euro_standard s) { return fleet_share{vehicle_category::car, fuel::petrol, s, 1}; };
+  for (double speed : {20.0, 50.0}) {
+    CHECK(pm25(car(euro_standard::pre_euro), speed) == doctest::Approx(0.00322));
+    CHECK(pm25(car(euro_standard::euro_1), speed) == doctest::Approx(0.00322));
+    CHECK(pm25(car(euro_standard::euro_2), speed) == doctest::Approx(0.00322));
+    CHECK(pm25(car(euro_standard::euro_3), speed) == doctest::Approx(0.00128));
+    CHECK(pm25(car(euro_standard::euro_4), speed) == doctest::Approx(0.00128));
+  }
+  // Euro 5 keeps the Table 3-41 curve.
+  CHECK(pm25(car(euro_standard::euro_5), 50) != doctest::Approx(0.00128));
+}
+
+TEST_CASE("vans up to Euro 4 follow Tables 3-59 to 3-63") {
+  auto van = [](fuel f, euro_standard s) {
+    return fleet_share{vehicle_category::light_goods, f, s, 1};
+  };
+  // Petrol NOx, conventional 0.0179 V + 1.9547: 2.3127 at 20 km/h, 2.8497 at 50 km/h.
+  CHECK(nox(van(fuel::petrol, euro_standard::pre_euro), 20) == doctest::Approx(2.3127));
+  CHECK(nox(van(fuel::petrol, euro_standard::pre_euro), 50) == doctest::Approx(2.8497));
+  // Euro 1, 7.55e-5 V^2 - 0.009 V + 0.666: 0.0302 - 0.18 + 0.666 = 0.5162 at 20 km/h,
+  //   0.18875 - 0.45 + 0.666 = 0.40475 at 50 km/h; Euro 2, 3, 4: minus 66, 79, 90 %.
+  CHECK(nox(van(fuel::petrol, euro_standard::euro_1), 20) == doctest::Approx(0.5162));
+  CHECK(nox(van(fuel::petrol, euro_standard::euro_1), 50) == doctest::Approx(0.40475));
+  CHECK(nox(van(fuel::petrol, euro_standard::euro_2), 20) == doctest::Approx(0.5162 * 0.34));
+  CHECK(nox(van(fuel::petrol, euro_standard::euro_3), 50) == doctest::Approx(0.40475 * 0.21));
+  CHECK(nox(van(fuel::petrol, euro_standard::euro_4), 50) == doctest::Approx(0.40475 * 0.10));
+  // Petrol fuel, conventional 0.0167 V^2 - 2.649 V + 161.51: 6.68 - 52.98 + 161.51 = 115.21 at
+  //   20 km/h, 41.75 - 132.45 + 161.51 = 70.81 at 50 km/h; Euro 1 and later 0.0195 V^2 - 3.09 V +
+  //   188.85: 7.8 - 61.8 + 188.85 = 134.85 at 20 km/h.
+  CHECK(twin::env::fuel_factor_g_km(van(fuel::petrol, euro_standard::pre_euro), 20) ==
+        doctest::Approx(115.21));
+  CHECK(twin::env::fuel_factor_g_km(van(fuel::petrol, euro_standard::pre_euro), 50) ==
+        doctest::Approx(70.81));
+  CHECK(twin::env::fuel_factor_g_km(van(fuel::petrol, euro_standard::euro_4), 20) ==
+        doctest::Approx(134.85));
+  // Petrol PM: the car constants, which the annex gives its petrol vans too.
+  CHECK(pm25(van(fuel::petrol, euro_standard::euro_2), 30) == doctest::Approx(0.00322));
+
+  // Diesel Euro 1 NOx 24.1e-5 V^2 - 0.03181 V + 2.0247: 1.4849 at 20 km/h, 1.0367 at 50 km/h; PM
+  //   4.5e-5 V^2 - 0.004885 V + 0.1932: 0.1135 and 0.06145. Euro 2 = Euro 1; Euro 3 minus 16 %
+  //   NOx and 33 % PM; Euro 4 minus 32 % and 65 %.
+  CHECK(nox(van(fuel::diesel, euro_standard::euro_2), 20) == doctest::Approx(1.4849));
+  CHECK(pm25(van(fuel::diesel, euro_standard::euro_2), 50) == doctest::Approx(0.06145));
+  CHECK(nox(van(fuel::diesel, euro_standard::euro_3), 20) == doctest::Approx(1.4849 * 0.84));
+  CHECK(pm25(van(fuel::diesel, euro_standard::euro_3), 50) == doctest::Approx(0.06145 * 0.67));
+  CHECK(nox(van(fuel::diesel, euro_standard::euro_4), 50) == doctest::Approx(1.0367 * 0.68));
+  CHECK(pm25(van(fuel::diesel, euro_standard::euro_4), 20) == doctest::Approx(0.1135 * 0.35));
+}
+
+TEST_CASE("Euro 4 and 5 motorcycles follow the annex 4-stroke <250 cm3 NOx rows") {
+  auto moto = [](euro_standard s) {
+    return fleet_share{vehicle_category::motorcycle, fuel::petrol, s, 1};
+  };
+  // Euro 4: 33.9285215 / 1235.14381 = 0.0274692884 at 20 km/h; 557.475027 / 16651.4414 =
+  //   0.0334790854 at 50 km/h.
+  CHECK(nox(moto(euro_standard::euro_4), 20) == doctest::Approx(0.0274692884).epsilon(1e-8));
+  CHECK(nox(moto(euro_standard::euro_4), 50) == doctest::Approx(0.0334790854).epsilon(1e-8));
+  // Euro 5 (and euro_6, read as Euro 5): 4.96874242 / 274.439996 = 0.0181050229 at 20 km/h;
+  //   62.8726177 / 2828.44194 = 0.0222287108 at 50 km/h.
+  for (auto s : {euro_standard::euro_5, euro_standard::euro_6}) {
+    CHECK(nox(moto(s), 20) == doctest::Approx(0.0181050229).epsilon(1e-8));
+    CHECK(nox(moto(s), 50) == doctest::Approx(0.0222287108).epsilon(1e-8));
+    CHECK(pm25(moto(s), 50) == doctest::Approx(0.005));
+  }
+  // The annex energy row of Euro 4 and 5 has a pole inside 10-100 km/h: the Euro 3 fuel is kept.
+  CHECK(twin::env::fuel_factor_g_km(moto(euro_standard::euro_4), 50) ==
+        twin::env::fuel_factor_g_km(moto(euro_standard::euro_3), 50));
+}
+
+TEST_CASE("CNG urban buses follow the 2019 annex Urban CNG Buses rows") {
+  auto bus = [](euro_standard s) { return fleet_share{vehicle_category::bus, fuel::cng, s, 1}; };
+  // Euro I, II, III constants (pre-Euro as Euro I).
+  for (double speed : {20.0, 60.0}) {
+    CHECK(nox(bus(euro_standard::pre_euro), speed) == doctest::Approx(16.5));
+    CHECK(nox(bus(euro_standard::euro_1), speed) == doctest::Approx(16.5));
+    CHECK(nox(bus(euro_standard::euro_2), speed) == doctest::Approx(15.0));
+    CHECK(nox(bus(euro_standard::euro_3), speed) == doctest::Approx(10.0));
+    CHECK(pm25(bus(euro_standard::euro_1), speed) == doctest::Approx(0.02));
+    CHECK(pm25(bus(euro_standard::euro_3), speed) == doctest::Approx(0.01));
+    CHECK(twin::env::fuel_factor_g_km(bus(euro_standard::euro_1), speed) == doctest::Approx(555));
+    CHECK(twin::env::fuel_factor_g_km(bus(euro_standard::euro_2), speed) == doctest::Approx(515));
+    CHECK(twin::env::fuel_factor_g_km(bus(euro_standard::euro_3), speed) == doctest::Approx(455));
+  }
+  // EEV, used for Euro IV-VI: NOx 33.1492696 / 10.1549877 = 3.26433379 at 30 km/h,
+  //   59.7091366 / 24.1072098 = 2.47681656 at 50 km/h; PM 1.34210243 / 149.498968 = 0.00897733574
+  //   at 30 km/h, 1.42180841 / 201.566718 = 0.00705378559 at 50 km/h; energy 8.24253845 /
+  //   0.509886003 = 16.1654534 MJ/km = 336.780280 g/km at 48 MJ/kg (30 km/h) and 9.0588256 /
+  //   0.698661625 = 12.9659699 MJ/km = 270.124373 g/km (50 km/h).
+  for (auto s : {euro_standard::euro_4, euro_standard::euro_5, euro_standard::euro_6}) {
+    CAPTURE(to_string(s));
+    CHECK(nox(bus(s), 30) == doctest::Approx(3.26433379).epsilon(1e-8));
+    CHECK(nox(bus(s), 50) == doctest::Approx(2.47681656).epsilon(1e-8));
+    CHECK(pm25(bus(s), 30) == doctest::Approx(0.00897733574).epsilon(1e-8));
+    CHECK(pm25(bus(s), 50) == doctest::Approx(0.00705378559).epsilon(1e-8));
+    CHECK(twin::env::fuel_factor_g_km(bus(s), 30) == doctest::Approx(336.780280).epsilon(1e-8));
+    CHECK(twin::env::fuel_factor_g_km(bus(s), 50) == doctest::Approx(270.124373).epsilon(1e-8));
+  }
+  CHECK(twin::env::exhaust_factor_g_km(bus(euro_standard::euro_6), 50)[index(pollutant::co2)] ==
+        doctest::Approx(270.124373 * twin::env::co2_per_g_fuel(fuel::cng)).epsilon(1e-8));
+  CHECK(twin::env::valid_speed_range(bus(euro_standard::euro_6)).max_kmh == 86);
 }
 
 TEST_CASE("CO2 per gram of fuel follows the carbon balance") {
