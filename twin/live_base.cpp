@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <unordered_map>
 
@@ -70,6 +71,11 @@ std::optional<double> inferred_capacity_veh_h(double length_m, double free_speed
   return observed_flow_veh_h / std::pow((ratio - 1) / bpr_b, 1 / bpr_power);
 }
 
+double bpr_time_ratio(double flow_veh_h, double capacity_veh_h) {
+  TWIN_CHECK_OP(capacity_veh_h, >, 0.0);
+  return 1 + bpr_b * std::pow(flow_veh_h / capacity_veh_h, bpr_power);
+}
+
 expected<bool, live_base_error> check_live_snapshot(const city& bundle, const live_snapshot& s) {
   if (s.city_name != bundle.name)
     return unexpected{failure(live_base_failure::city_mismatch, s,
@@ -118,6 +124,7 @@ expected<live_base, live_base_error> apply_live_base(const city& bundle, const l
                                                      const live_base_options& options) {
   TWIN_CHECK(bundle_flow_veh_h.empty() || bundle_flow_veh_h.size() == bundle.links.size());
   TWIN_CHECK_OP(options.capacity_floor_fraction, >, 0.0);
+  TWIN_CHECK_OP(options.capacity_tolerance, >=, 0.0);
   TWIN_CHECK_OP(options.demand_factor_min, <=, options.demand_factor_max);
   if (auto ok = check_live_snapshot(bundle, s); !ok) return unexpected{ok.error()};
 
@@ -127,6 +134,7 @@ expected<live_base, live_base_error> apply_live_base(const city& bundle, const l
   r.city_name = s.city_name;
   r.as_of = s.as_of;
   r.stale_after_ms = options.stale_after_ms;
+  r.capacity_tolerance = options.capacity_tolerance;
   r.demand_factor_min = options.demand_factor_min;
   r.demand_factor_max = options.demand_factor_max;
 
@@ -156,7 +164,15 @@ expected<live_base, live_base_error> apply_live_base(const city& bundle, const l
     if (std::isnan(obs.speed_kmh) || std::isnan(obs.flow_veh_h)) continue;
     auto c_live =
         inferred_capacity_veh_h(l.length_m, l.free_speed_kmh, obs.speed_kmh, obs.flow_veh_h);
+    // Below the bundle's capacity exactly when slower than the bundle's curve at this flow.
     if (!c_live || *c_live >= l.capacity_veh_h) continue;
+    const double observed_ratio = obs.speed_kmh > 0 ? l.free_speed_kmh / obs.speed_kmh
+                                                    : std::numeric_limits<double>::infinity();
+    if (observed_ratio <=
+        (1 + options.capacity_tolerance) * bpr_time_ratio(obs.flow_veh_h, l.capacity_veh_h)) {
+      ++r.links_within_tolerance;
+      continue;
+    }
     const double floor = options.capacity_floor_fraction * l.capacity_veh_h;
     live_capacity_cut cut;
     cut.link = id;

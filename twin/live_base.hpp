@@ -12,6 +12,10 @@
 //       min(bundle capacity, c_live), never less than `capacity_floor_fraction` of the bundle's
 //       (a near-standstill at a trickle of flow would otherwise close the link). A link at or
 //       above its free speed keeps its capacity: the cost model has nothing to invert there.
+//       Nor does a link whose observed time is within `capacity_tolerance` of the bundle's BPR
+//       time at the observed flow: at low v/c the inversion is ill-conditioned (a speed 4 %
+//       below free flow at night reads as a capacity cut of ~90 %), so sensor noise and ordinary
+//       scatter around the curve must not pass for an incident. Such links are counted.
 //   (b) demand: one city-wide factor f scales the OD matrix so that the bundle's own equilibrium
 //       flows best match the observed flows in the least-squares sense:
 //       f = sum(q_obs * q_model) / sum(q_model^2) over the fresh flow observations. The bundle's
@@ -82,8 +86,13 @@ struct live_snapshot {
 // 350 and 10 degrees is 0, not 180), in degrees [0, 360).
 std::optional<double> fresh_mean(const live_snapshot& s, sensor_kind kind, time_ms stale_after_ms);
 
+// How much longer than the bundle's BPR time at the observed flow a link's observed travel time
+// may be before the link's capacity is read as lowered (0.1: 10 % longer).
+inline constexpr double live_capacity_tolerance_default = 0.10;
+
 struct live_base_options {
   time_ms stale_after_ms = 15 * ms_per_minute;
+  double capacity_tolerance = live_capacity_tolerance_default;
   double capacity_floor_fraction = 0.05;
   double demand_factor_min = 0.1;
   double demand_factor_max = 2.0;
@@ -94,6 +103,9 @@ struct live_base_options {
 std::optional<double> inferred_capacity_veh_h(double length_m, double free_speed_kmh,
                                               double observed_speed_kmh,
                                               double observed_flow_veh_h);
+
+// t / t0 of the BPR cost at a flow and a capacity (scenario.hpp's bpr_b and bpr_power).
+double bpr_time_ratio(double flow_veh_h, double capacity_veh_h);
 
 // One link whose capacity the live state lowered.
 struct live_capacity_cut {
@@ -113,6 +125,10 @@ struct live_base_report {
   std::size_t links_observed = 0;  // links the snapshot has a state for
   std::size_t links_stale = 0;     // ignored: older than the staleness bound
   time_ms stale_after_ms = 0;
+  // Links slower than the bundle's BPR time at their observed flow, but by no more than the
+  // tolerance: they keep the bundle's capacity.
+  std::size_t links_within_tolerance = 0;
+  double capacity_tolerance = 0;
   // Lowered capacities by increasing applied / bundle capacity (ties by link id).
   std::vector<live_capacity_cut> cuts;
   // The demand factor applied; empty when no fresh flow observation rests on a modelled flow.

@@ -764,7 +764,7 @@ fs::path read_base(const YAML::Node& root, const fs::path& file, const spec_read
               {"scenario", "title", "description", "base", "assignment", "value_of_time_per_h",
                "report", "variants", "environment"});
   YAML::Node base = r.map(root, "base", "", true);
-  r.only_keys(base, "base", {"city", "node", "snapshot"});
+  r.only_keys(base, "base", {"city", "node", "snapshot", "capacity_tolerance"});
   if (base["snapshot"])
     r.fail(base["snapshot"], "base.snapshot",
            "a saved snapshot as the base is not supported yet: use base: { city: FOLDER }");
@@ -894,6 +894,8 @@ expected<scenario, load_error> load_scenario(const fs::path& file) {
     s.base = std::move(*c);
     spec_reader r(file.string(), s.base);
     s.spec = read_spec(root, file, r);
+    if (YAML::Node tolerance = root["base"]["capacity_tolerance"])
+      s.live_options.capacity_tolerance = fraction(r, tolerance, "base.capacity_tolerance");
     return s;
   });
 }

@@ -198,6 +198,8 @@ json live_base_json(const scenario& s, const live_base_report& lb) {
           {"links_observed", lb.links_observed},
           {"links_stale", lb.links_stale},
           {"capacities_cut", lb.cuts.size()},
+          {"capacity_tolerance", lb.capacity_tolerance},
+          {"links_within_tolerance", lb.links_within_tolerance},
           {"capacity_cuts", std::move(cuts)},
           {"demand", std::move(demand)},
           {"environment", std::move(environment)}};
@@ -654,7 +656,9 @@ std::string comparison_table(const scenario& s, const scenario_result& r) {
   if (const auto& lb = r.live_base) {
     os << "Live base: " << lb->node << " as of " << utc_text(lb->as_of) << ": "
        << lb->links_observed << " links observed, " << lb->links_stale << " stale (older than "
-       << lb->stale_after_ms / 60000.0 << " min), " << lb->cuts.size() << " capacities cut\n";
+       << lb->stale_after_ms / 60000.0 << " min), " << lb->cuts.size() << " capacities cut, "
+       << lb->links_within_tolerance << " slower than the BPR curve within the "
+       << fixed(100 * lb->capacity_tolerance, 0) << " % tolerance\n";
     if (lb->demand_factor)
       os << "  demand factor " << fixed(*lb->demand_factor, 4) << " on " << lb->demand_links
          << " links"
@@ -832,6 +836,9 @@ std::string metrics_text(const scenario& s, const scenario_result& r) {
     live("citytwin_scenario_live_capacities_cut",
          "Links whose capacity the live speeds and flows lowered.",
          static_cast<double>(lb->cuts.size()));
+    live("citytwin_scenario_live_links_within_tolerance",
+         "Links slower than the BPR curve at their live flow, within the tolerance: not cut.",
+         static_cast<double>(lb->links_within_tolerance));
     live("citytwin_scenario_live_demand_factor",
          "City-wide factor on the bundle's demand fitted to the live flows (1 when not fitted).",
          lb->demand_factor ? *lb->demand_factor : 1.0);

@@ -6,6 +6,7 @@
 #include <numbers>
 
 #include "twin/check.hpp"
+#include "twin/live_base.hpp"
 
 namespace twin {
 
@@ -41,10 +42,19 @@ double traffic_demand(double h) {
   return std::min(d, 1.0);
 }
 
-// Relative speed at a demand level: nearly free-flowing at night, about a third at the peaks.
-double speed_share(double d) {
-  return 1.0 - 0.65 * d * d * d;
-}
+// The flow at full demand as a share of capacity: the peaks run just below capacity.
+constexpr double peak_flow_share = 0.97;
+
+// Standard deviation of a speed reading's travel time around the BPR time, relative. The noise is
+// bounded at +-3.46 sd (next_gaussian), so the speed's own scatter is at most 5.2 %. A link's
+// speed and flow sensors report one after the other, and the flow may take one step of its own
+// noise in between (an innovation of at most 0.69 sd, plus the small pull to the mean): about 5 %
+// of the flow at most, under 3.5 % on the BPR time near capacity. Both together stay inside the
+// live base's capacity tolerance, as sensor scatter should.
+constexpr double speed_time_spread = 0.015;
+constexpr double flow_step_allowance = 0.035;
+static_assert((1 + 3.47 * speed_time_spread) * (1 + flow_step_allowance) <
+              1 + live_capacity_tolerance_default);
 
 // A cycle peaking at 15:00 local: the warmest hour and the strongest sea breeze.
 double afternoon_cycle(double h) {
@@ -91,20 +101,22 @@ synthetic_feed::synthetic_feed(city_ptr city, std::uint64_t seed, synth_options 
     double u = uniform();
     switch (s.kind) {
       case sensor_kind::traffic_speed:
+        // See speed_value: gain is the free speed, relative_spread that of the travel time.
         p.gain = free_kmh;
-        p.spread = 0.04 * free_kmh;
+        p.relative_spread = speed_time_spread;
+        p.capacity_veh_h = capacity_veh_h;
         p.lo = std::max(range.min, 2.0);
         p.hi = std::min(range.max, 1.15 * free_kmh);
         break;
       case sensor_kind::traffic_flow:
-        p.gain = 0.97 * capacity_veh_h;
+        p.gain = peak_flow_share * capacity_veh_h;
         p.relative_spread = 0.06;
         p.hi = std::min(range.max, 1.1 * capacity_veh_h);
         break;
       case sensor_kind::traffic_occupancy:
         // Occupancy = density x effective vehicle length (6.5 m) per lane, with density =
-        // flow / speed, so it climbs steeply when speed collapses at the peaks.
-        p.gain = 0.65 * 0.97 * capacity_veh_h / (free_kmh * lanes);
+        // flow / speed: the level is the demand times the BPR travel time ratio.
+        p.gain = 0.65 * peak_flow_share * capacity_veh_h / (free_kmh * lanes);
         p.relative_spread = 0.08;
         p.hi = std::min(range.max, 95.0);
         break;
@@ -182,6 +194,19 @@ synthetic_feed::synthetic_feed(city_ptr city, std::uint64_t seed, synth_options 
     p.last_time_ms = std::numeric_limits<time_ms>::min();
     sensors_.push_back(p);
   }
+
+  std::vector<std::size_t> flow_of_link(city_->links.size(), no_flow_sensor);
+  for (std::size_t i = 0; i < sensors_.size(); ++i) {
+    const auto& link = city_->sensors[i].link;
+    if (sensors_[i].kind == sensor_kind::traffic_flow && link &&
+        link->value < flow_of_link.size() && flow_of_link[link->value] == no_flow_sensor)
+      flow_of_link[link->value] = i;
+  }
+  for (std::size_t i = 0; i < sensors_.size(); ++i) {
+    const auto& link = city_->sensors[i].link;
+    if (sensors_[i].kind == sensor_kind::traffic_speed && link && link->value < flow_of_link.size())
+      sensors_[i].flow_index = flow_of_link[link->value];
+  }
 }
 
 double synthetic_feed::next_gaussian() {
@@ -208,9 +233,9 @@ void synthetic_feed::update_levels(time_ms t) {
   double d_lagged = traffic_demand(h - 1.5);
   double afternoon = afternoon_cycle(h);
   auto set = [this](sensor_kind k, double v) { level_[static_cast<std::size_t>(k)] = v; };
-  set(sensor_kind::traffic_speed, speed_share(d));
+  set(sensor_kind::traffic_speed, 1.0);  // unused: see speed_value
   set(sensor_kind::traffic_flow, d);
-  set(sensor_kind::traffic_occupancy, d / speed_share(d));
+  set(sensor_kind::traffic_occupancy, d * bpr_time_ratio(peak_flow_share * d, 1.0));
   set(sensor_kind::pm25, d_lagged);
   set(sensor_kind::pm10, d_lagged);
   set(sensor_kind::no2, d);
@@ -226,14 +251,31 @@ void synthetic_feed::update_levels(time_ms t) {
   set(sensor_kind::waste_fill, std::fmod(h - 4.0 + 24.0, 24.0) / 24.0);
 }
 
+double synthetic_feed::level_value(const sensor_params& s) const {
+  const double v =
+      s.offset +
+      s.gain * level_[static_cast<std::size_t>(s.kind)] * (1 + s.relative_spread * s.noise) +
+      s.spread * s.noise;
+  return std::clamp(v, s.lo, s.hi);
+}
+
+// The BPR speed at the flow the link's flow sensor reports (at its latest noise), so that a live
+// base inverting a link's latest speed and flow finds the bundle's own capacity, give or take the
+// speed's own noise on the travel time.
+double synthetic_feed::speed_value(const sensor_params& s) const {
+  const double v_c =
+      s.flow_index != no_flow_sensor
+          ? level_value(sensors_[s.flow_index]) / s.capacity_veh_h
+          : peak_flow_share * level_[static_cast<std::size_t>(sensor_kind::traffic_flow)];
+  const double time_ratio = bpr_time_ratio(v_c, 1.0) * (1 + s.relative_spread * s.noise);
+  return std::clamp(s.gain / time_ratio, s.lo, s.hi);
+}
+
 reading synthetic_feed::make_reading(sensor_params& s, time_ms t) {
   time_ms time = t > s.last_time_ms ? t : s.last_time_ms + 1;
   s.last_time_ms = time;
   s.noise = noise_phi * s.noise + noise_innovation * next_gaussian();
-  double v = s.offset +
-             s.gain * level_[static_cast<std::size_t>(s.kind)] * (1 + s.relative_spread * s.noise) +
-             s.spread * s.noise;
-  v = std::clamp(v, s.lo, s.hi);
+  double v = s.kind == sensor_kind::traffic_speed ? speed_value(s) : level_value(s);
   if (s.kind == sensor_kind::wind_direction) {
     v = std::fmod(v, 360.0);
     if (v < 0) v += 360.0;

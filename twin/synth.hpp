@@ -31,10 +31,14 @@ struct synth_bad_counts {
 };
 
 // Realistic synthetic readings for every sensor of a city: daily cycles in local time plus smooth
-// per-sensor noise. Deterministic for a seed on every platform: only the engine comes from the
-// standard library (its output sequence is fully specified), the distributions are our own.
-// Never emits two readings of one sensor at the same time: when asked for a time at or before a
-// sensor's previous reading, that sensor's reading is placed 1 ms after the previous one.
+// per-sensor noise. Road links follow the scenarios' cost model: a link's speed is the BPR speed
+// (bpr_b, bpr_power, the link's capacity and free speed) at the flow its flow sensor reports,
+// within a travel-time noise that stays inside the live base's capacity tolerance, and its
+// occupancy is that flow over that speed. Deterministic for a seed on every platform: only the
+// engine comes from the standard library (its output sequence is fully specified), the
+// distributions are our own. Never emits two readings of one sensor at the same time: when asked
+// for a time at or before a sensor's previous reading, that sensor's reading is placed 1 ms after
+// the previous one.
 class synthetic_feed {
  public:
   synthetic_feed(city_ptr city, std::uint64_t seed, synth_options options = {});
@@ -64,11 +68,20 @@ class synthetic_feed {
     double lo = 0;
     double hi = 0;
     double noise = 0;  // AR(1) state, unit variance
+    // Traffic speed: the link's capacity and the index of its flow sensor in sensors_ (none: the
+    // speed follows the noise-free flow of the daily demand).
+    double capacity_veh_h = 0;
+    std::size_t flow_index = no_flow_sensor;
     time_ms last_time_ms = 0;
     bool emitted = false;
   };
 
+  static constexpr std::size_t no_flow_sensor = static_cast<std::size_t>(-1);
+
   void update_levels(time_ms t);
+  // The clamped value of the generic formula at the sensor's current noise.
+  double level_value(const sensor_params& s) const;
+  double speed_value(const sensor_params& s) const;
   reading make_reading(sensor_params& s, time_ms t);
   double next_gaussian();
 

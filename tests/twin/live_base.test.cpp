@@ -1,10 +1,20 @@
 #include "twin/live_base.hpp"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "twin/bundle.hpp"
+#include "twin/scenario.hpp"
+#include "twin/scenario_output.hpp"
+#include "twin/synth.hpp"
 
 namespace {
 
@@ -110,9 +120,58 @@ TEST_CASE("live base: capacities cut, floored, kept, and stale observations igno
   CHECK(live.base.links[2].capacity_veh_h == 1000.0);
   CHECK(live.base.links[3].capacity_veh_h == 1000.0);
   CHECK(live.base.links[4].capacity_veh_h == 1000.0);
+  // d runs slower than free flow but faster than its BPR curve at 3000 veh/h.
+  CHECK(r.links_within_tolerance == 0);
+  CHECK(r.capacity_tolerance == 0.1);
   // No model flows given: the demand stays as it is.
   CHECK_FALSE(r.demand_factor.has_value());
   CHECK(live.base.demand[1].trips_veh_h == 1000.0);
+}
+
+TEST_CASE("live base: a link slower than its BPR curve by no more than the tolerance is kept") {
+  const auto city = line_city();
+  // At 1000 veh/h on 1000 veh/h of capacity the BPR time is t0 (1 + 0.15) = 1.15 min.
+  const double bpr_min = 1.15;
+  const double speed_5 = 60 / (bpr_min * 1.05);   // 5 % slower than the curve: 49.69 km/h
+  const double speed_20 = 60 / (bpr_min * 1.20);  // 20 % slower: t = 1.38 min, 43.48 km/h
+  auto s = snapshot({
+      {"a", speed_5, 1000, now},
+      {"b", speed_20, 1000, now},
+      {"c", 57, 300, now},  // 5 % slower than free flow at a trickle: 1.0526 min against 1.0012
+  });
+  auto live = apply(city, s);
+  const auto& r = live.report;
+  CHECK(r.links_observed == 3);
+  CHECK(r.links_within_tolerance == 2);
+  // b: c_live = 1000 / ((1.38 - 1) / 0.15)^(1/4) = 1000 / 2.5333333^(1/4) = 792.6416986492342.
+  REQUIRE(r.cuts.size() == 1);
+  CHECK(r.cuts[0].link == twin::link_id{1});
+  CHECK(r.cuts[0].inferred_capacity_veh_h == doctest::Approx(792.6416986492342).epsilon(1e-12));
+  CHECK(r.cuts[0].capacity_veh_h == doctest::Approx(792.6416986492342).epsilon(1e-12));
+  CHECK(live.base.links[0].capacity_veh_h == 1000.0);
+  CHECK(live.base.links[1].capacity_veh_h == doctest::Approx(792.6416986492342).epsilon(1e-12));
+  CHECK(live.base.links[2].capacity_veh_h == 1000.0);
+
+  // Without a tolerance every link slower than its curve is cut: a to 1000 / (0.2075 /
+  // 0.15)^(1/4) = 922.0793360105754, c at its trickle of flow to 300 / (0.0526316 / 0.15)^(1/4)
+  // = 389.79, which the old rule read as a 61 % capacity loss.
+  twin::live_base_options strict;
+  strict.capacity_tolerance = 0;
+  auto all = twin::apply_live_base(city, s, {}, strict);
+  REQUIRE(all.has_value());
+  CHECK(all->report.links_within_tolerance == 0);
+  REQUIRE(all->report.cuts.size() == 3);
+  CHECK(all->base.links[0].capacity_veh_h == doctest::Approx(922.0793360105754).epsilon(1e-12));
+  CHECK(all->base.links[2].capacity_veh_h ==
+        doctest::Approx(300 / std::pow((60.0 / 57 - 1) / 0.15, 0.25)).epsilon(1e-12));
+  // A wider band keeps b too.
+  twin::live_base_options lenient;
+  lenient.capacity_tolerance = 0.25;
+  auto none = twin::apply_live_base(city, s, {}, lenient);
+  REQUIRE(none.has_value());
+  CHECK(none->report.cuts.empty());
+  CHECK(none->report.links_within_tolerance == 3);
+  CHECK(none->report.capacity_tolerance == 0.25);
 }
 
 TEST_CASE("live base: no observation leaves the bundle as it is") {
@@ -216,4 +275,111 @@ TEST_CASE("live base: fresh means of the environment sensors; directions as unit
   CHECK_FALSE(twin::fresh_mean(s, sensor_kind::wind_speed, window).has_value());
   CHECK_FALSE(twin::fresh_mean(s, sensor_kind::no2, window).has_value());
   CHECK(twin::fresh_mean(s, sensor_kind::wind_speed, 60 * ms_per_minute) == 3.0);
+}
+
+TEST_CASE(
+    "live base: the synthetic feed of the Macau bundle cuts no link, at the peaks or at night") {
+  auto loaded = twin::load_city(std::filesystem::path(CITYTWIN_EXAMPLES) / "macau");
+  REQUIRE(loaded.has_value());
+  const auto city = std::make_shared<const twin::city>(std::move(*loaded));
+  twin::synthetic_feed feed(city, 2024);
+  twin::live_base_options strict;
+  strict.capacity_tolerance = 0;
+
+  // 2024-03-04 00:00 UTC is 08:00 in Macau: 03:00, 08:30, 12:00, 18:30 and 22:00 local.
+  constexpr twin::time_ms macau_8am = 1709510400000;
+  const std::vector<twin::time_ms> starts{
+      macau_8am - 5 * twin::ms_per_hour, macau_8am + 30 * ms_per_minute,
+      macau_8am + 4 * twin::ms_per_hour, macau_8am + 10 * twin::ms_per_hour + 30 * ms_per_minute,
+      macau_8am + 14 * twin::ms_per_hour};
+  std::vector<twin::live_link> state(city->links.size());
+  for (std::size_t l = 0; l < state.size(); ++l) state[l].key = city->links[l].key;
+  std::size_t snapshots = 0, cuts = 0, within = 0, strict_cuts = 0;
+  std::vector<twin::reading> out;
+  for (const auto start : starts) {
+    // Half an hour of rounds a minute apart, each read as a live base as it stands.
+    for (int round = 0; round < 30; ++round) {
+      const twin::time_ms t = start + round * ms_per_minute;
+      out.clear();
+      feed.sample_all(t, out);
+      for (const auto& r : out) {
+        const auto* s = city->find_sensor(r.sensor);
+        REQUIRE(s != nullptr);
+        if (!s->link) continue;
+        auto& link = state[s->link->value];
+        if (s->kind == twin::sensor_kind::traffic_speed) link.speed_kmh = r.value;
+        if (s->kind == twin::sensor_kind::traffic_flow) link.flow_veh_h = r.value;
+        link.time = r.time;
+      }
+      std::vector<twin::live_link> seen;
+      for (const auto& l : state)
+        if (l.time > 0) seen.push_back(l);
+      auto snap = snapshot(seen);
+      snap.city_name = city->name;
+      snap.as_of = t;
+      auto live = twin::apply_live_base(*city, snap, {});
+      REQUIRE(live.has_value());
+      REQUIRE(live->report.links_observed == 106);
+      CHECK(live->report.links_stale == 0);
+      cuts += live->report.cuts.size();
+      within += live->report.links_within_tolerance;
+      auto all = twin::apply_live_base(*city, snap, {}, strict);
+      REQUIRE(all.has_value());
+      strict_cuts += all->report.cuts.size();
+      ++snapshots;
+    }
+  }
+  CHECK(snapshots == 150);
+  CHECK(cuts == 0);
+  // The speeds scatter around their curves: without the band, the links on the slow side would
+  // be cut, and they are exactly the ones the band keeps.
+  CHECK(strict_cuts > snapshots * 106 / 3);
+  CHECK(within == strict_cuts);
+}
+
+TEST_CASE("live base: the tolerance from the scenario file, and the links it kept in the reports") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("citytwin-live-base-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& tolerance) {
+    const auto path = dir / (name + ".yaml");
+    std::ofstream(path)
+        << "scenario: " << name << "\nbase:\n  city: \""
+        << (std::filesystem::path(CITYTWIN_TEST_DATA) / "scenario" / "two-routes").string()
+        << "\"\n  capacity_tolerance: " << tolerance
+        << "\nvariants:\n  - name: same\n    perturbations: []\n";
+    return path;
+  };
+  auto bad = twin::load_scenario(write("too-wide", "1.5"));
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().to_string().find("base.capacity_tolerance") != std::string::npos);
+
+  auto loaded = twin::load_scenario(write("half", "0.5"));
+  if (!loaded) FAIL(loaded.error().to_string());
+  auto s = std::move(*loaded);
+  CHECK(s.live_options.capacity_tolerance == 0.5);
+  // Direct (2000 m, t0 = 2 min) at 30 km/h with 500 veh/h takes twice its free time, 1.98 times
+  // its BPR time (1 + 0.15 x 0.5^4 = 1.009375): cut. North-a at 57 km/h takes 1.0526 t0, 1.043
+  // times its BPR time: kept.
+  twin::live_snapshot live;
+  live.node = "tcp://127.0.0.1:7101";
+  live.city_name = "Two Routes";
+  live.as_of = now;
+  live.links = {{"direct", 30, 500, now}, {"north-a", 57, 500, now}};
+  s.live = live;
+  auto r = twin::run_scenario(s);
+  REQUIRE(r.live_base.has_value());
+  CHECK(r.live_base->cuts.size() == 1);
+  CHECK(r.live_base->links_within_tolerance == 1);
+  const auto j = nlohmann::json::parse(twin::summary_json(s, r));
+  CHECK(j["live_base"]["capacities_cut"] == 1);
+  CHECK(j["live_base"]["links_within_tolerance"] == 1);
+  CHECK(j["live_base"]["capacity_tolerance"] == 0.5);
+  CHECK(twin::comparison_table(s, r).find(
+            "1 capacities cut, 1 slower than the BPR curve within the 50 % tolerance\n") !=
+        std::string::npos);
+  CHECK(twin::metrics_text(s, r).find(
+            "citytwin_scenario_live_links_within_tolerance{scenario=\"half\"} 1\n") !=
+        std::string::npos);
+  std::filesystem::remove_all(dir);
 }

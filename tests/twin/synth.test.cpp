@@ -200,11 +200,14 @@ TEST_CASE("synthetic traffic slows at the morning peak and flows at night") {
   double v_am = mean_relative_speed(*c, feed, am_peak, 10);
   double v_midday = mean_relative_speed(*c, feed, midday, 10);
   double v_pm = mean_relative_speed(*c, feed, pm_peak, 10);
-  CHECK(v_night > 0.9);
-  CHECK(v_am < 0.6);
-  CHECK(v_pm < 0.6);
+  // The BPR speed at the demand's flow (v/c = 0.97 d): free at night, 1 / (1 + 0.15 x 0.97^4) =
+  // 0.8830 of free speed at the peaks (d = 1), 0.992 at midday (d = 0.5).
+  CHECK(v_night == doctest::Approx(1.0).epsilon(0.01));
+  CHECK(v_am == doctest::Approx(1 / (1 + 0.15 * std::pow(0.97, 4))).epsilon(0.015));
+  CHECK(v_pm == doctest::Approx(1 / (1 + 0.15 * std::pow(0.97, 4))).epsilon(0.015));
+  CHECK(v_midday == doctest::Approx(0.992).epsilon(0.01));
   CHECK(v_am < v_midday);
-  CHECK(v_midday < v_night);
+  CHECK(v_pm < v_midday);
 
   double flow_night = mean_of(*c, feed, twin::sensor_kind::traffic_flow, night, 5);
   double flow_am = mean_of(*c, feed, twin::sensor_kind::traffic_flow, am_peak, 5);
@@ -228,6 +231,41 @@ TEST_CASE("synthetic traffic slows at the morning peak and flows at night") {
   // The same instant is 00:30 at UTC+0: night, not the peak.
   twin::synthetic_feed utc(c, 2024, twin::synth_options{.utc_offset_minutes = 0});
   CHECK(mean_relative_speed(*c, utc, am_peak, 10) > 0.9);
+}
+
+TEST_CASE("synthetic speeds follow each link's BPR curve at the flow it reports") {
+  auto c = synth_city();
+  twin::synthetic_feed feed(c, 99);
+  std::vector<twin::reading> out;
+  double sum = 0, lowest = 2, highest = 0;
+  std::size_t n = 0;
+  std::vector<double> speed(c->links.size()), flow(c->links.size());
+  for (twin::time_ms t = monday_utc_ms; t < monday_utc_ms + twin::ms_per_day;
+       t += 2 * twin::ms_per_minute) {
+    out.clear();
+    feed.sample_all(t, out);
+    for (const auto& r : out) {
+      const auto* s = c->find_sensor(r.sensor);
+      if (s->kind == twin::sensor_kind::traffic_speed) speed[s->link->value] = r.value;
+      if (s->kind == twin::sensor_kind::traffic_flow) flow[s->link->value] = r.value;
+    }
+    for (const auto& l : c->links) {
+      // Observed travel time over the BPR time at the observed flow.
+      const double ratio = (l.free_speed_kmh / speed[l.id.value]) /
+                           (1 + 0.15 * std::pow(flow[l.id.value] / l.capacity_veh_h, 4));
+      sum += ratio;
+      lowest = std::min(lowest, ratio);
+      highest = std::max(highest, ratio);
+      ++n;
+    }
+  }
+  CHECK(n == 720 * synth_link_count);
+  CHECK(sum / n == doctest::Approx(1.0).epsilon(0.005));
+  // The travel-time noise (1.5 % sd, bounded at 3.46 sd) and the flow's step of its own noise
+  // between the two readings of a link stay inside the live base's 10 % tolerance.
+  CHECK(lowest > 0.9);
+  CHECK(highest < 1.1);
+  CHECK(highest > 1.02);  // the noise is there
 }
 
 TEST_CASE("synthetic feed injects exactly the share of bad readings asked for") {
