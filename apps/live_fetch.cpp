@@ -17,8 +17,9 @@ template <class View>
 twin::expected<View, std::string> ask(cluster::query_client& client, const std::string& address,
                                       const twin::query_request& request, const std::string& what,
                                       steady::time_point deadline, int timeout_ms) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
+  // Rounded up, so that the query's own time runs out no earlier than the read's: a query that
+  // times out is then always reported as the read's timeout.
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - steady::now()).count();
   if (left <= 0)
     return twin::unexpected{"reading the live state of " + address + " took longer than " +
                             std::to_string(timeout_ms) + " ms (at " + what + ")"};
