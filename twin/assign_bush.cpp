@@ -1,6 +1,7 @@
 #include "twin/assign_bush.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <functional>
 #include <limits>
 
@@ -77,6 +78,7 @@ class node_heap {
       : entries_(entries.data()), position_(position.data()) {}
 
   bool empty() const { return size_ == 0; }
+  double top_key() const { return entries_[0].key; }
 
   void push_or_decrease(node_index v, double kv) {
     std::uint32_t i = position_[v] == not_queued ? size_++ : position_[v];
@@ -132,35 +134,78 @@ class node_heap {
   std::uint32_t size_ = 0;
 };
 
-// Dijkstra from `origin` into label/pred, recording the settled order. With `targets`, stops once
-// every node whose targets entry equals `stamp` is settled (`remaining` of them); labels of
-// unsettled nodes are then only upper bounds.
+// Dijkstra from `origin` into label and pred, recording the settled order.
 void dijkstra(const network& net, node_index origin, std::span<const double> cost,
               std::vector<double>& label, std::vector<link_index>& pred,
               std::vector<node_index>& settled, std::vector<heap_entry>& heap_entries,
-              std::vector<std::uint32_t>& heap_position, const std::uint32_t* targets = nullptr,
-              std::uint32_t stamp = 0, std::uint32_t remaining = 0) {
+              std::vector<std::uint32_t>& heap_position) {
   std::fill(label.begin(), label.end(), infinity);
   std::fill(pred.begin(), pred.end(), no_link);
   settled.clear();
   node_heap heap(heap_entries, heap_position);
-  label[origin] = 0;
+  double* const d_label = label.data();
+  link_index* const d_pred = pred.data();
+  d_label[origin] = 0;
   heap.push_or_decrease(origin, 0.0);
   const double* const c = cost.data();
   while (!heap.empty()) {
     const node_index u = heap.pop();
     settled.push_back(u);
-    if (targets != nullptr && targets[u] == stamp && --remaining == 0) break;
     if (!net.may_leave(u, origin)) continue;
-    const double d = label[u];
-    for (const link_index l : net.out_links(u)) {
-      if (net.closed(l)) continue;
-      const node_index v = net.to(l);
-      const double dv = d + c[l];
-      if (dv < label[v]) {
-        label[v] = dv;
-        pred[v] = l;
-        heap.push_or_decrease(v, dv);
+    const double d = d_label[u];
+    for (const network::arc a : net.open_out_arcs(u)) {
+      const double dv = d + c[a.link];
+      if (dv < d_label[a.to]) {
+        d_label[a.to] = dv;
+        d_pred[a.to] = a.link;
+        heap.push_or_decrease(a.to, dv);
+      }
+    }
+  }
+  heap.clear();
+}
+
+// Shortest-path labels from `origin` into `label`, exact at least at the nodes marked with
+// `stamp` in `targets` (the others may be left as upper bounds). Nodes that paths may not pass
+// through (zones other than the origin) never enter the heap: nothing leaves them, so a label
+// there is final once no queued node is shorter. Zones are often half of the nodes, and most of
+// the destinations: the heap stays smaller and shallower.
+void search_targets(const network& net, node_index origin, std::span<const double> cost,
+                    std::span<const destination_flow> destinations, const std::uint32_t* targets,
+                    std::uint32_t stamp, std::vector<double>& label,
+                    std::vector<heap_entry>& heap_entries,
+                    std::vector<std::uint32_t>& heap_position) {
+  std::fill(label.begin(), label.end(), infinity);
+  // Targets that paths may pass through are final once settled, the others once the heap holds
+  // nothing shorter than the longest of them.
+  std::uint32_t through_remaining = 0;
+  for (const destination_flow& d : destinations)
+    if (targets[d.destination] == stamp && net.may_leave(d.destination, origin))
+      ++through_remaining;
+  double zone_bound = -1;  // the longest zone target's label, once every through one is settled
+  node_heap heap(heap_entries, heap_position);
+  double* const d_label = label.data();
+  d_label[origin] = 0;
+  heap.push_or_decrease(origin, 0.0);
+  const double* const c = cost.data();
+  while (!heap.empty()) {
+    if (through_remaining == 0) {
+      if (zone_bound < 0) {
+        // Labels only fall from here on: the bound stays safe.
+        zone_bound = 0;
+        for (const destination_flow& d : destinations)
+          zone_bound = std::max(zone_bound, d_label[d.destination]);
+      }
+      if (heap.top_key() >= zone_bound) break;
+    }
+    const node_index u = heap.pop();
+    if (targets[u] == stamp) --through_remaining;
+    const double d = d_label[u];
+    for (const network::arc a : net.open_out_arcs(u)) {
+      const double dv = d + c[a.link];
+      if (dv < d_label[a.to]) {
+        d_label[a.to] = dv;
+        if (net.may_leave(a.to, origin)) heap.push_or_decrease(a.to, dv);
       }
     }
   }
@@ -179,16 +224,10 @@ double shortest_path_cost(const network& net, node_index origin,
     ws.stamp_ = 1;
   }
   const std::uint32_t stamp = ws.stamp_;
-  std::uint32_t remaining = 0;
-  for (const destination_flow& d : destinations) {
-    if (ws.target_stamp_[d.destination] != stamp) {
-      ws.target_stamp_[d.destination] = stamp;
-      ++remaining;
-    }
-  }
-  if (remaining == 0) return 0;
-  dijkstra(net, origin, link_cost, ws.min_label_, ws.min_pred_, ws.settled_, ws.heap_entries_,
-           ws.heap_position_, ws.target_stamp_.data(), stamp, remaining);
+  for (const destination_flow& d : destinations) ws.target_stamp_[d.destination] = stamp;
+  if (destinations.empty()) return 0;
+  search_targets(net, origin, link_cost, destinations, ws.target_stamp_.data(), stamp,
+                 ws.min_label_, ws.heap_entries_, ws.heap_position_);
   double sum = 0;
   for (const destination_flow& d : destinations) {
     const double c = ws.min_label_[d.destination];
@@ -215,13 +254,22 @@ void origin_bush::initialize(const network& net, node_index origin,
   auto& pred = ws.min_pred_;
   dijkstra(net, origin, links.cost, label, pred, ws.settled_, ws.heap_entries_, ws.heap_position_);
 
-  // The shortest-path tree, plus every usable link that leads to a farther node.
+  // The shortest-path tree, plus every usable link that leads to a farther node; counted as
+  // order_bush() wants them.
+  auto& in_degree = ws.in_degree_;
+  std::fill(in_degree.begin(), in_degree.end(), 0u);
+  auto& members = ws.next_links_;
+  members.clear();
   for (link_index l = 0; l < m; ++l) {
     const node_index i = net.from(l);
     const node_index j = net.to(l);
     if (net.closed(l) || j == origin_ || !net.may_leave(i, origin_)) continue;
     if (label[i] == infinity) continue;
-    if (pred[j] == l || label[i] < label[j]) in_bush_[l] = 1;
+    if (pred[j] == l || label[i] < label[j]) {
+      in_bush_[l] = 1;
+      ++in_degree[j];
+      members.push_back(l);
+    }
   }
 
   // All or nothing on the tree, farthest node first.
@@ -242,20 +290,29 @@ void origin_bush::initialize(const network& net, node_index origin,
     ws.node_flow_[net.from(l)] += f;
     links.set_flow(net, l, links.flow[l] + f);
   }
-  rebuild_order(net, ws);
+  order_bush(net, ws);
 }
 
 // Kahn's algorithm over the bush; also regroups the bush links by head node in that order.
 void origin_bush::rebuild_order(const network& net, bush_workspace& ws) {
   auto& in_degree = ws.in_degree_;
   std::fill(in_degree.begin(), in_degree.end(), 0u);
-  std::uint32_t bush_size = 0;
+  auto& members = ws.next_links_;
+  members.clear();
   for (link_index l = 0; l < net.link_count(); ++l) {
     if (in_bush_[l]) {
       ++in_degree[net.to(l)];
-      ++bush_size;
+      members.push_back(l);
     }
   }
+  order_bush(net, ws);
+}
+
+// Kahn's algorithm from the bush's links (ws.next_links_, ascending) and the in-degree they give
+// each node (ws.in_degree_).
+void origin_bush::order_bush(const network& net, bush_workspace& ws) {
+  auto& in_degree = ws.in_degree_;
+  const auto& members = ws.next_links_;
   order_.clear();
   order_.push_back(origin_);
   for (std::size_t k = 0; k < order_.size(); ++k) {
@@ -266,10 +323,66 @@ void origin_bush::rebuild_order(const network& net, bush_workspace& ws) {
       if (--in_degree[v] == 0) order_.push_back(v);
     }
   }
-  regroup(net);
+  regroup(net, ws);
   // A link left out means a cycle or a link from a node the origin cannot reach: both are bugs.
-  TWIN_CHECK_OP(bush_links_.size(), ==, bush_size);
+  TWIN_CHECK_OP(bush_links_.size(), ==, members.size());
 }
+
+namespace {
+
+// Sorts the positions of `order` by label[order[position]], equal labels in position order, into
+// `sorted`. A comparison sort of labels in nearly random order mispredicts about every other
+// comparison; an LSD radix sort has no data-dependent branch, and being stable it keeps ties in
+// order without comparing. It sorts by the labels rounded to float (monotone: it never inverts
+// two labels, only merges close ones), on 32 bits instead of 64, and a final insertion pass puts
+// the rare merged labels in their exact order.
+void sort_by_label(const double* label, std::span<const node_index> order,
+                   std::vector<label_key>& keyed, std::vector<label_key>& other,
+                   std::vector<std::uint32_t>& sorted) {
+  constexpr std::uint32_t digits = 4;
+  const std::uint32_t count = static_cast<std::uint32_t>(order.size());
+  keyed.resize(count);
+  other.resize(count);
+  std::uint32_t histogram[digits][256] = {};
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const double u = label[order[k]];
+    TWIN_CHECK(u >= 0);  // so that the bits of the key order as the values do
+    const float rounded = static_cast<float>(u);
+    // +0 and -0 are equal: one key for both.
+    const std::uint32_t key = rounded == 0 ? 0 : std::bit_cast<std::uint32_t>(rounded);
+    keyed[k] = {key, k};
+    for (std::uint32_t d = 0; d < digits; ++d) ++histogram[d][(key >> (8 * d)) & 0xff];
+  }
+  for (std::uint32_t d = 0; d < digits; ++d) {
+    const std::uint32_t shift = 8 * d;
+    std::uint32_t* const h = histogram[d];
+    // A digit that every key shares moves nothing.
+    if (h[(keyed[0].key >> shift) & 0xff] == count) continue;
+    std::uint32_t sum = 0;
+    for (std::uint32_t v = 0; v < 256; ++v) {
+      const std::uint32_t n = h[v];
+      h[v] = sum;
+      sum += n;
+    }
+    for (const label_key& e : keyed) other[h[(e.key >> shift) & 0xff]++] = e;
+    keyed.swap(other);
+  }
+  const auto before = [&](const label_key& a, const label_key& b) {
+    const double ua = label[order[a.position]];
+    const double ub = label[order[b.position]];
+    return ua < ub || (ua == ub && a.position < b.position);
+  };
+  for (std::uint32_t k = 1; k < count; ++k) {
+    const label_key e = keyed[k];
+    std::uint32_t j = k;
+    for (; j > 0 && keyed[j - 1].key == e.key && before(e, keyed[j - 1]); --j)
+      keyed[j] = keyed[j - 1];
+    keyed[j] = e;
+  }
+  for (std::uint32_t k = 0; k < count; ++k) sorted[k] = keyed[k].position;
+}
+
+}  // namespace
 
 // After links were added by update(): every bush link (i, j) has U_i <= U_j, with equality only
 // where i already came before j, and every added one has U_i < U_j. A stable sort by U is thus a
@@ -292,15 +405,12 @@ void origin_bush::reorder_by_longest(const network& net, bush_workspace& ws) {
       break;
     }
   }
-  auto& keyed = ws.keyed_;
-  keyed.resize(count);
-  for (std::uint32_t k = 0; k < count; ++k) keyed[k] = {U[order_[k]], order_[k]};
-  // Stable by U: ties keep their old order. A plain sort with the old position breaking ties
-  // needs no buffer; insertion sort from the old order nearly always had too far to move.
-  if (!order_holds)
-    std::sort(keyed.begin() + 1, keyed.end(), [position](const auto& a, const auto& b) {
-      return a.first < b.first || (a.first == b.first && position[a.second] < position[b.second]);
-    });
+  // Old positions in the new order: sorted by U, ties in their old order (the origin stays
+  // first: U = 0 is the least label, and a tie keeps its old position 0 first).
+  auto& sorted = ws.sorted_;
+  sorted.resize(count);
+  for (std::uint32_t k = 0; k < count; ++k) sorted[k] = k;
+  if (!order_holds) sort_by_label(U, order_, ws.keyed_, ws.keyed_other_, sorted);
 
   // Added links grouped by head: counted per head node in in_degree_ (free here), then placed
   // right after the links their head keeps.
@@ -317,12 +427,14 @@ void origin_bush::reorder_by_longest(const network& net, bush_workspace& ws) {
   links.resize(size_max);
   tails.resize(size_max);
   flow.resize(size_max);
+  auto& next_order = ws.next_order_;
+  next_order.resize(count);
   std::uint32_t out = 0;
   for (std::uint32_t k = 0; k < count; ++k) {
-    const node_index v = keyed[k].second;
-    order_[k] = v;
+    const std::uint32_t old = sorted[k];
+    const node_index v = order_[old];
+    next_order[k] = v;
     start[k] = out;
-    const std::uint32_t old = position[v];
     for (std::uint32_t b = bush_start_[old]; b < bush_start_[old + 1]; ++b) {
       if (in_bush_[bush_links_[b]] != in_bush) continue;  // removed by this update
       links[out] = bush_links_[b];
@@ -340,6 +452,7 @@ void origin_bush::reorder_by_longest(const network& net, bush_workspace& ws) {
     tails[slot] = net.from(l);
     flow[slot] = flow_[l];
   }
+  order_.swap(next_order);
   bush_start_.swap(start);
   bush_links_.swap(links);
   bush_tails_.swap(tails);
@@ -353,22 +466,35 @@ void origin_bush::reorder_by_longest(const network& net, bush_workspace& ws) {
     TWIN_CHECK_OP(position[bush_tails_[b]], <, position[net.to(bush_links_[b])]);
 }
 
-// Groups the bush links by head node in the order of order_.
-void origin_bush::regroup(const network& net) {
-  bush_start_.resize(order_.size() + 1);
-  bush_links_.clear();
-  bush_tails_.clear();
-  bush_flow_.clear();
-  for (std::size_t k = 0; k < order_.size(); ++k) {
-    bush_start_[k] = static_cast<std::uint32_t>(bush_links_.size());
-    for (const link_index l : net.in_links(order_[k]))
-      if (in_bush_[l]) {
-        bush_links_.push_back(l);
-        bush_tails_.push_back(net.from(l));
-        bush_flow_.push_back(flow_[l]);
-      }
+// Groups the bush links (ws.next_links_, ascending) by head node in the order of order_, each
+// group in ascending link order: a counting sort by the head's position, which reads only the
+// bush's links. Links whose head is not in order_ are left out.
+void origin_bush::regroup(const network& net, bush_workspace& ws) {
+  const auto& members = ws.next_links_;
+  const std::uint32_t count = static_cast<std::uint32_t>(order_.size());
+  std::uint32_t* const position = ws.position_.data();
+  std::fill(ws.position_.begin(), ws.position_.end(), no_slot);
+  for (std::uint32_t k = 0; k < count; ++k) position[order_[k]] = k;
+  bush_start_.assign(count + 1, 0);
+  for (const link_index l : members) {
+    const std::uint32_t p = position[net.to(l)];
+    if (p != no_slot) ++bush_start_[p + 1];
   }
-  bush_start_[order_.size()] = static_cast<std::uint32_t>(bush_links_.size());
+  for (std::uint32_t k = 0; k < count; ++k) bush_start_[k + 1] += bush_start_[k];
+  auto& next = ws.next_start_;
+  next.assign(bush_start_.begin(), bush_start_.end() - 1);
+  const std::uint32_t size = bush_start_[count];
+  bush_links_.resize(size);
+  bush_tails_.resize(size);
+  bush_flow_.resize(size);
+  for (const link_index l : members) {
+    const std::uint32_t p = position[net.to(l)];
+    if (p == no_slot) continue;
+    const std::uint32_t slot = next[p]++;
+    bush_links_[slot] = l;
+    bush_tails_[slot] = net.from(l);
+    bush_flow_[slot] = flow_[l];
+  }
 }
 
 // Shortest (L) and longest (U) path labels over the bush in topological order. With used_only,
@@ -403,13 +529,35 @@ origin_bush::label_summary origin_bush::compute_labels(const network& /*net*/,
   std::uint32_t b = start[1];
   for (std::size_t k = 1; k < count; ++k) {
     const node_index j = order[k];
+    const std::uint32_t end = start[k + 1];
+    if (end - b == 1) {
+      // Most nodes have a single in-link: both labels follow it, the node adds no excess (its
+      // inflow is all on its shortest path) and it is no candidate. The general loop below gives
+      // the same values, with more work.
+      const node_index i = tails[b];
+      const double cl = c[links[b]];
+      const double lmin = L[i] + cl;
+      const double via_max = U[i] + cl;
+      L[j] = lmin;
+      min_slot[j] = b;
+      if ((!used_only || flow[b] > 0) && via_max > -infinity) {
+        U[j] = via_max;
+        max_slot[j] = b;
+        difference_max = std::max(difference_max, via_max - lmin);
+      } else {
+        U[j] = used_only ? -infinity : lmin;
+        max_slot[j] = no_slot;
+      }
+      ++b;
+      continue;
+    }
     double lmin = infinity;
     double umax = -infinity;
     std::uint32_t lp = no_slot;
     std::uint32_t up = no_slot;
     double inflow = 0;
     double inflow_cost = 0;
-    for (const std::uint32_t end = start[k + 1]; b < end; ++b) {
+    for (; b < end; ++b) {
       const node_index i = tails[b];
       const double cl = c[links[b]];
       const double f = flow[b];

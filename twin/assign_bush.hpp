@@ -50,6 +50,13 @@ struct heap_entry {
   node_index node = 0;
 };
 
+// A node's longest-path label, rounded to float and taken as bits, beside its position in a bush's
+// order: what reordering a bush sorts.
+struct label_key {
+  std::uint32_t key = 0;
+  std::uint32_t position = 0;
+};
+
 // Scratch memory for one thread. Sized for a network on first use; the contents mean nothing
 // between calls.
 class bush_workspace {
@@ -67,7 +74,8 @@ class bush_workspace {
   // node on its shortest and its longest used path.
   std::vector<std::uint32_t> min_slot_, max_slot_;
   std::vector<std::uint32_t> position_, in_degree_;
-  // Marks the destinations of one shortest-path search, so that it can stop once they are settled.
+  // Marks the destinations of one shortest-path search, so that it can stop once their labels are
+  // final.
   std::vector<std::uint32_t> target_stamp_;
   std::uint32_t stamp_ = 0;
   std::vector<node_index> settled_, queue_;
@@ -76,10 +84,13 @@ class bush_workspace {
   std::vector<std::uint32_t> min_segment_, max_segment_;  // slots
   std::vector<std::uint32_t> candidates_;                 // nodes a shift pass visits
   std::vector<double> closed_inflow_;                     // repair(): per node
-  // Reordering a bush after update(): links added, nodes keyed by longest-path label, and the new
-  // grouped arrays before they are swapped in.
+  // Reordering a bush after update(): links added, nodes keyed by longest-path label (and the
+  // radix sort's second buffer), the new order as old positions and as nodes, and the new grouped
+  // arrays before they are swapped in. rebuild_order() lists the bush's links in next_links_.
   std::vector<link_index> added_;
-  std::vector<std::pair<double, node_index>> keyed_;
+  std::vector<label_key> keyed_, keyed_other_;
+  std::vector<std::uint32_t> sorted_;
+  std::vector<node_index> next_order_;
   std::vector<std::uint32_t> next_start_;
   std::vector<link_index> next_links_;
   std::vector<node_index> next_tails_;
@@ -182,8 +193,9 @@ class origin_bush {
   label_summary compute_labels(const network& net, std::span<const double> cost, bush_workspace& ws,
                                double shift_difference_min) const;
   void rebuild_order(const network& net, bush_workspace& ws);
+  void order_bush(const network& net, bush_workspace& ws);
   void reorder_by_longest(const network& net, bush_workspace& ws);
-  void regroup(const network& net);
+  void regroup(const network& net, bush_workspace& ws);
   bool shift_at(const network& net, node_index j, link_state& links, bush_workspace& ws);
 
   node_index origin_ = 0;

@@ -79,6 +79,14 @@ expected<network, std::string> network::build(std::uint32_t node_count,
   net.specs_ = std::move(links);
   build_csr(node_count, net.from_, net.out_start_, net.out_links_);
   build_csr(node_count, net.to_, net.in_start_, net.in_links_);
+  net.open_out_start_.assign(node_count + 1, 0);
+  net.open_out_.reserve(m);
+  for (node_index n = 0; n < node_count; ++n) {
+    net.open_out_start_[n] = static_cast<std::uint32_t>(net.open_out_.size());
+    for (const link_index l : net.out_links(n))
+      if (!net.closed(l)) net.open_out_.push_back({l, net.to_[l]});
+  }
+  net.open_out_start_[node_count] = static_cast<std::uint32_t>(net.open_out_.size());
   return net;
 }
 

@@ -136,6 +136,28 @@ TEST_CASE("zones below the first through node carry no through traffic") {
   CHECK(t.link_flow[2] == 0);
 }
 
+TEST_CASE("shortest-path costs to zones are final only once no shorter node is queued") {
+  // Zones 0 (origin), 1 and 2; through nodes 3 and 4. Zone 1 is first reached directly at 10,
+  // after through target 3 is settled, and only then at 3 over 0 -> 3 -> 4 -> 1. Zone 2 offers a
+  // free way on to 4 that may not be taken.
+  const network net =
+      build_network(5, 3,
+                    {constant(0, 1, 10), constant(0, 3, 1), constant(3, 4, 1), constant(4, 1, 1),
+                     constant(0, 2, 0.5), constant(2, 4, 0), constant(1, 2, 0.25)});
+  const std::vector<destination_flow> to_1_and_3 = {{1, 2.0}, {3, 5.0}};
+  const std::vector<double> cost = {10, 1, 1, 1, 0.5, 0, 0.25};
+  bush_workspace ws;
+  CHECK(shortest_path_cost(net, 0, to_1_and_3, cost, ws) == 2.0 * 3 + 5.0 * 1);
+  // Zone targets alone: the search runs until nothing queued is shorter than them.
+  const std::vector<destination_flow> to_zones = {{1, 1.0}, {2, 4.0}};
+  CHECK(shortest_path_cost(net, 0, to_zones, cost, ws) == 1.0 * 3 + 4.0 * 0.5);
+  // Paths from zone 1 may leave it (it is the origin), never pass zone 2 (the free link).
+  const std::vector<destination_flow> from_1 = {{4, 1.0}};
+  double unreachable = 0;
+  CHECK(shortest_path_cost(net, 1, from_1, cost, ws, &unreachable) == 0);
+  CHECK(unreachable == 1.0);
+}
+
 TEST_CASE("intrazonal, unreachable and closed-link demand") {
   // Link 1 (0 -> 2 direct) is closed: capacity 0.
   const network net = build_network(
