@@ -27,8 +27,16 @@ test: build
 demo: build
 	$(BUILD_DIR)/apps/citytwin demo --city examples/macau
 
-bench: build
-	$(BUILD_DIR)/bench/citytwin_bench_ingest
+# The benchmarks (figures beside references measured in the same run), built for Release in a tree
+# of their own: ingest, traffic assignment, dispersion grid.
+BENCH_DIR ?= build-release
+BENCHES = citytwin_bench_ingest citytwin_bench_assign citytwin_bench_dispersion
+bench: deps
+	$(MAKE) $(BENCH_DIR)/build.ninja BUILD_DIR=$(BENCH_DIR) BUILD_TYPE=Release
+	cmake --build $(BENCH_DIR) -j $(JOBS) --target $(BENCHES)
+	$(BENCH_DIR)/bench/citytwin_bench_ingest
+	$(BENCH_DIR)/bench/citytwin_bench_assign --repeat 5
+	$(BENCH_DIR)/bench/citytwin_bench_dispersion
 
 # An ASan + UBSan build and test run in its own build tree.
 asan:
@@ -38,4 +46,4 @@ format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan
+	rm -rf $(BUILD_DIR) build-asan $(BENCH_DIR)
