@@ -59,9 +59,7 @@ void bush_workspace::prepare(const network& net) {
   settled_.reserve(n);
   queue_.clear();
   queue_.reserve(n);
-  // Four spare entries: the heap keeps every entry past its end at an infinite key, so that a
-  // node's children can be compared without checking where the heap ends.
-  heap_entries_.assign(n + 4, {infinity, 0});
+  heap_entries_.assign(n, {});
   heap_position_.assign(n, not_queued);
   min_segment_.assign(n, no_slot);
   max_segment_.assign(n, no_slot);
@@ -99,18 +97,16 @@ class node_heap {
   node_index pop() {
     const node_index top = entries_[0].node;
     position_[top] = not_queued;
-    --size_;
+    if (--size_ == 0) return top;
     const heap_entry last = entries_[size_];
-    entries_[size_].key = infinity;
-    if (size_ == 0) return top;
     std::uint32_t i = 0;
     for (;;) {
       const std::uint32_t first = 4 * i + 1;
       if (first >= size_) break;
-      // Children past the end have infinite keys: never chosen.
+      const std::uint32_t end = std::min(first + 4, size_);
       std::uint32_t best = first;
       double kb = entries_[first].key;
-      for (std::uint32_t c = first + 1; c < first + 4; ++c) {
+      for (std::uint32_t c = first + 1; c < end; ++c) {
         if (entries_[c].key < kb) {
           kb = entries_[c].key;
           best = c;
@@ -128,10 +124,7 @@ class node_heap {
 
   // Leaves every node unqueued, for the next search.
   void clear() {
-    for (std::uint32_t k = 0; k < size_; ++k) {
-      position_[entries_[k].node] = not_queued;
-      entries_[k].key = infinity;
-    }
+    for (std::uint32_t k = 0; k < size_; ++k) position_[entries_[k].node] = not_queued;
     size_ = 0;
   }
 
@@ -141,9 +134,7 @@ class node_heap {
   std::uint32_t size_ = 0;
 };
 
-// Dijkstra from `origin` into label and pred, recording the order in which the nodes that paths
-// may pass through are settled (the origin first). The other nodes (zones) never enter the heap:
-// nothing leaves them, so their labels are final once the search ends, and the heap stays small.
+// Dijkstra from `origin` into label and pred, recording the settled order.
 void dijkstra(const network& net, node_index origin, std::span<const double> cost,
               std::vector<double>& label, std::vector<link_index>& pred,
               std::vector<node_index>& settled, std::vector<heap_entry>& heap_entries,
@@ -160,13 +151,14 @@ void dijkstra(const network& net, node_index origin, std::span<const double> cos
   while (!heap.empty()) {
     const node_index u = heap.pop();
     settled.push_back(u);
+    if (!net.may_leave(u, origin)) continue;
     const double d = d_label[u];
     for (const network::arc a : net.open_out_arcs(u)) {
       const double dv = d + c[a.link];
       if (dv < d_label[a.to]) {
         d_label[a.to] = dv;
         d_pred[a.to] = a.link;
-        if (net.may_leave(a.to, origin)) heap.push_or_decrease(a.to, dv);
+        heap.push_or_decrease(a.to, dv);
       }
     }
   }
@@ -262,26 +254,22 @@ void origin_bush::initialize(const network& net, node_index origin,
   auto& pred = ws.min_pred_;
   dijkstra(net, origin, links.cost, label, pred, ws.settled_, ws.heap_entries_, ws.heap_position_);
 
-  // The shortest-path tree, plus every usable link that leads to a farther node, read head by
-  // head so that the in-degrees come with it.
+  // The shortest-path tree, plus every usable link that leads to a farther node; counted as
+  // order_bush() wants them.
   auto& in_degree = ws.in_degree_;
-  std::uint32_t member_count = 0;
-  for (node_index j = 0; j < net.node_count(); ++j) {
-    std::uint32_t degree = 0;
-    if (j != origin_ && label[j] != infinity) {
-      const double lj = label[j];
-      const link_index tree_link = pred[j];
-      for (const link_index l : net.in_links(j)) {
-        const node_index i = net.from(l);
-        if (net.closed(l) || !net.may_leave(i, origin_) || label[i] == infinity) continue;
-        if (tree_link == l || label[i] < lj) {
-          in_bush_[l] = 1;
-          ++degree;
-        }
-      }
+  std::fill(in_degree.begin(), in_degree.end(), 0u);
+  auto& members = ws.next_links_;
+  members.clear();
+  for (link_index l = 0; l < m; ++l) {
+    const node_index i = net.from(l);
+    const node_index j = net.to(l);
+    if (net.closed(l) || j == origin_ || !net.may_leave(i, origin_)) continue;
+    if (label[i] == infinity) continue;
+    if (pred[j] == l || label[i] < label[j]) {
+      in_bush_[l] = 1;
+      ++in_degree[j];
+      members.push_back(l);
     }
-    in_degree[j] = degree;
-    member_count += degree;
   }
 
   // All or nothing on the tree, farthest node first.
@@ -293,49 +281,16 @@ void origin_bush::initialize(const network& net, node_index origin,
     }
     ws.node_flow_[d.destination] += d.flow;
   }
-  const auto load_tree_link = [&](node_index j) {
+  for (auto it = ws.settled_.rbegin(); it != ws.settled_.rend(); ++it) {
+    const node_index j = *it;
     const double f = ws.node_flow_[j];
-    if (j == origin_ || f == 0) return;
+    if (j == origin_ || f == 0) continue;
     const link_index l = pred[j];
     flow_[l] += f;
     ws.node_flow_[net.from(l)] += f;
     links.set_flow(net, l, links.flow[l] + f);
-  };
-  // Zones end paths only: their flow goes first, then the others' farthest first.
-  for (node_index j = 0; j < net.first_thru_node() && j < net.node_count(); ++j)
-    if (label[j] != infinity) load_tree_link(j);
-  for (auto it = ws.settled_.rbegin(); it != ws.settled_.rend(); ++it) load_tree_link(*it);
-
-  // Kahn's algorithm, as order_bush().
-  order_.clear();
-  order_.push_back(origin_);
-  for (std::size_t k = 0; k < order_.size(); ++k) {
-    for (const link_index l : net.out_links(order_[k])) {
-      if (!in_bush_[l]) continue;
-      const node_index v = net.to(l);
-      if (--in_degree[v] == 0) order_.push_back(v);
-    }
   }
-  // The groups straight from each node's in-links, which come in ascending link order: what
-  // regroup() would build, without its counting sort.
-  const std::uint32_t count = static_cast<std::uint32_t>(order_.size());
-  bush_start_.resize(count + 1);
-  bush_links_.resize(member_count);
-  bush_tails_.resize(member_count);
-  bush_flow_.resize(member_count);
-  std::uint32_t out = 0;
-  for (std::uint32_t k = 0; k < count; ++k) {
-    bush_start_[k] = out;
-    for (const link_index l : net.in_links(order_[k])) {
-      if (!in_bush_[l]) continue;
-      bush_links_[out] = l;
-      bush_tails_[out] = net.from(l);
-      bush_flow_[out++] = flow_[l];
-    }
-  }
-  bush_start_[count] = out;
-  // A link left out means a cycle or a link from a node the origin cannot reach: both are bugs.
-  TWIN_CHECK_OP(out, ==, member_count);
+  order_bush(net, ws);
 }
 
 // Kahn's algorithm over the bush; also regroups the bush links by head node in that order.
