@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "actors/own_system.hpp"
-#include "twin/check.hpp"
+#include "twin/base/check.hpp"
 
 namespace actors {
 

@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "twin/assignment.hpp"
+#include "twin/assign/assignment.hpp"
 
 namespace actors {
 

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "twin/check.hpp"
+#include "twin/base/check.hpp"
 
 namespace actors {
 

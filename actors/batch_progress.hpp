@@ -11,8 +11,8 @@
 
 #include "actors/completion.hpp"
 #include "actors/context.hpp"
-#include "twin/district_state.hpp"
-#include "twin/reading.hpp"
+#include "twin/live/district_state.hpp"
+#include "twin/live/reading.hpp"
 
 namespace actors {
 

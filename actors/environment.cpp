@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "actors/own_system.hpp"
-#include "twin/check.hpp"
+#include "twin/base/check.hpp"
 
 namespace actors {
 

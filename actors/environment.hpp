@@ -12,7 +12,7 @@
 #include <memory>
 #include <span>
 
-#include "twin/env_scenario.hpp"
+#include "twin/scenario/environment.hpp"
 
 namespace actors {
 

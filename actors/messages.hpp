@@ -11,10 +11,10 @@
 
 #include "actors/batch_progress.hpp"
 #include "actors/completion.hpp"
-#include "twin/district_state.hpp"
-#include "twin/reading.hpp"
-#include "twin/services.hpp"
-#include "twin/views.hpp"
+#include "twin/live/district_state.hpp"
+#include "twin/live/reading.hpp"
+#include "twin/live/services.hpp"
+#include "twin/live/views.hpp"
 
 namespace actors {
 

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "apps/commands.hpp"
-#include "twin/assignment.hpp"
-#include "twin/tntp.hpp"
+#include "twin/assign/assignment.hpp"
+#include "twin/assign/tntp.hpp"
 
 namespace apps {
 

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "apps/commands.hpp"
-#include "twin/dispersion.hpp"
+#include "twin/env/dispersion.hpp"
 
 namespace apps {
 

@@ -21,9 +21,9 @@
 #include "apps/render.hpp"
 #include "apps/signals.hpp"
 #include "cluster/query_client.hpp"
-#include "twin/bundle.hpp"
-#include "twin/bundle_writer.hpp"
-#include "twin/generate.hpp"
+#include "twin/city/bundle.hpp"
+#include "twin/city/bundle_writer.hpp"
+#include "twin/city/generate.hpp"
 
 namespace apps {
 

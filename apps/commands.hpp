@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <string>
 
-#include "twin/city.hpp"
-#include "twin/expected.hpp"
+#include "twin/city/city.hpp"
+#include "twin/base/expected.hpp"
 
 namespace CLI {
 class App;

@@ -7,9 +7,9 @@
 #include <cstddef>
 #include <string>
 
-#include "twin/city.hpp"
-#include "twin/expected.hpp"
-#include "twin/live_base.hpp"
+#include "twin/city/city.hpp"
+#include "twin/base/expected.hpp"
+#include "twin/scenario/live_base.hpp"
 
 namespace apps {
 

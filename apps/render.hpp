@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "twin/services.hpp"
-#include "twin/views.hpp"
+#include "twin/live/services.hpp"
+#include "twin/live/views.hpp"
 
 namespace apps {
 

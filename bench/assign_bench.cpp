@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "twin/assignment.hpp"
+#include "twin/assign/assignment.hpp"
 
 namespace {
 

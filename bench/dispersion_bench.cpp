@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "twin/dispersion.hpp"
+#include "twin/env/dispersion.hpp"
 
 namespace {
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "twin/check.hpp"
-#include "twin/synth.hpp"
+#include "twin/base/check.hpp"
+#include "twin/feed/synth.hpp"
 
 namespace bench {
 

@@ -25,8 +25,8 @@
 #include "bench/rss_sampler.hpp"
 #include "cluster/codec.hpp"
 #include "cluster/gateway.hpp"
-#include "twin/bundle.hpp"
-#include "twin/generate.hpp"
+#include "twin/city/bundle.hpp"
+#include "twin/city/generate.hpp"
 
 namespace {
 

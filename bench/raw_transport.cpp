@@ -6,7 +6,7 @@
 #include <thread>
 #include <zmq.hpp>
 
-#include "twin/check.hpp"
+#include "twin/base/check.hpp"
 
 namespace bench {
 

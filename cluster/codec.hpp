@@ -10,9 +10,9 @@
 
 #include <zmq.hpp>
 
-#include "twin/expected.hpp"
-#include "twin/reading.hpp"
-#include "twin/services.hpp"
+#include "twin/base/expected.hpp"
+#include "twin/live/reading.hpp"
+#include "twin/live/services.hpp"
 
 // The Cap'n Proto codec: twin value types <-> wire frames. Cap'n Proto types stay in codec.cpp so
 // that users of the codec compile without the generated headers.

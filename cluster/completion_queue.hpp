@@ -7,7 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "twin/check.hpp"
+#include "twin/base/check.hpp"
 
 namespace cluster {
 

@@ -12,8 +12,8 @@
 #include <zmq.hpp>
 
 #include "cluster/codec.hpp"
-#include "twin/expected.hpp"
-#include "twin/reading.hpp"
+#include "twin/base/expected.hpp"
+#include "twin/live/reading.hpp"
 
 namespace cluster {
 

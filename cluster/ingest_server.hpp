@@ -13,8 +13,8 @@
 
 #include "cluster/codec.hpp"
 #include "cluster/completion_queue.hpp"
-#include "twin/expected.hpp"
-#include "twin/services.hpp"
+#include "twin/base/expected.hpp"
+#include "twin/live/services.hpp"
 
 namespace cluster {
 

@@ -6,8 +6,8 @@
 #include <zmq.hpp>
 
 #include "cluster/codec.hpp"
-#include "twin/expected.hpp"
-#include "twin/services.hpp"
+#include "twin/base/expected.hpp"
+#include "twin/live/services.hpp"
 
 namespace cluster {
 

@@ -6,7 +6,7 @@
 
 #include <zmq.hpp>
 
-#include "twin/expected.hpp"
+#include "twin/base/expected.hpp"
 
 namespace cluster {
 

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "observability/fwd.hpp"
-#include "twin/city.hpp"
-#include "twin/views.hpp"
+#include "twin/city/city.hpp"
+#include "twin/live/views.hpp"
 
 namespace observability {
 

@@ -4,8 +4,8 @@
 #include <cstdint>
 
 #include "observability/fwd.hpp"
-#include "twin/reading.hpp"
-#include "twin/services.hpp"
+#include "twin/live/reading.hpp"
+#include "twin/live/services.hpp"
 
 namespace prometheus {
 class Counter;

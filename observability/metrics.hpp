@@ -5,7 +5,7 @@
 #include <string>
 
 #include "observability/fwd.hpp"
-#include "twin/expected.hpp"
+#include "twin/base/expected.hpp"
 
 namespace observability {
 

@@ -5,7 +5,7 @@
 #include <prometheus/registry.h>
 
 #include "observability/metrics.hpp"
-#include "twin/check.hpp"
+#include "twin/base/check.hpp"
 
 namespace observability {
 

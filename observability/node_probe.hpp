@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "observability/fwd.hpp"
-#include "twin/city.hpp"
+#include "twin/city/city.hpp"
 
 namespace prometheus {
 class Counter;

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <string>
 
-#include "twin/scenario.hpp"
-#include "twin/tntp.hpp"
+#include "twin/scenario/scenario.hpp"
+#include "twin/assign/tntp.hpp"
 
 namespace {
 

@@ -10,7 +10,7 @@
 
 #include "../twin/env_fixture.hpp"
 #include "actors/own_system.hpp"
-#include "twin/scenario.hpp"
+#include "twin/scenario/scenario.hpp"
 
 namespace {
 

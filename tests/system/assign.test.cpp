@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "node.hpp"
-#include "twin/tntp.hpp"
+#include "twin/assign/tntp.hpp"
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;

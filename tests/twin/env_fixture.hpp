@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "twin/city.hpp"
-#include "twin/env.hpp"
+#include "twin/city/city.hpp"
+#include "twin/env/types.hpp"
 
 namespace env_fixture {
 

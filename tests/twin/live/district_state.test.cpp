@@ -1,0 +1,626 @@
+#include "twin/live/district_state.hpp"
+#include "validate_reading.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "twin/live/window.hpp"
+
+using twin::district_id;
+using twin::reading;
+using twin::reject_reason;
+using twin::sensor_id;
+using twin::sensor_kind;
+using twin::time_ms;
+
+namespace {
+
+constexpr time_ms minute = twin::ms_per_minute;
+
+// District "a" (id 0): links 0 (1000 m, 50 km/h) and 1 (2000 m, 100 km/h), 17 sensors.
+// District "b" (id 1): link 2 and one pm25 sensor (60).
+struct city_builder {
+  twin::city c;
+
+  void add_sensor(std::uint32_t id, sensor_kind kind, std::uint32_t district,
+                  std::optional<std::uint32_t> link = std::nullopt, double capacity = 0) {
+    twin::sensor s;
+    s.id = sensor_id{id};
+    s.key = "s" + std::to_string(id);
+    s.kind = kind;
+    s.district = district_id{district};
+    if (link) s.link = twin::link_id{*link};
+    s.capacity = capacity;
+    c.sensors.push_back(s);
+  }
+
+  void add_link(std::uint32_t id, double length_m, double free_speed_kmh, std::uint32_t district) {
+    twin::link l;
+    l.id = twin::link_id{id};
+    l.key = "l" + std::to_string(id);
+    l.from = twin::node_id{0};
+    l.to = twin::node_id{1};
+    l.length_m = length_m;
+    l.capacity_veh_h = 1800;
+    l.free_speed_kmh = free_speed_kmh;
+    l.district = district_id{district};
+    c.links.push_back(l);
+  }
+
+  void add_rule(std::string key, sensor_kind kind, twin::rule_window window,
+                twin::rule_aggregate aggregate, bool above, double threshold,
+                std::optional<std::uint32_t> district = std::nullopt) {
+    twin::threshold_rule r;
+    r.key = std::move(key);
+    r.kind = kind;
+    r.window = window;
+    r.aggregate = aggregate;
+    r.above = above;
+    r.threshold = threshold;
+    r.level = twin::severity::critical;
+    if (district) r.district = district_id{*district};
+    r.message = r.key + " fired";
+    c.rules.push_back(r);
+  }
+};
+
+twin::city_ptr test_city(bool with_rules = false) {
+  city_builder b;
+  b.c.name = "testville";
+  b.c.districts.push_back({district_id{0}, "a", "Alpha", {}, 1000, 2});
+  b.c.districts.push_back({district_id{1}, "b", "Beta", {}, 500, 1});
+  b.c.nodes.push_back({twin::node_id{0}, 1, {}});
+  b.c.nodes.push_back({twin::node_id{1}, 2, {}});
+  b.add_link(0, 1000, 50, 0);
+  b.add_link(1, 2000, 100, 0);
+  b.add_link(2, 500, 30, 1);
+  b.add_sensor(11, sensor_kind::traffic_speed, 0, 1);
+  b.add_sensor(10, sensor_kind::traffic_speed, 0, 0);
+  b.add_sensor(12, sensor_kind::traffic_flow, 0, 0);
+  b.add_sensor(13, sensor_kind::traffic_occupancy, 0, 0);
+  b.add_sensor(14, sensor_kind::traffic_speed, 0, 0);
+  b.add_sensor(20, sensor_kind::pm25, 0);
+  b.add_sensor(21, sensor_kind::pm25, 0);
+  b.add_sensor(22, sensor_kind::no2, 0);
+  b.add_sensor(23, sensor_kind::co2, 0);
+  b.add_sensor(30, sensor_kind::noise, 0);
+  b.add_sensor(31, sensor_kind::noise, 0);
+  b.add_sensor(40, sensor_kind::visitors, 0, std::nullopt, 100);
+  b.add_sensor(41, sensor_kind::visitors, 0, std::nullopt, 300);
+  b.add_sensor(42, sensor_kind::visitors, 0, std::nullopt, 50);
+  b.add_sensor(50, sensor_kind::waste_fill, 0);
+  b.add_sensor(51, sensor_kind::waste_fill, 0);
+  b.add_sensor(52, sensor_kind::waste_fill, 0);
+  b.add_sensor(60, sensor_kind::pm25, 1);
+  if (with_rules) {
+    using twin::rule_aggregate;
+    using twin::rule_window;
+    b.add_rule("pm25-1m", sensor_kind::pm25, rule_window::one_minute, rule_aggregate::mean, true,
+               50);
+    b.add_rule("co2-latest", sensor_kind::co2, rule_window::latest, rule_aggregate::max, true, 1000,
+               0);
+    b.add_rule("bins-low", sensor_kind::waste_fill, rule_window::latest, rule_aggregate::min, false,
+               10);
+    b.add_rule("b-only", sensor_kind::pm25, rule_window::latest, rule_aggregate::max, true, 0, 1);
+  }
+  b.c.index();
+  return std::make_shared<const twin::city>(std::move(b.c));
+}
+
+reading r(std::uint32_t sensor, time_ms t, double value) {
+  return {sensor_id{sensor}, t, value};
+}
+
+std::uint64_t next_sequence = 1;
+twin::batch_key key() {
+  return {1, 1, next_sequence++};
+}
+
+twin::apply_result apply(twin::district_state& d, std::vector<reading> readings, time_ms now) {
+  return d.apply(key(), readings, now);
+}
+
+}  // namespace
+
+TEST_CASE("applied readings become the latest values of their sensors") {
+  twin::district_state d(test_city(), district_id{0});
+  auto res = apply(d, {r(20, 1000, 12), r(21, 1000, 14), r(20, 2000, 16)}, 2000);
+  CHECK(res.accepted == 3);
+  CHECK(res.rejected.total() == 0);
+  CHECK_FALSE(res.duplicate_batch);
+  CHECK(d.readings_applied() == 3);
+  auto s = d.sensor(sensor_id{20});
+  REQUIRE(s.has_value());
+  CHECK(s->key == "s20");
+  CHECK(s->kind == sensor_kind::pm25);
+  CHECK(s->district == district_id{0});
+  CHECK(s->district_key == "a");
+  CHECK(s->has_value);
+  CHECK(s->value == 16);
+  CHECK(s->time == 2000);
+  CHECK(s->readings == 2);
+  auto never = d.sensor(sensor_id{22});
+  REQUIRE(never.has_value());
+  CHECK_FALSE(never->has_value);
+  CHECK(never->readings == 0);
+  CHECK_FALSE(d.sensor(sensor_id{60}).has_value());  // district b
+  CHECK_FALSE(d.sensor(sensor_id{99}).has_value());
+}
+
+TEST_CASE("equal time is a duplicate, older time is out of order, neither is applied") {
+  twin::district_state d(test_city(), district_id{0});
+  CHECK(apply(d, {r(20, 5000, 10)}, 5000).accepted == 1);
+  auto res = apply(d, {r(20, 5000, 99), r(20, 4000, 98), r(20, 6000, 20), r(20, 6000, 97)}, 6000);
+  CHECK(res.accepted == 1);
+  CHECK(res.rejected[reject_reason::duplicate] == 2);
+  CHECK(res.rejected[reject_reason::out_of_order] == 1);
+  CHECK(res.rejected.total() == 3);
+  CHECK(d.sensor(sensor_id{20})->value == 20);
+  CHECK(d.sensor(sensor_id{20})->readings == 2);
+  auto v = d.view(60000);
+  CHECK(v.readings_applied == 2);
+  CHECK(v.rejected[reject_reason::duplicate] == 2);
+  CHECK(v.rejected[reject_reason::out_of_order] == 1);
+  REQUIRE(v.kinds.size() == 9);
+  auto pm = v.kinds[3];
+  CHECK(pm.kind == sensor_kind::pm25);
+  CHECK(pm.last_1m.count == 2);
+  CHECK(pm.last_1m.mean == 15);
+}
+
+TEST_CASE("a resent batch is a duplicate and a replayed feed never double counts") {
+  twin::district_state d(test_city(), district_id{0});
+  std::vector<reading> batch{r(20, 1000, 10), r(21, 1000, 20), r(22, 1000, 30)};
+  twin::batch_key k{7, 3, 42};
+  auto first = d.apply(k, batch, 1000);
+  CHECK(first.accepted == 3);
+  auto again = d.apply(k, batch, 2000);
+  CHECK(again.duplicate_batch);
+  CHECK(again.accepted == 0);
+  CHECK(again.rejected[reject_reason::duplicate] == 3);
+  CHECK(again.rejected.total() == 3);
+  // The same readings in a new session of the gateway (it restarted): caught reading by reading.
+  auto replay = d.apply({7, 4, 1}, batch, 3000);
+  CHECK_FALSE(replay.duplicate_batch);
+  CHECK(replay.accepted == 0);
+  CHECK(replay.rejected[reject_reason::duplicate] == 3);
+  CHECK(d.readings_applied() == 3);
+  auto v = d.view(60000);
+  CHECK(v.rejected[reject_reason::duplicate] == 6);
+  CHECK(v.kinds[3].last_1m.count == 2);
+  CHECK(v.kinds[3].last_1m.mean == 15);
+  CHECK(d.sensor(sensor_id{20})->readings == 1);
+  // An empty part resent is still recognised.
+  CHECK(d.apply({7, 3, 43}, {}, 4000).accepted == 0);
+  CHECK(d.apply({7, 3, 43}, {}, 4000).duplicate_batch);
+}
+
+TEST_CASE("sessions beyond dedup_sessions_max are forgotten, least recent first") {
+  twin::district_options o;
+  o.dedup_sessions_max = 2;
+  twin::district_state d(test_city(), district_id{0}, o);
+  d.apply({1, 1, 1}, std::vector<reading>{r(20, 1000, 1)}, 1000);
+  d.apply({2, 1, 1}, std::vector<reading>{r(21, 1000, 1)}, 1000);
+  CHECK(d.dedup_sessions_evicted() == 0);
+  d.apply({3, 1, 1}, std::vector<reading>{r(22, 1000, 1)}, 1000);
+  CHECK(d.dedup_sessions_evicted() == 1);
+  // Gateway 1's batch is no longer recognised, but its reading still is.
+  auto res = d.apply({1, 1, 1}, std::vector<reading>{r(20, 1000, 1)}, 2000);
+  CHECK_FALSE(res.duplicate_batch);
+  CHECK(res.rejected[reject_reason::duplicate] == 1);
+  CHECK(d.dedup_sessions_evicted() == 2);
+  // Gateway 3 was seen more recently than gateway 2, so it is still remembered.
+  CHECK(d.apply({3, 1, 1}, std::vector<reading>{r(22, 1000, 1)}, 2000).duplicate_batch);
+  CHECK(d.readings_applied() == 3);
+}
+
+TEST_CASE("a reading of another district's sensor is refused") {
+  twin::district_state d(test_city(), district_id{0});
+  auto res = apply(d, {r(60, 1000, 5), r(99, 1000, 5), r(20, 1000, 5)}, 1000);
+  CHECK(res.accepted == 1);
+  CHECK(res.rejected[reject_reason::unknown_sensor] == 2);
+}
+
+TEST_CASE("stale sensors: no reading within stale_after_ms, or never") {
+  twin::district_state d(test_city(), district_id{0});
+  CHECK(d.indicators(0).stale_sensors == 17);
+  apply(d, {r(20, 0, 1), r(30, 0, 60), r(50, 1000, 10)}, 1000);
+  CHECK(d.indicators(1000).stale_sensors == 14);
+  CHECK(d.indicators(5 * minute).stale_sensors == 14);
+  CHECK(d.indicators(5 * minute + 1).stale_sensors == 16);
+  CHECK(d.indicators(5 * minute + 1001).stale_sensors == 17);
+  auto v = d.view(5 * minute + 1);
+  CHECK(v.sensors == 17);
+  CHECK(v.sensors_reporting == 3);
+}
+
+TEST_CASE("congestion index and mean speed from two links") {
+  twin::district_state d(test_city(), district_id{0});
+  auto none = d.indicators(0);
+  CHECK(std::isnan(none.congestion_index));
+  CHECK(std::isnan(none.mean_speed_kmh));
+  // Link 0: 1000 m at 25 km/h (free 50); link 1: 2000 m at 100 km/h (free 100).
+  // sum L/v = 40 + 20 = 60, sum L/vff = 20 + 20 = 40.
+  apply(d, {r(10, 1000, 25), r(11, 1000, 100)}, 1000);
+  auto i = d.indicators(1000);
+  CHECK(i.congestion_index == doctest::Approx(0.5).epsilon(1e-12));
+  CHECK(i.mean_speed_kmh == doctest::Approx(50).epsilon(1e-12));
+
+  // A stopped link counts at 1 km/h: sum L/v = 40 + 2000.
+  apply(d, {r(11, 2000, 0)}, 2000);
+  i = d.indicators(2000);
+  CHECK(i.congestion_index == doctest::Approx(50).epsilon(1e-12));
+  CHECK(i.mean_speed_kmh == doctest::Approx(3000.0 / 2040).epsilon(1e-12));
+
+  // The newest reading on a link wins, whichever sensor sent it.
+  apply(d, {r(11, 3000, 100), r(14, 5000, 50)}, 5000);
+  CHECK(d.indicators(5000).congestion_index == doctest::Approx(0).epsilon(1e-12));
+  apply(d, {r(10, 4000, 10)}, 5000);  // newer for sensor 10, older than sensor 14's on link 0
+  CHECK(d.indicators(5000).congestion_index == doctest::Approx(0).epsilon(1e-12));
+  CHECK(d.sensor(sensor_id{10})->value == 10);
+
+  // Link 1 goes stale first: only link 0 at 50 km/h remains.
+  apply(d, {r(14, 3000 + 5 * minute + 1000, 25)}, 3000 + 5 * minute + 1000);
+  i = d.indicators(3000 + 5 * minute + 1);
+  CHECK(i.congestion_index == doctest::Approx(1).epsilon(1e-12));
+  CHECK(i.mean_speed_kmh == doctest::Approx(25).epsilon(1e-12));
+}
+
+TEST_CASE("link states, sorted by link id, with the newest time") {
+  twin::district_state d(test_city(), district_id{0});
+  apply(d, {r(11, 1000, 80), r(12, 2000, 900), r(13, 3000, 12.5), r(10, 1500, 40)}, 3000);
+  auto v = d.view(3000);
+  REQUIRE(v.links.size() == 2);
+  CHECK(v.links[0].link == twin::link_id{0});
+  CHECK(v.links[0].key == "l0");
+  CHECK(v.links[0].speed_kmh == 40);
+  CHECK(v.links[0].flow_veh_h == 900);
+  CHECK(v.links[0].occupancy_pct == 12.5);
+  CHECK(v.links[0].time == 3000);
+  CHECK(v.links[1].link == twin::link_id{1});
+  CHECK(v.links[1].speed_kmh == 80);
+  CHECK(std::isnan(v.links[1].flow_veh_h));
+  CHECK(std::isnan(v.links[1].occupancy_pct));
+  CHECK(v.links[1].time == 1000);
+  CHECK(d.view(3000, false).links.empty());
+}
+
+TEST_CASE("noise is the energetic mean of the fresh latest levels") {
+  twin::district_state d(test_city(), district_id{0});
+  CHECK(std::isnan(d.indicators(0).noise_db));
+  apply(d, {r(30, 1000, 60), r(31, 2000, 70)}, 2000);
+  // 10 log10((10^6 + 10^7) / 2) = 67.4036...
+  CHECK(d.indicators(2000).noise_db == doctest::Approx(67.40362689494244).epsilon(1e-12));
+  // Sensor 30 goes stale: only 70 dB remains.
+  CHECK(d.indicators(1000 + 5 * minute + 1).noise_db == doctest::Approx(70).epsilon(1e-12));
+  CHECK(std::isnan(d.indicators(2000 + 5 * minute + 1).noise_db));
+}
+
+TEST_CASE("visitors and crowding over the sites that reported") {
+  twin::district_state d(test_city(), district_id{0});
+  auto none = d.indicators(0);
+  CHECK(std::isnan(none.visitors));
+  CHECK(std::isnan(none.crowding));
+  apply(d, {r(40, 1000, 50), r(41, 1000, 150)}, 1000);
+  auto i = d.indicators(1000);
+  CHECK(i.visitors == 200);
+  CHECK(i.crowding == 0.5);  // 200 / (100 + 300); site 42 has not reported
+  apply(d, {r(42, 2000, 50)}, 2000);
+  i = d.indicators(2000);
+  CHECK(i.visitors == 250);
+  CHECK(i.crowding == doctest::Approx(250.0 / 450).epsilon(1e-12));
+}
+
+TEST_CASE("waste fill and full bins") {
+  twin::district_state d(test_city(), district_id{0});
+  CHECK(std::isnan(d.indicators(0).waste_fill_pct));
+  CHECK(d.indicators(0).bins_full == 0);
+  apply(d, {r(50, 1000, 80), r(51, 1000, 40), r(52, 1000, 79.5)}, 1000);
+  auto i = d.indicators(1000);
+  CHECK(i.waste_fill_pct == doctest::Approx(199.5 / 3).epsilon(1e-12));
+  CHECK(i.bins_full == 1);
+  apply(d, {r(52, 2000, 100)}, 2000);
+  CHECK(d.indicators(2000).bins_full == 2);
+  CHECK(d.indicators(2000).waste_fill_pct == doctest::Approx(220.0 / 3).epsilon(1e-12));
+}
+
+TEST_CASE("air indicators are window means: pm25 and no2 over 1 h, co2 over 15 min") {
+  twin::district_state d(test_city(), district_id{0});
+  auto none = d.indicators(0);
+  CHECK(std::isnan(none.pm25_ug_m3));
+  CHECK(std::isnan(none.no2_ug_m3));
+  CHECK(std::isnan(none.co2_ppm));
+  // Readings out of order across sensors; the window takes them all.
+  apply(d, {r(21, 20000, 30), r(20, 10000, 10), r(22, 20000, 40), r(23, 20000, 400)}, 20000);
+  apply(d, {r(20, 30 * minute, 50), r(23, 30 * minute, 600), r(22, 30 * minute, 20)}, 30 * minute);
+  auto i = d.indicators(30 * minute);
+  CHECK(i.pm25_ug_m3 == 30);  // (10 + 30 + 50) / 3
+  CHECK(i.no2_ug_m3 == 30);   // (40 + 20) / 2
+  CHECK(i.co2_ppm == 600);    // 400 is older than 15 min
+  i = d.indicators(twin::ms_per_hour);
+  CHECK(i.pm25_ug_m3 == 30);
+  // At 15 s granularity, one hour and 1 ms after the start counts as one hour and 15 s: the
+  // bucket (0, 15 s] with t = 10 s has left, the bucket (15 s, 30 s] with t = 20 s has not.
+  i = d.indicators(twin::ms_per_hour + 1);
+  CHECK(i.pm25_ug_m3 == 40);
+  CHECK(i.no2_ug_m3 == 30);
+  i = d.indicators(twin::ms_per_hour + 30000);
+  CHECK(i.pm25_ug_m3 == 50);
+  CHECK(i.no2_ug_m3 == 20);
+}
+
+TEST_CASE("a view lists the district, its kinds sorted, and its counters") {
+  twin::district_state d(test_city(), district_id{0});
+  apply(d, {r(23, 1000, 500), r(20, 1000, 8), r(20, 2000, 12), r(21, 3000, 40)}, 3000);
+  auto v = d.view(60000);
+  CHECK(v.id == district_id{0});
+  CHECK(v.key == "a");
+  CHECK(v.name == "Alpha");
+  CHECK(v.as_of == 60000);
+  CHECK(v.population == 1000);
+  CHECK(v.area_km2 == 2);
+  CHECK(v.readings_applied == 4);
+  CHECK(v.sensors == 17);
+  CHECK(v.sensors_reporting == 3);
+  std::vector<sensor_kind> kinds;
+  for (const auto& k : v.kinds) kinds.push_back(k.kind);
+  CHECK(kinds == std::vector<sensor_kind>{sensor_kind::traffic_speed, sensor_kind::traffic_flow,
+                                          sensor_kind::traffic_occupancy, sensor_kind::pm25,
+                                          sensor_kind::no2, sensor_kind::co2, sensor_kind::noise,
+                                          sensor_kind::visitors, sensor_kind::waste_fill});
+  CHECK(v.kinds[0].sensors == 3);
+  CHECK(v.kinds[0].last_1m.count == 0);
+  const auto& pm = v.kinds[3];
+  CHECK(pm.sensors == 2);
+  CHECK(pm.last_1m.count == 3);
+  CHECK(pm.last_1m.mean == 20);
+  CHECK(pm.last_1m.min == 8);
+  CHECK(pm.last_1m.max == 40);
+  CHECK(pm.last_15m.count == 3);
+  CHECK(pm.last_1h.count == 3);
+  CHECK(v.indicators.co2_ppm == 500);
+  CHECK(v.links.empty());
+  CHECK(v.alerts.empty());
+
+  twin::district_state b(test_city(), district_id{1});
+  auto vb = b.view(0);
+  CHECK(vb.key == "b");
+  CHECK(vb.sensors == 1);
+  REQUIRE(vb.kinds.size() == 1);
+  CHECK(vb.kinds[0].kind == sensor_kind::pm25);
+}
+
+TEST_CASE("an alert fires above its threshold, keeps its start, and clears") {
+  twin::district_state d(test_city(true), district_id{0});
+  CHECK(d.active_alerts().empty());
+  apply(d, {r(20, 1000, 60)}, 1000);
+  REQUIRE(d.active_alerts().size() == 1);
+  auto a = d.active_alerts()[0];
+  CHECK(a.rule == "pm25-1m");
+  CHECK(a.district == district_id{0});
+  CHECK(a.kind == sensor_kind::pm25);
+  CHECK(a.level == twin::severity::critical);
+  CHECK(a.value == 60);
+  CHECK(a.threshold == 50);
+  CHECK(a.since == 1000);
+  CHECK(a.message == "pm25-1m fired");
+
+  apply(d, {r(21, 2000, 50)}, 2000);  // mean 55: still firing, since unchanged
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].value == 55);
+  CHECK(d.active_alerts()[0].since == 1000);
+
+  d.tick(61000);  // the 1 min window is (1 s, 61 s]: t = 1 s left, mean 50 is not above 50
+  CHECK(d.active_alerts().empty());
+  CHECK(d.indicators(61000).active_alerts == 0);
+
+  apply(d, {r(21, 70000, 90)}, 70000);
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].since == 70000);
+  CHECK(d.active_alerts()[0].value == 90);
+  d.tick(200000);  // no data in the window: no value, not firing
+  CHECK(d.active_alerts().empty());
+}
+
+TEST_CASE("a firing alert holds until the value passes back beyond clear_at") {
+  auto c = std::make_shared<twin::city>(*test_city(true));
+  REQUIRE(c->rules[0].key == "pm25-1m");
+  c->rules[0].clear_at = 40;  // fires above 50, clears at or below 40
+  twin::district_state d(c, district_id{0});
+  apply(d, {r(20, 1000, 60)}, 1000);
+  REQUIRE(d.active_alerts().size() == 1);
+  apply(d, {r(21, 2000, 30)}, 2000);  // mean 45: below the threshold, above clear_at
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].value == 45);
+  CHECK(d.active_alerts()[0].since == 1000);
+  apply(d, {r(20, 3000, 20)}, 3000);  // mean of 60, 30, 20 = 36.67: cleared
+  CHECK(d.active_alerts().empty());
+  apply(d, {r(21, 4000, 90)}, 4000);  // mean of 60, 30, 20, 90 = 50: not above 50
+  CHECK(d.active_alerts().empty());
+  apply(d, {r(20, 5000, 100)}, 5000);  // mean 60: fires again
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].since == 5000);
+}
+
+TEST_CASE("latest-window alerts, below thresholds, and rules of other districts") {
+  twin::district_state a(test_city(true), district_id{0});
+  apply(a, {r(23, 1000, 1200), r(50, 1000, 50)}, 1000);
+  REQUIRE(a.active_alerts().size() == 1);
+  CHECK(a.active_alerts()[0].rule == "co2-latest");
+  CHECK(a.active_alerts()[0].value == 1200);
+
+  apply(a, {r(51, 2000, 5)}, 2000);  // min of the latest fills is 5 < 10
+  REQUIRE(a.active_alerts().size() == 2);
+  CHECK(a.active_alerts()[0].rule == "co2-latest");  // in rule order
+  CHECK(a.active_alerts()[1].rule == "bins-low");
+  CHECK(a.active_alerts()[1].value == 5);
+  CHECK(a.active_alerts()[1].since == 2000);
+  auto v = a.view(2000);
+  REQUIRE(v.alerts.size() == 2);
+  CHECK(v.alerts[1].rule == "bins-low");
+  CHECK(v.indicators.active_alerts == 2);
+
+  apply(a, {r(51, 3000, 20)}, 3000);
+  REQUIRE(a.active_alerts().size() == 1);
+  CHECK(a.active_alerts()[0].rule == "co2-latest");
+  CHECK(a.active_alerts()[0].since == 1000);
+
+  // The co2 reading goes stale: the latest aggregate has no value.
+  a.tick(1000 + 5 * minute + 1);
+  CHECK(a.active_alerts().empty());
+
+  // The "b-only" rule never shows in district a, even with pm25 above its threshold.
+  apply(a, {r(20, 400000, 1)}, 400000);
+  CHECK(a.active_alerts().empty());
+  twin::district_state b(test_city(true), district_id{1});
+  apply(b, {r(60, 1000, 1)}, 1000);
+  REQUIRE(b.active_alerts().size() == 1);
+  CHECK(b.active_alerts()[0].rule == "b-only");
+  CHECK(b.active_alerts()[0].district == district_id{1});
+}
+
+TEST_CASE("a district state can be moved") {
+  twin::district_state d(test_city(), district_id{0});
+  apply(d, {r(20, 1000, 5)}, 1000);
+  twin::district_state moved(std::move(d));
+  CHECK(moved.readings_applied() == 1);
+  CHECK(moved.id() == district_id{0});
+  CHECK(apply(moved, {r(20, 1000, 5)}, 1000).rejected[reject_reason::duplicate] == 1);
+}
+
+TEST_CASE("apply evaluates alert rules at most once per alert_eval_interval_ms; tick always") {
+  twin::district_options o;
+  o.alert_eval_interval_ms = 250;
+  twin::district_state d(test_city(true), district_id{0}, o);
+  auto version = d.alerts_version();
+  apply(d, {r(20, 1000, 60)}, 1000);  // the first apply evaluates
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].value == 60);
+  CHECK(d.alerts_version() != version);
+  version = d.alerts_version();
+
+  // Within the interval: applied, but the rules wait. Mean of 60 and 0 = 30 would clear.
+  CHECK(apply(d, {r(21, 1100, 0)}, 1249).accepted == 1);
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].value == 60);
+  CHECK(d.alerts_version() == version);
+
+  // The interval has passed: the kinds touched meanwhile are evaluated, even by an apply that
+  // touches another kind.
+  apply(d, {r(22, 1250, 5)}, 1250);
+  CHECK(d.active_alerts().empty());
+  CHECK(d.alerts_version() != version);
+
+  apply(d, {r(20, 1300, 100)}, 1300);  // mean of 60, 0, 100 = 53.3: due, but not yet evaluated
+  CHECK(d.active_alerts().empty());
+  d.tick(1300);  // tick evaluates whatever the interval
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].value == doctest::Approx(160.0 / 3));
+  CHECK(d.active_alerts()[0].since == 1300);
+
+  // A clock that goes back evaluates at once rather than waiting for it to catch up.
+  // At 1299 the 1 min window ends at 2 s: mean of 60, 0, 100, 0 = 40.
+  apply(d, {r(21, 1400, 0)}, 1299);
+  CHECK(d.active_alerts().empty());
+}
+
+TEST_CASE("alert_eval_interval_ms 0 evaluates on every apply") {
+  twin::district_options o;
+  o.alert_eval_interval_ms = 0;
+  twin::district_state d(test_city(true), district_id{0}, o);
+  apply(d, {r(20, 1000, 60)}, 2000);
+  REQUIRE(d.active_alerts().size() == 1);
+  apply(d, {r(21, 1001, 0)}, 2000);  // same `now`, evaluated again: mean 30
+  CHECK(d.active_alerts().empty());
+}
+
+TEST_CASE("reading_validator gives the outcome of validate_reading") {
+  auto c = test_city();
+  twin::ingest_limits limits;
+  limits.max_age_ms = 10 * minute;
+  limits.max_future_ms = minute;
+  const twin::reading_validator validator(*c, limits);
+  const time_ms now = 100 * minute;
+  const std::vector<reading> cases{
+      r(20, now, 12),                    // valid
+      r(20, now - 10 * minute, 12),      // exactly the oldest accepted
+      r(20, now - 10 * minute - 1, 12),  // too old
+      r(20, now + minute, 12),           // exactly the newest accepted
+      r(20, now + minute + 1, 12),       // too new
+      r(20, now, std::nan("")),          // non-finite
+      r(20, now, INFINITY),              // non-finite
+      r(20, now, -1),                    // out of range for pm25
+      r(20, now, 1e9),                   // out of range
+      r(15, now, 1),                     // no sensor 15 (a gap among the ids)
+      r(61, now, 1),                     // above every id
+      r(4'000'000'000u, now, 1),         // far above every id
+      r(60, now, 12),                    // another district's sensor: still valid here
+      r(30, now, 60),                    // noise
+      r(50, now, 101),                   // waste fill above 100 %
+      r(10, now, 60),                    // traffic speed
+  };
+  for (const auto& x : cases) {
+    CAPTURE(x.sensor.value);
+    CAPTURE(x.time);
+    CAPTURE(x.value);
+    CHECK(validator.check(x, now) == twin::testing::validate_reading(*c, x, now, limits).reason);
+  }
+  CHECK_FALSE(validator.check(r(20, now, 12), now).has_value());
+  CHECK(validator.check(r(15, now, 1), now) == reject_reason::unknown_sensor);
+  CHECK(validator.check(r(20, now, -1), now) == reject_reason::out_of_range);
+  CHECK(validator.check(r(20, now + minute + 1, 12), now) == reject_reason::too_new);
+}
+
+TEST_CASE("a rolling window gives the same stats whatever order its readings arrive in") {
+  // A reference that keeps every reading, against windows fed in time order, in reverse, and
+  // jumping back and forth across bucket boundaries (the window remembers its last bucket).
+  const time_ms bucket_ms = 1000;
+  const std::uint32_t buckets = 90;
+  std::vector<std::pair<time_ms, double>> all;
+  for (time_ms t = -5000; t <= 60000; t += 250) all.emplace_back(t, double(t % 7000) / 100);
+  for (time_ms t : {time_ms{-1}, time_ms{0}, time_ms{1}, time_ms{999}, time_ms{1000}, time_ms{1001},
+                    time_ms{59999}})
+    all.emplace_back(t, 3.5);
+  std::vector<std::pair<time_ms, double>> reversed(all.rbegin(), all.rend());
+  std::vector<std::pair<time_ms, double>> zigzag;
+  for (std::size_t i = 0, j = all.size() - 1; i <= j && j < all.size(); ++i, --j) {
+    zigzag.push_back(all[i]);
+    if (i != j) zigzag.push_back(all[j]);
+  }
+  auto reference = [&](time_ms now, time_ms window_ms) {
+    // The window covers (e - W, e] with e = now rounded up to a bucket end.
+    const time_ms e = (now + bucket_ms - 1) / bucket_ms * bucket_ms;  // now >= 0 here
+    twin::window_stats w;
+    double sum = 0;
+    for (auto [t, v] : all) {
+      if (t <= e - window_ms || t > e) continue;
+      w.min = w.count == 0 ? v : std::min(w.min, v);
+      w.max = w.count == 0 ? v : std::max(w.max, v);
+      ++w.count;
+      sum += v;
+    }
+    if (w.count > 0) w.mean = sum / double(w.count);
+    return w;
+  };
+  for (const auto* order : {&all, &reversed, &zigzag}) {
+    twin::rolling_window w(bucket_ms, buckets);
+    for (auto [t, v] : *order) CHECK(w.add(t, v));
+    CHECK(w.dropped() == 0);
+    for (time_ms now : {time_ms{0}, time_ms{500}, time_ms{30000}, time_ms{59999}, time_ms{60000}}) {
+      for (time_ms width : {time_ms{1000}, time_ms{10000}, time_ms{60000}}) {
+        CAPTURE(now);
+        CAPTURE(width);
+        auto got = w.stats(now, width);
+        auto want = reference(now, width);
+        CHECK(got.count == want.count);
+        if (want.count == 0) continue;
+        CHECK(got.mean == doctest::Approx(want.mean));
+        CHECK(got.min == want.min);
+        CHECK(got.max == want.max);
+      }
+    }
+  }
+}

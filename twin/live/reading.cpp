@@ -1,0 +1,58 @@
+#include "twin/live/reading.hpp"
+
+namespace twin {
+
+std::string_view to_string(reject_reason r) {
+  switch (r) {
+    case reject_reason::unknown_sensor:
+      return "unknown_sensor";
+    case reject_reason::non_finite:
+      return "non_finite";
+    case reject_reason::out_of_range:
+      return "out_of_range";
+    case reject_reason::too_old:
+      return "too_old";
+    case reject_reason::too_new:
+      return "too_new";
+    case reject_reason::duplicate:
+      return "duplicate";
+    case reject_reason::out_of_order:
+      return "out_of_order";
+    case reject_reason::overloaded:
+      return "overloaded";
+    case reject_reason::malformed:
+      return "malformed";
+    case reject_reason::wrong_version:
+      return "wrong_version";
+  }
+  return "?";
+}
+
+std::string_view to_string(ack_status s) {
+  switch (s) {
+    case ack_status::applied:
+      return "applied";
+    case ack_status::duplicate:
+      return "duplicate";
+    case ack_status::overloaded:
+      return "overloaded";
+    case ack_status::malformed:
+      return "malformed";
+    case ack_status::wrong_version:
+      return "wrong_version";
+  }
+  return "?";
+}
+
+std::uint64_t reject_counts::total() const {
+  std::uint64_t n = 0;
+  for (auto c : by_reason) n += c;
+  return n;
+}
+
+reject_counts& reject_counts::operator+=(const reject_counts& other) {
+  for (std::size_t i = 0; i < reject_reason_count; ++i) by_reason[i] += other.by_reason[i];
+  return *this;
+}
+
+}  // namespace twin

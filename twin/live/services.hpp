@@ -1,0 +1,63 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "twin/live/reading.hpp"
+#include "twin/live/views.hpp"
+
+namespace twin {
+
+// Where decoded batches go. Implemented by the actor runtime; called by the transport.
+// `done` is called exactly once, from any thread, when every reading of the batch is applied or
+// rejected (or the batch is refused as a whole).
+class batch_sink {
+ public:
+  virtual ~batch_sink() = default;
+  virtual void submit(reading_batch_ptr batch, std::function<void(batch_ack)> done) = 0;
+};
+
+struct query_city {};
+struct query_district {
+  std::string key;  // district key, e.g. "fatima"
+};
+struct query_sensor {
+  std::string key;  // sensor key, or its wire id written as a number
+};
+using query_request = std::variant<query_city, query_district, query_sensor>;
+
+struct query_error {
+  std::string message;  // e.g. "unknown district 'atlantis'"
+};
+using query_reply = std::variant<city_view, district_view, sensor_view, query_error>;
+
+// Answers queries about the live state. Implemented by the actor runtime; called by the transport.
+// `done` is called exactly once, from any thread.
+class query_handler {
+ public:
+  virtual ~query_handler() = default;
+  virtual void query(query_request request, std::function<void(query_reply)> done) = 0;
+};
+
+}  // namespace twin
+
+namespace twin {
+
+// What the ingest path reports as it works: implemented by the metrics probe in observability/,
+// called by the transport (cluster/) and the actors. Every call must be cheap and thread-safe.
+class ingest_observer {
+ public:
+  virtual ~ingest_observer() = default;
+  // A batch finished: its status, how many readings were accepted and rejected (by reason), and
+  // the time from receipt to ack.
+  virtual void batch_done(ack_status status, std::uint32_t accepted, const reject_counts& rejected,
+                          double latency_s) = 0;
+  // A frame could not be decoded at all (garbage, truncated).
+  virtual void decode_failed() = 0;
+  // Batches received but not yet acked, over all gateways.
+  virtual void in_flight(std::uint32_t batches) = 0;
+};
+
+}  // namespace twin

@@ -1,0 +1,58 @@
+#pragma once
+
+// A node's live state as read by a query client: the part of it a scenario forks (link states,
+// district indicators, every air-quality and wind sensor). A value, with no tie to the node.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "twin/base/time.hpp"
+#include "twin/city/city.hpp"
+#include "twin/live/views.hpp"
+
+namespace twin {
+
+// One link's latest traffic state on the node. NaN where the node has no reading of that kind
+// (the query protocol's "no data"): a link may carry a speed without a flow.
+struct live_link {
+  std::string key;  // the link's key in the bundle
+  double speed_kmh = no_value;
+  double flow_veh_h = no_value;
+  time_ms time = 0;  // of the link's newest reading
+};
+
+// One district's indicators, among them the 1-hour means of PM2.5 and NO2 (NaN without data).
+struct live_district {
+  std::string key;
+  district_indicators indicators;
+};
+
+// The latest reading of one environmental sensor.
+struct live_sensor {
+  std::string key;
+  sensor_kind kind = sensor_kind::pm25;
+  std::string district;   // the district's key
+  bool reported = false;  // false: the sensor has sent nothing yet (value NaN, time 0)
+  double value = no_value;
+  time_ms time = 0;
+};
+
+// The kinds whose every sensor the snapshot holds: air quality and wind.
+bool is_live_environment_kind(sensor_kind k);
+
+struct live_snapshot {
+  std::string node;              // the address it was read from, for reports
+  std::string city_name;         // as the node names its city
+  time_ms as_of = 0;             // the node's clock when it answered
+  std::vector<live_link> links;  // links with at least one traffic reading
+  std::vector<live_district> districts;
+  std::vector<live_sensor> sensors;  // every sensor of an environment kind
+};
+
+// The mean of the fresh values (no older than `stale_after_ms` before as_of) of every sensor of
+// `kind`; empty when none is fresh. Wind directions are averaged as unit vectors (the mean of
+// 350 and 10 degrees is 0, not 180), in degrees [0, 360).
+std::optional<double> fresh_mean(const live_snapshot& s, sensor_kind kind, time_ms stale_after_ms);
+
+}  // namespace twin

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "twin/base/time.hpp"
+#include "twin/live/views.hpp"
+
+namespace twin {
+
+// Count, sum, min and max of readings over trailing windows, kept in a ring of time buckets so
+// that an insert is O(1) and memory is fixed.
+//
+// Granularity: bucket k holds the readings with (k-1)*bucket_ms < t <= k*bucket_ms. The window of
+// width W ending at `now` is the W/bucket_ms buckets up to and including the bucket of `now`: the
+// readings with e - W < t <= e, where e is `now` rounded up to a multiple of bucket_ms. When `now`
+// is a multiple of bucket_ms, e == now and the window is exactly now - W < t <= now.
+//
+// The ring holds buckets_max buckets ending with the newest bucket written. A reading in a bucket
+// that has fallen out of the ring is not stored, and is counted in dropped().
+class rolling_window {
+ public:
+  rolling_window(time_ms bucket_ms, std::uint32_t buckets_max);
+
+  // false when t is older than the ring covers (the reading is then counted as dropped).
+  bool add(time_ms t, double value);
+
+  // Stats over the window of width window_ms ending at now. window_ms is a multiple of
+  // bucket_ms and covers at most buckets_max buckets.
+  window_stats stats(time_ms now, time_ms window_ms) const;
+
+  time_ms bucket_ms() const { return bucket_ms_; }
+  std::uint32_t buckets_max() const { return static_cast<std::uint32_t>(buckets_.size()); }
+  std::uint64_t dropped() const { return dropped_; }
+
+  // The index of the bucket that holds time t.
+  std::int64_t bucket_of(time_ms t) const;
+
+ private:
+  struct bucket {
+    std::int64_t index;
+    std::uint32_t count;
+    double sum;
+    double min;
+    double max;
+  };
+  std::size_t slot_of(std::int64_t index) const;
+
+  time_ms bucket_ms_;
+  // The bucket of the last add: readings come in time order mostly, and finding a bucket costs
+  // two 64-bit divisions. Times in (cached_from_, cached_to_] belong to bucket cached_index_.
+  time_ms cached_from_ = 0;
+  time_ms cached_to_ = 0;
+  std::int64_t cached_index_ = 0;
+  std::size_t cached_slot_ = 0;
+  std::vector<bucket> buckets_;
+  std::int64_t head_;  // the newest bucket written
+  bool empty_ = true;
+  std::uint64_t dropped_ = 0;
+};
+
+// The 1 min, 15 min and 1 h windows of one sensor kind in one district. The 1 min window has 1 s
+// buckets; the 15 min and 1 h windows share one ring of 15 s buckets.
+class kind_windows {
+ public:
+  static constexpr time_ms fine_bucket_ms = ms_per_second;
+  static constexpr time_ms coarse_bucket_ms = 15 * ms_per_second;
+
+  // future_ms_max: how far ahead of `now` readings may be (ingest_limits::max_future_ms) without
+  // pushing buckets that are still inside the windows out of the rings.
+  explicit kind_windows(time_ms future_ms_max = 5 * ms_per_minute);
+
+  void add(time_ms t, double value) {
+    fine_.add(t, value);
+    coarse_.add(t, value);
+  }
+
+  window_stats last_1m(time_ms now) const { return fine_.stats(now, ms_per_minute); }
+  window_stats last_15m(time_ms now) const { return coarse_.stats(now, 15 * ms_per_minute); }
+  window_stats last_1h(time_ms now) const { return coarse_.stats(now, ms_per_hour); }
+
+  // Readings too old for the 1 h ring (the 1 min ring drops more, by design).
+  std::uint64_t dropped() const { return coarse_.dropped(); }
+
+ private:
+  rolling_window fine_;
+  rolling_window coarse_;
+};
+
+}  // namespace twin
