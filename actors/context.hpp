@@ -6,9 +6,9 @@
 
 #include "actors/options.hpp"
 #include "observability/fwd.hpp"
+#include "twin/base/time.hpp"
 #include "twin/city/city.hpp"
 #include "twin/live/district_state.hpp"
-#include "twin/base/time.hpp"
 
 namespace actors {
 

@@ -3,10 +3,10 @@
 #include <cstdint>
 #include <iosfwd>
 
+#include "twin/base/time.hpp"
 #include "twin/live/district_state.hpp"
 #include "twin/live/reading.hpp"
 #include "twin/live/services.hpp"
-#include "twin/base/time.hpp"
 
 namespace actors {
 

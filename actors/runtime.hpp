@@ -7,9 +7,9 @@
 
 #include "actors/options.hpp"
 #include "observability/fwd.hpp"
+#include "twin/base/time.hpp"
 #include "twin/city/city.hpp"
 #include "twin/live/services.hpp"
-#include "twin/base/time.hpp"
 
 namespace actors {
 

@@ -10,8 +10,8 @@
 #include "actors/environment.hpp"
 #include "apps/commands.hpp"
 #include "apps/live_fetch.hpp"
-#include "twin/scenario/scenario.hpp"
 #include "twin/report/scenario_output.hpp"
+#include "twin/scenario/scenario.hpp"
 
 namespace apps {
 

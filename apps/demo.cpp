@@ -19,8 +19,8 @@
 #include "apps/node_host.hpp"
 #include "apps/render.hpp"
 #include "apps/signals.hpp"
-#include "twin/scenario/scenario.hpp"
 #include "twin/report/scenario_output.hpp"
+#include "twin/scenario/scenario.hpp"
 
 namespace apps {
 

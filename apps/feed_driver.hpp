@@ -7,10 +7,10 @@
 #include <string>
 
 #include "cluster/gateway.hpp"
+#include "twin/base/time.hpp"
 #include "twin/city/city.hpp"
 #include "twin/feed/csv_replay.hpp"
 #include "twin/feed/synth.hpp"
-#include "twin/base/time.hpp"
 
 namespace apps {
 

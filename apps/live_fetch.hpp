@@ -7,8 +7,8 @@
 #include <cstddef>
 #include <string>
 
-#include "twin/city/city.hpp"
 #include "twin/base/expected.hpp"
+#include "twin/city/city.hpp"
 #include "twin/scenario/live_base.hpp"
 
 namespace apps {

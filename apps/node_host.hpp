@@ -5,12 +5,12 @@
 #include <memory>
 #include <string>
 
+#include "twin/base/expected.hpp"
+#include "twin/base/time.hpp"
 #include "twin/city/city.hpp"
 #include "twin/live/district_state.hpp"
-#include "twin/base/expected.hpp"
 #include "twin/live/reading.hpp"
 #include "twin/live/services.hpp"
-#include "twin/base/time.hpp"
 
 namespace apps {
 

@@ -5,9 +5,9 @@
 #include <span>
 #include <vector>
 
+#include "twin/base/time.hpp"
 #include "twin/city/city.hpp"
 #include "twin/live/reading.hpp"
-#include "twin/base/time.hpp"
 
 namespace bench {
 

@@ -72,8 +72,9 @@ node_probe::node_probe(metrics_registry& registry) {
   coalesce_limit_hits_ =
       &prometheus::BuildCounter()
            .Name("citytwin_coalesce_limit_hits_total")
-           .Help("Times a sensor cluster forwarded to its district early because it held as many "
-                 "readings or parts as it may coalesce.")
+           .Help(
+               "Times a sensor cluster forwarded to its district early because it held as many "
+               "readings or parts as it may coalesce.")
            .Register(reg)
            .Add({});
   prometheus::BuildGauge()
@@ -113,7 +114,9 @@ void node_probe::members(member_state state, std::uint32_t n) {
   members_[i]->Set(n);
 }
 
-void node_probe::coalesce_limit_hit() { coalesce_limit_hits_->Increment(); }
+void node_probe::coalesce_limit_hit() {
+  coalesce_limit_hits_->Increment();
+}
 
 void node_probe::alert_raised(twin::severity level) {
   auto i = static_cast<std::size_t>(level);

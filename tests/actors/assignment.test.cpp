@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <string>
 
-#include "twin/scenario/scenario.hpp"
 #include "twin/assign/tntp.hpp"
+#include "twin/scenario/scenario.hpp"
 
 namespace {
 

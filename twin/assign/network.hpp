@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "twin/city/bundle.hpp"
-#include "twin/base/expected.hpp"
 #include "twin/assign/tntp.hpp"
+#include "twin/base/expected.hpp"
+#include "twin/city/bundle.hpp"
 
 namespace twin::assign {
 

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "twin/city/bundle.hpp"
 #include "twin/base/expected.hpp"
+#include "twin/city/bundle.hpp"
 
 namespace twin::tntp {
 

@@ -3,8 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <initializer_list>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -584,7 +584,8 @@ void load_rules(const YAML::Node& list, const yaml_context& y, city& c, const re
       rule.clear_at = y.number(r["clear_at"], "clear_at");
       if (has_above ? *rule.clear_at > rule.threshold : *rule.clear_at < rule.threshold)
         y.fail(r["clear_at"], "clear_at",
-               std::string("must be ") + (has_above ? "at or below 'above'" : "at or above 'below'") +
+               std::string("must be ") +
+                   (has_above ? "at or below 'above'" : "at or above 'below'") +
                    " for the alert to clear");
     }
 

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <string>
 
-#include "twin/city/city.hpp"
 #include "twin/base/expected.hpp"
+#include "twin/city/city.hpp"
 
 namespace twin {
 

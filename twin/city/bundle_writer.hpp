@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <variant>
 
+#include "twin/base/expected.hpp"
 #include "twin/city/bundle.hpp"
 #include "twin/city/city.hpp"
-#include "twin/base/expected.hpp"
 
 namespace twin {
 

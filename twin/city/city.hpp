@@ -8,9 +8,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "twin/base/time.hpp"
 #include "twin/city/fleet.hpp"
 #include "twin/city/ids.hpp"
-#include "twin/base/time.hpp"
 
 namespace twin {
 

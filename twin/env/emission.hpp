@@ -43,8 +43,8 @@
 #include <functional>
 #include <optional>
 
-#include "twin/env/types.hpp"
 #include "twin/city/fleet.hpp"
+#include "twin/env/types.hpp"
 
 namespace twin::env {
 

@@ -29,8 +29,8 @@
 #include <cstdint>
 #include <span>
 
-#include "twin/env/types.hpp"
 #include "twin/city/fleet.hpp"
+#include "twin/env/types.hpp"
 
 namespace twin::env {
 

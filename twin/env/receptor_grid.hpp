@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "twin/base/expected.hpp"
 #include "twin/city/city.hpp"
 #include "twin/env/types.hpp"
-#include "twin/base/expected.hpp"
 
 namespace twin::env {
 

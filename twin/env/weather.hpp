@@ -6,9 +6,9 @@
 
 #include <optional>
 
+#include "twin/base/time.hpp"
 #include "twin/city/city.hpp"
 #include "twin/env/types.hpp"
-#include "twin/base/time.hpp"
 
 namespace twin::env {
 

@@ -9,10 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include "twin/city/bundle.hpp"
-#include "twin/city/city.hpp"
 #include "twin/base/csv.hpp"
 #include "twin/base/expected.hpp"
+#include "twin/city/bundle.hpp"
+#include "twin/city/city.hpp"
 #include "twin/live/reading.hpp"
 
 namespace twin {

@@ -5,8 +5,8 @@
 #include <limits>
 #include <numbers>
 
-#include "twin/base/check.hpp"
 #include "twin/assign/bpr.hpp"
+#include "twin/base/check.hpp"
 
 namespace twin {
 

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "twin/city/ids.hpp"
 #include "twin/base/time.hpp"
+#include "twin/city/ids.hpp"
 
 namespace twin {
 

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "twin/report/env_output.hpp"
 #include "twin/base/text.hpp"
+#include "twin/report/env_output.hpp"
 
 namespace twin {
 

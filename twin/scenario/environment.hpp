@@ -45,16 +45,16 @@
 #include <string>
 #include <vector>
 
+#include "twin/base/time.hpp"
 #include "twin/city/city.hpp"
+#include "twin/city/fleet.hpp"
 #include "twin/env/dispersion.hpp"
 #include "twin/env/emission.hpp"
-#include "twin/env/types.hpp"
-#include "twin/city/fleet.hpp"
-#include "twin/live/snapshot.hpp"
 #include "twin/env/noise.hpp"
 #include "twin/env/receptor_grid.hpp"
-#include "twin/base/time.hpp"
+#include "twin/env/types.hpp"
 #include "twin/env/weather.hpp"
+#include "twin/live/snapshot.hpp"
 
 namespace twin::env {
 

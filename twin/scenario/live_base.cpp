@@ -33,7 +33,6 @@ bool valid_or_missing(double v) {
 
 }  // namespace
 
-
 expected<bool, live_base_error> check_live_snapshot(const city& bundle, const live_snapshot& s) {
   if (s.city_name != bundle.name)
     return unexpected{failure(live_base_failure::city_mismatch, s,

@@ -37,14 +37,13 @@
 #include <string>
 #include <vector>
 
-#include "twin/city/city.hpp"
+#include "twin/assign/bpr.hpp"
 #include "twin/base/expected.hpp"
 #include "twin/base/time.hpp"
-#include "twin/assign/bpr.hpp"
+#include "twin/city/city.hpp"
 #include "twin/live/snapshot.hpp"
 
 namespace twin {
-
 
 struct live_base_options {
   time_ms stale_after_ms = 15 * ms_per_minute;

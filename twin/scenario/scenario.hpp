@@ -35,10 +35,10 @@
 
 #include "twin/assign/assignment.hpp"
 #include "twin/assign/bpr.hpp"
+#include "twin/base/expected.hpp"
 #include "twin/city/bundle.hpp"
 #include "twin/city/city.hpp"
 #include "twin/scenario/environment.hpp"
-#include "twin/base/expected.hpp"
 #include "twin/scenario/live_base.hpp"
 
 namespace twin {

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "env_fixture.hpp"
+#include "twin/env/weather.hpp"
 #include "twin/scenario/environment.hpp"
 #include "twin/scenario/live_base.hpp"
-#include "twin/env/weather.hpp"
 
 using namespace twin::env;
 using env_fixture::frame;

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "env_fixture.hpp"
-#include "twin/report/env_output.hpp"
-#include "twin/scenario/scenario.hpp"
-#include "twin/report/scenario_output.hpp"
 #include "twin/env/weather.hpp"
+#include "twin/report/env_output.hpp"
+#include "twin/report/scenario_output.hpp"
+#include "twin/scenario/scenario.hpp"
 
 namespace fs = std::filesystem;
 using namespace twin::env;

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "twin/city/bundle.hpp"
-#include "twin/scenario/scenario.hpp"
-#include "twin/report/scenario_output.hpp"
 #include "twin/feed/synth.hpp"
+#include "twin/report/scenario_output.hpp"
+#include "twin/scenario/scenario.hpp"
 
 namespace {
 
