@@ -25,9 +25,27 @@ struct runtime::impl {
   ingest_router_actor router;
   query_actor query;
   std::atomic<bool> stopped{false};
+  bool joined = false;  // every actor has ended (guarded by stop_mutex)
   std::mutex stop_mutex;
 
   explicit impl(caf::actor_system& s) : sys(s) {}
+
+  std::vector<caf::actor> all_actors() const {
+    std::vector<caf::actor> all;
+    all.push_back(caf::actor_cast<caf::actor>(router));
+    all.push_back(caf::actor_cast<caf::actor>(query));
+    for (auto& c : clusters) all.push_back(caf::actor_cast<caf::actor>(c));
+    for (auto& d : districts) all.push_back(caf::actor_cast<caf::actor>(d));
+    all.push_back(caf::actor_cast<caf::actor>(alerting));
+    return all;
+  }
+
+  // The actors hold handles to each other, so none would ever end on its own and the actor
+  // system would wait for them forever. Once only.
+  void send_exits() {
+    if (stopped.exchange(true)) return;
+    for (auto& a : all_actors()) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
 };
 
 namespace {
@@ -106,23 +124,21 @@ void runtime::refresh(std::function<void(bool)> done) {
   caf::anon_send(impl_->query, refresh_atom::value, std::move(completion));
 }
 
+void runtime::request_stop() {
+  std::lock_guard<std::mutex> guard(impl_->stop_mutex);
+  impl_->send_exits();
+}
+
 void runtime::stop() {
   std::lock_guard<std::mutex> guard(impl_->stop_mutex);
   auto& im = *impl_;
-  if (im.stopped.exchange(true)) return;
-  // The actors hold handles to each other, so none would ever end on its own and the actor
-  // system would wait for them forever.
-  std::vector<caf::actor> all;
-  all.push_back(caf::actor_cast<caf::actor>(im.router));
-  all.push_back(caf::actor_cast<caf::actor>(im.query));
-  for (auto& c : im.clusters) all.push_back(caf::actor_cast<caf::actor>(c));
-  for (auto& d : im.districts) all.push_back(caf::actor_cast<caf::actor>(d));
-  all.push_back(caf::actor_cast<caf::actor>(im.alerting));
-  for (auto& a : all) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  im.send_exits();
+  if (im.joined) return;
   {
     caf::scoped_actor self{im.sys};
-    self->wait_for(all);
+    self->wait_for(im.all_actors());
   }
+  im.joined = true;
   // The handles stay: submit() may race with stop() and read them. A message sent to a stopped
   // actor is dropped, and its completion then answers the caller.
 }

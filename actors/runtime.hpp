@@ -37,6 +37,9 @@ class runtime final : public twin::batch_sink, public twin::query_handler {
   // Batches and queries still pending are answered `overloaded` / with a query_error. Idempotent.
   // Never call it from inside a completion callback (it would wait for the actor running it).
   void stop();
+  // The first half of stop(): every actor is sent its exit, nothing waits. For a deterministic
+  // scheduler, which runs the exits when the test says; stop() afterwards only joins.
+  void request_stop();
 
  private:
   struct impl;
