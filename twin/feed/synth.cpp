@@ -63,138 +63,162 @@ double afternoon_cycle(double h) {
 
 }  // namespace
 
+namespace {
+
+// The smallest id no sensor of the city has: the synthetic feed's "unknown sensor".
+sensor_id first_free_id(const city& c) {
+  std::uint32_t id_max = 0;
+  for (const auto& s : c.sensors) id_max = std::max(id_max, s.id.value);
+  std::vector<bool> used(c.sensors.empty() ? 1 : id_max + 2, false);
+  for (const auto& s : c.sensors) used[s.id.value] = true;
+  std::uint32_t free_id = 0;
+  while (free_id < used.size() && used[free_id]) ++free_id;
+  return sensor_id{free_id};
+}
+
+}  // namespace
+
 synthetic_feed::synthetic_feed(city_ptr city, std::uint64_t seed, synth_options options)
     : city_(std::move(city)), options_(options), engine_(seed) {
   TWIN_CHECK(city_ != nullptr);
   TWIN_CHECK(options_.bad_share >= 0 && options_.bad_share <= 1);
   bad_ppm_ = static_cast<std::uint64_t>(std::llround(options_.bad_share * bad_scale));
-
-  auto uniform = [this] {
-    return static_cast<double>(engine_() >> 11) * (1.0 / 9007199254740992.0);  // [0, 1)
-  };
-
-  std::uint32_t id_max = 0;
-  for (const auto& s : city_->sensors) id_max = std::max(id_max, s.id.value);
-  std::vector<bool> used(city_->sensors.empty() ? 1 : id_max + 2, false);
-  for (const auto& s : city_->sensors) used[s.id.value] = true;
-  std::uint32_t free_id = 0;
-  while (free_id < used.size() && used[free_id]) ++free_id;
-  unknown_id_ = sensor_id{free_id};
+  unknown_id_ = first_free_id(*city_);
 
   sensors_.reserve(city_->sensors.size());
   for (const auto& s : city_->sensors) {
-    double free_kmh = 50;
-    double capacity_veh_h = 1800;
-    double lanes = 1;
-    if (s.link && s.link->value < city_->links.size()) {
-      const auto& l = city_->links[s.link->value];
-      if (l.free_speed_kmh > 0) free_kmh = l.free_speed_kmh;
-      lanes = std::max<std::uint32_t>(l.lanes, 1);
-      capacity_veh_h = l.capacity_veh_h > 0 ? l.capacity_veh_h : 1800 * lanes;
-    }
-    auto range = plausible_range(s.kind);
-    sensor_params p;
-    p.id = s.id;
-    p.kind = s.kind;
-    p.lo = range.min;
-    p.hi = range.max;
-    double u = uniform();
-    switch (s.kind) {
-      case sensor_kind::traffic_speed:
-        // See speed_value: gain is the free speed, relative_spread that of the travel time.
-        p.gain = free_kmh;
-        p.relative_spread = speed_time_spread;
-        p.capacity_veh_h = capacity_veh_h;
-        p.lo = std::max(range.min, 2.0);
-        p.hi = std::min(range.max, 1.15 * free_kmh);
-        break;
-      case sensor_kind::traffic_flow:
-        p.gain = peak_flow_share * capacity_veh_h;
-        p.relative_spread = 0.06;
-        p.hi = std::min(range.max, 1.1 * capacity_veh_h);
-        break;
-      case sensor_kind::traffic_occupancy:
-        // Occupancy = density x effective vehicle length (6.5 m) per lane, with density =
-        // flow / speed: the level is the demand times the BPR travel time ratio.
-        p.gain = 0.65 * peak_flow_share * capacity_veh_h / (free_kmh * lanes);
-        p.relative_spread = 0.08;
-        p.hi = std::min(range.max, 95.0);
-        break;
-      case sensor_kind::pm25:
-        p.offset = 8 + 6 * u;
-        p.gain = 22;
-        p.spread = 3;
-        p.lo = 1;
-        break;
-      case sensor_kind::pm10:
-        p.offset = 14 + 10 * u;
-        p.gain = 35;
-        p.spread = 5;
-        p.lo = 2;
-        break;
-      case sensor_kind::no2:
-        p.offset = 8 + 6 * u;
-        p.gain = 55;
-        p.spread = 5;
-        p.lo = 1;
-        break;
-      case sensor_kind::co2:
-        p.offset = 414 + 6 * u;
-        p.gain = 55;
-        p.spread = 4;
-        p.lo = 400;
-        break;
-      case sensor_kind::noise:
-        p.offset = 55 + 3 * u;
-        p.gain = 16;
-        p.spread = 1.5;
-        p.lo = 35;
-        p.hi = 95;
-        break;
-      case sensor_kind::wind_speed:
-        p.offset = 2 + u;
-        p.gain = 2;
-        p.spread = 0.8;
-        p.hi = 40;
-        break;
-      case sensor_kind::wind_direction:
-        // South-easterly on average, turning with the afternoon sea breeze.
-        p.offset = 125 + 20 * u;
-        p.gain = 40;
-        p.spread = 15;
-        p.lo = -720;
-        p.hi = 720;  // wrapped into [0, 360) after the noise is added
-        break;
-      case sensor_kind::temperature:
-        p.offset = 25.5 + u;
-        p.gain = 4;
-        p.spread = 0.4;
-        break;
-      case sensor_kind::humidity:
-        p.offset = 76 + 4 * u;
-        p.gain = -12;  // the air is driest at the warmest hour
-        p.spread = 3;
-        p.lo = 30;
-        break;
-      case sensor_kind::visitors: {
-        double capacity = s.capacity > 0 ? s.capacity : 500;
-        p.gain = capacity;
-        p.relative_spread = 0.08;
-        p.spread = 0.005 * capacity;
-        p.hi = std::min(range.max, 1.2 * capacity);
-        break;
-      }
-      case sensor_kind::waste_fill:
-        p.offset = 1 + 2 * u;
-        p.gain = 75 + 20 * u;
-        p.spread = 1.5;
-        break;
-    }
+    // One uniform, then one gaussian per sensor, in the city's order: the stream of a seed.
+    const double u = static_cast<double>(engine_() >> 11) * (1.0 / 9007199254740992.0);  // [0, 1)
+    sensor_params p = params_for(s, *city_, u);
     p.noise = next_gaussian();
     p.last_time_ms = std::numeric_limits<time_ms>::min();
     sensors_.push_back(p);
   }
+  pair_speeds_with_flows();
+}
 
+synthetic_feed::sensor_params synthetic_feed::params_for(const sensor& s, const city& c, double u) {
+  double free_kmh = 50;
+  double capacity_veh_h = 1800;
+  double lanes = 1;
+  if (s.link && s.link->value < c.links.size()) {
+    const auto& l = c.links[s.link->value];
+    if (l.free_speed_kmh > 0) free_kmh = l.free_speed_kmh;
+    lanes = std::max<std::uint32_t>(l.lanes, 1);
+    capacity_veh_h = l.capacity_veh_h > 0 ? l.capacity_veh_h : 1800 * lanes;
+  }
+  auto range = plausible_range(s.kind);
+  sensor_params p;
+  p.id = s.id;
+  p.kind = s.kind;
+  p.lo = range.min;
+  p.hi = range.max;
+  switch (s.kind) {
+    case sensor_kind::traffic_speed:
+      // See speed_value: gain is the free speed, relative_spread that of the travel time.
+      p.gain = free_kmh;
+      p.relative_spread = speed_time_spread;
+      p.capacity_veh_h = capacity_veh_h;
+      p.lo = std::max(range.min, 2.0);
+      p.hi = std::min(range.max, 1.15 * free_kmh);
+      break;
+    case sensor_kind::traffic_flow:
+      p.gain = peak_flow_share * capacity_veh_h;
+      p.relative_spread = 0.06;
+      p.hi = std::min(range.max, 1.1 * capacity_veh_h);
+      break;
+    case sensor_kind::traffic_occupancy:
+      // Occupancy = density x effective vehicle length (6.5 m) per lane, with density =
+      // flow / speed: the level is the demand times the BPR travel time ratio.
+      p.gain = 0.65 * peak_flow_share * capacity_veh_h / (free_kmh * lanes);
+      p.relative_spread = 0.08;
+      p.hi = std::min(range.max, 95.0);
+      break;
+    default:
+      set_ambient(p, s, u);
+      break;
+  }
+  return p;
+}
+
+void synthetic_feed::set_ambient(sensor_params& p, const sensor& s, double u) {
+  const auto range = plausible_range(s.kind);
+  switch (s.kind) {
+    case sensor_kind::pm25:
+      p.offset = 8 + 6 * u;
+      p.gain = 22;
+      p.spread = 3;
+      p.lo = 1;
+      break;
+    case sensor_kind::pm10:
+      p.offset = 14 + 10 * u;
+      p.gain = 35;
+      p.spread = 5;
+      p.lo = 2;
+      break;
+    case sensor_kind::no2:
+      p.offset = 8 + 6 * u;
+      p.gain = 55;
+      p.spread = 5;
+      p.lo = 1;
+      break;
+    case sensor_kind::co2:
+      p.offset = 414 + 6 * u;
+      p.gain = 55;
+      p.spread = 4;
+      p.lo = 400;
+      break;
+    case sensor_kind::noise:
+      p.offset = 55 + 3 * u;
+      p.gain = 16;
+      p.spread = 1.5;
+      p.lo = 35;
+      p.hi = 95;
+      break;
+    case sensor_kind::wind_speed:
+      p.offset = 2 + u;
+      p.gain = 2;
+      p.spread = 0.8;
+      p.hi = 40;
+      break;
+    case sensor_kind::wind_direction:
+      // South-easterly on average, turning with the afternoon sea breeze.
+      p.offset = 125 + 20 * u;
+      p.gain = 40;
+      p.spread = 15;
+      p.lo = -720;
+      p.hi = 720;  // wrapped into [0, 360) after the noise is added
+      break;
+    case sensor_kind::temperature:
+      p.offset = 25.5 + u;
+      p.gain = 4;
+      p.spread = 0.4;
+      break;
+    case sensor_kind::humidity:
+      p.offset = 76 + 4 * u;
+      p.gain = -12;  // the air is driest at the warmest hour
+      p.spread = 3;
+      p.lo = 30;
+      break;
+    case sensor_kind::visitors: {
+      double capacity = s.capacity > 0 ? s.capacity : 500;
+      p.gain = capacity;
+      p.relative_spread = 0.08;
+      p.spread = 0.005 * capacity;
+      p.hi = std::min(range.max, 1.2 * capacity);
+      break;
+    }
+    case sensor_kind::waste_fill:
+      p.offset = 1 + 2 * u;
+      p.gain = 75 + 20 * u;
+      p.spread = 1.5;
+      break;
+    default:
+      TWIN_CHECK(!"traffic kinds are set in params_for");
+  }
+}
+
+void synthetic_feed::pair_speeds_with_flows() {
   std::vector<std::size_t> flow_of_link(city_->links.size(), no_flow_sensor);
   for (std::size_t i = 0; i < sensors_.size(); ++i) {
     const auto& link = city_->sensors[i].link;

@@ -84,6 +84,10 @@ class synthetic_feed {
   double speed_value(const sensor_params& s) const;
   reading make_reading(sensor_params& s, time_ms t);
   double next_gaussian();
+  static sensor_params params_for(const sensor& s, const city& c, double u);
+  static void set_ambient(sensor_params& p, const sensor& s, double u);
+  // A speed sensor follows the BPR time at the flow its link's (first) flow sensor reports.
+  void pair_speeds_with_flows();
 
   city_ptr city_;
   synth_options options_;
