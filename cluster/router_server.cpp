@@ -57,6 +57,7 @@ router_server::router_server(router_server_options options, frame_handler on_fra
       on_inflight_(std::move(on_inflight)),
       impl_(std::make_unique<impl>()) {
   TWIN_CHECK(on_frame_ != nullptr);
+  TWIN_CHECK_OP(options_.message_bytes_max, >, 0u);
   TWIN_CHECK_OP(options_.inflight_max, >, 0u);
   TWIN_CHECK_OP(options_.receive_burst_max, >, 0u);
 }

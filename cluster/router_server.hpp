@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 
+#include "cluster/protocol.hpp"
 #include "twin/base/expected.hpp"
 
 namespace cluster {
@@ -18,7 +19,7 @@ struct router_server_options {
   int receive_hwm = 1000;
   int send_hwm = 1000;
   // A larger message makes ZeroMQ drop the connection before the bytes are buffered.
-  std::size_t message_bytes_max = 0;
+  std::size_t message_bytes_max = frame_bytes_max;
   // Requests admitted and not yet completed; at this bound the socket is left unread, so ZeroMQ's
   // queues fill, then TCP's, and the clients slow down.
   std::uint32_t inflight_max = 1024;
