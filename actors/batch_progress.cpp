@@ -6,16 +6,9 @@
 
 namespace actors {
 
-batch_progress::batch_progress(node_context_ptr ctx, ack_completion_ptr done,
-                               const twin::batch_key& key, steady::time_point started)
-    : ctx_(std::move(ctx)), done_(std::move(done)), key_(key), started_(started) {
-  TWIN_CHECK(ctx_ != nullptr);
+batch_progress::batch_progress(ack_completion_ptr done, const twin::batch_key& key)
+    : done_(std::move(done)), key_(key) {
   TWIN_CHECK(done_ != nullptr);
-}
-
-batch_progress::~batch_progress() {
-  if (started_parts_ && parts_left_.load(std::memory_order_acquire) > 0)
-    ctx_->batches_in_flight.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 std::span<const twin::reading> batch_progress::part(std::uint32_t begin,
@@ -33,7 +26,6 @@ void batch_progress::start(std::uint32_t parts) {
   TWIN_CHECK_OP(parts, >, 0u);
   started_parts_ = true;
   parts_left_.store(parts, std::memory_order_relaxed);
-  ctx_->batches_in_flight.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void batch_progress::part_applied(const twin::apply_result& result) {
@@ -46,7 +38,6 @@ void batch_progress::part_applied(const twin::apply_result& result) {
   auto left = parts_left_.fetch_sub(1, std::memory_order_acq_rel);
   TWIN_CHECK_OP(left, >, 0u);
   if (left > 1) return;
-  ctx_->batches_in_flight.fetch_sub(1, std::memory_order_acq_rel);
   finish(every_part_duplicate_.load(std::memory_order_relaxed) ? twin::ack_status::duplicate
                                                                : twin::ack_status::applied);
 }
@@ -63,14 +54,6 @@ void batch_progress::finish(twin::ack_status status) {
   ack.accepted = accepted_.load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < twin::reject_reason_count; ++i)
     ack.rejected.by_reason[i] = rejected_[i].load(std::memory_order_relaxed);
-  const auto& opts = ctx_->options;
-  const auto in_flight = ctx_->batches_in_flight.load(std::memory_order_acquire);
-  ack.credit = opts.inflight_batches_max > in_flight ? opts.inflight_batches_max - in_flight : 0;
-  if (auto* observer = opts.ingest_observer) {
-    observer->in_flight(in_flight);
-    std::chrono::duration<double> latency = steady::now() - started_;
-    observer->batch_done(status, ack.accepted, ack.rejected, latency.count());
-  }
   done_->complete(std::move(ack));
 }
 

@@ -2,7 +2,6 @@
 
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -10,7 +9,6 @@
 #include <vector>
 
 #include "actors/completion.hpp"
-#include "actors/context.hpp"
 #include "twin/live/district_state.hpp"
 #include "twin/live/reading.hpp"
 
@@ -20,20 +18,15 @@ using ack_completion_ptr = std::shared_ptr<completion<twin::batch_ack>>;
 
 // One batch between its arrival and its ack, shared by its district parts. The router groups the
 // readings by district and sends each part as a plain message; whoever applies the last part
-// acks the batch. No reply travels back, so nothing waits on a timer and memory is bounded by
-// the batches in flight.
+// acks the batch. No reply travels back, so nothing waits on a timer; memory is bounded by the
+// batches the transport lets in flight.
 //
 // Thread-safety: readings() is written by the router only, before any part is sent, and read-only
 // afterwards; part_applied() may be called from any thread.
 class batch_progress {
  public:
-  using steady = std::chrono::steady_clock;
-
-  batch_progress(node_context_ptr ctx, ack_completion_ptr done, const twin::batch_key& key,
-                 steady::time_point started);
-  // An unfinished batch (its actors stopped) is answered by its completion's fallback; here it
-  // only leaves the in-flight count.
-  ~batch_progress();
+  // An unfinished batch (its actors stopped) is answered by its completion's fallback.
+  batch_progress(ack_completion_ptr done, const twin::batch_key& key);
   batch_progress(const batch_progress&) = delete;
   batch_progress& operator=(const batch_progress&) = delete;
 
@@ -45,7 +38,7 @@ class batch_progress {
 
   // Router, before sending: readings refused before any part (unknown sensors).
   void count_rejected(twin::reject_reason reason, std::uint32_t n);
-  // Router: the batch now waits for `parts` parts and counts as in flight.
+  // Router: the batch now waits for `parts` parts.
   void start(std::uint32_t parts);
   // Any thread: merges one part's result; the last part acks the batch.
   void part_applied(const twin::apply_result& result);
@@ -55,10 +48,8 @@ class batch_progress {
  private:
   void finish(twin::ack_status status);
 
-  node_context_ptr ctx_;
   ack_completion_ptr done_;
   twin::batch_key key_;
-  steady::time_point started_;
   std::vector<twin::reading> readings_;
   bool started_parts_ = false;
   std::atomic<std::uint32_t> parts_left_{0};

@@ -23,9 +23,6 @@ struct node_context {
   // Readings of sensors the city does not know: no district owns them, so the city view adds
   // them here. Written by the ingest router only.
   mutable std::atomic<std::uint64_t> unknown_sensor_readings{0};
-  // Batches routed to districts and not yet acked: raised by the router, lowered by whichever
-  // actor applies a batch's last part.
-  mutable std::atomic<std::uint32_t> batches_in_flight{0};
 };
 using node_context_ptr = std::shared_ptr<const node_context>;
 

@@ -52,7 +52,8 @@ void tick(district_pointer self) {
   st.district->tick(now);
   report_alert_changes(self);
   if (auto* probes = st.ctx->probes) {
-    probes->city.update(st.district->view(now, false));
+    const auto& d = *st.district;
+    probes->city.update(d.id(), d.indicators(now), d.readings_applied(), d.sensors_reporting());
     probes->node.observe_mailbox(observability::actor_type::district, self->mailbox().size());
   }
 }

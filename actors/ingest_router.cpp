@@ -5,15 +5,12 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <chrono>
 #include <limits>
-#include <string>
 
 #include "observability/probes.hpp"
 
 namespace actors {
 
 namespace {
-
-using steady = std::chrono::steady_clock;
 
 // Marks a reading whose sensor the city does not know.
 constexpr std::uint32_t no_district = std::numeric_limits<std::uint32_t>::max();
@@ -33,62 +30,16 @@ struct router_state {
 
 using router_pointer = ingest_router_actor::stateful_pointer<router_state>;
 
-std::uint32_t credit_left(const node_context& ctx) {
-  auto in_flight = ctx.batches_in_flight.load(std::memory_order_acquire);
-  return ctx.options.inflight_batches_max > in_flight ? ctx.options.inflight_batches_max - in_flight
-                                                      : 0;
-}
-
-// Refuses a whole batch without looking at its readings.
-void refuse(const node_context& ctx, const twin::reading_batch& batch, steady::time_point started,
-            ack_completion_ptr done, twin::ack_status status, twin::reject_reason reason,
-            std::string message) {
-  twin::batch_ack ack;
-  ack.key = batch.key;
-  ack.status = status;
-  ack.rejected[reason] = static_cast<std::uint32_t>(batch.readings.size());
-  ack.message = std::move(message);
-  ack.credit = credit_left(ctx);
-  if (auto* observer = ctx.options.ingest_observer) {
-    std::chrono::duration<double> latency = steady::now() - started;
-    observer->batch_done(status, ack.accepted, ack.rejected, latency.count());
-  }
-  done->complete(std::move(ack));
-}
-
 void submit(router_pointer self, const twin::reading_batch_ptr& batch, ack_completion_ptr done) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
-  const auto started = steady::now();
   if (ctx.probes != nullptr)
     ctx.probes->node.observe_mailbox(observability::actor_type::ingest_router,
                                      self->mailbox().size());
-  if (batch->protocol_version != twin::ingest_protocol_version) {
-    refuse(ctx, *batch, started, std::move(done), twin::ack_status::wrong_version,
-           twin::reject_reason::wrong_version,
-           "protocol version " + std::to_string(batch->protocol_version) + ", this node speaks " +
-               std::to_string(twin::ingest_protocol_version));
-    return;
-  }
+  // Version, size and in-flight bounds are the transport's: a batch here is admitted.
   const auto& readings = batch->readings;
-  if (readings.size() > twin::batch_readings_max) {
-    refuse(ctx, *batch, started, std::move(done), twin::ack_status::malformed,
-           twin::reject_reason::malformed,
-           std::to_string(readings.size()) + " readings, at most " +
-               std::to_string(twin::batch_readings_max) + " per batch");
-    return;
-  }
-  // Counted by ack status wherever acks are reported (the observer, or the transport).
-  if (auto in_flight = ctx.batches_in_flight.load(std::memory_order_acquire);
-      in_flight >= ctx.options.inflight_batches_max) {
-    refuse(ctx, *batch, started, std::move(done), twin::ack_status::overloaded,
-           twin::reject_reason::overloaded,
-           std::to_string(in_flight) + " batches in flight, at most " +
-               std::to_string(ctx.options.inflight_batches_max));
-    return;
-  }
-
-  auto p = std::make_shared<batch_progress>(st.ctx, std::move(done), batch->key, started);
+  TWIN_CHECK_OP(readings.size(), <=, std::numeric_limits<std::uint32_t>::max());
+  auto p = std::make_shared<batch_progress>(std::move(done), batch->key);
   // Group by district in two passes (count, then place) so that each part is one range.
   st.district_of.resize(readings.size());
   std::uint32_t unknown = 0;
@@ -122,8 +73,6 @@ void submit(router_pointer self, const twin::reading_batch_ptr& batch, ack_compl
     if (auto d = st.district_of[i]; d != no_district) grouped[st.offset[d]++] = readings[i];
 
   p->start(static_cast<std::uint32_t>(st.touched.size()));
-  if (auto* observer = ctx.options.ingest_observer)
-    observer->in_flight(ctx.batches_in_flight.load(std::memory_order_relaxed));
   for (auto d : st.touched) {
     // offset[d] now points past the part.
     self->send(st.clusters[d], ingest_atom::value,
@@ -138,7 +87,6 @@ ingest_router_actor::behavior_type ingest_router_behavior(
   auto& st = self->state;
   st.ctx = std::move(ctx);
   TWIN_CHECK_OP(clusters.size(), ==, st.ctx->city->districts.size());
-  TWIN_CHECK_OP(st.ctx->options.inflight_batches_max, >, 0u);
   st.clusters = std::move(clusters);
   for (const auto& s : st.ctx->city->sensors) {
     const auto* found = st.ctx->city->find_sensor(s.id);

@@ -11,8 +11,9 @@
 namespace actors {
 
 // Splits batches by district and sends one message per district per batch; the actor that
-// applies a batch's last part acks it (batch_progress). At most inflight_batches_max batches are
-// in flight; over that, a batch is acked `overloaded` at once.
+// applies a batch's last part acks it (batch_progress). Readings of sensors the city does not
+// know are rejected here, the one place that looks them up. Flow control (credit, the in-flight
+// bound) is the transport's: every batch that reaches the router is routed.
 using ingest_router_actor =
     caf::typed_actor<caf::reacts_to<submit_atom, twin::reading_batch_ptr, ack_completion_ptr>,
                      caf::reacts_to<tick_atom>>;

@@ -6,7 +6,6 @@
 #include "twin/base/time.hpp"
 #include "twin/live/district_state.hpp"
 #include "twin/live/reading.hpp"
-#include "twin/live/services.hpp"
 
 namespace actors {
 
@@ -15,8 +14,6 @@ struct runtime_options {
   twin::district_options district_options;
   // How often districts re-evaluate windows, staleness and alerts and publish their metrics.
   twin::time_ms tick_interval_ms = 1000;
-  // Batches inside the router at once; over that, a batch is acked `overloaded` at once.
-  std::uint32_t inflight_batches_max = 1024;
   // A sensor cluster forwards the parts it holds to its district when its mailbox is empty, or
   // earlier when it holds this many readings or parts: under load a district gets few, large
   // messages, and the buffer stays small.
@@ -27,9 +24,6 @@ struct runtime_options {
   twin::time_ms request_timeout_ms = 30 * twin::ms_per_second;
   // One line per raised or cleared alert; nullptr for none.
   std::ostream* alert_log = nullptr;
-  // Receives one report per acked batch. Leave it null when the transport in front of the
-  // runtime already reports its batches (it sees their whole latency), or they count twice.
-  twin::ingest_observer* ingest_observer = nullptr;
 };
 
 }  // namespace actors

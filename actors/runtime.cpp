@@ -50,13 +50,9 @@ struct runtime::impl {
 
 namespace {
 
-twin::batch_ack refusal(const twin::reading_batch& batch, std::string message) {
-  twin::batch_ack ack;
-  ack.key = batch.key;
-  ack.status = twin::ack_status::overloaded;
-  ack.rejected[twin::reject_reason::overloaded] = static_cast<std::uint32_t>(batch.readings.size());
-  ack.message = std::move(message);
-  return ack;
+twin::batch_ack stopping_refusal(const twin::reading_batch& batch) {
+  return twin::refusal_ack(batch.key, twin::ack_status::overloaded,
+                           static_cast<std::uint32_t>(batch.readings.size()), "node stopping");
 }
 
 }  // namespace
@@ -66,7 +62,6 @@ runtime::runtime(caf::actor_system& sys, twin::city_ptr city, const twin::clock&
     : impl_(std::make_unique<impl>(sys)) {
   TWIN_CHECK(city != nullptr);
   TWIN_CHECK_OP(options.tick_interval_ms, >, 0);
-  TWIN_CHECK_OP(options.inflight_batches_max, >, 0u);
   auto ctx = std::make_shared<node_context>();
   ctx->city = std::move(city);
   ctx->clock = &clock;
@@ -96,11 +91,11 @@ runtime::~runtime() {
 void runtime::submit(twin::reading_batch_ptr batch, std::function<void(twin::batch_ack)> done) {
   TWIN_CHECK(batch != nullptr);
   if (impl_->stopped.load()) {
-    done(refusal(*batch, "node stopping"));
+    done(stopping_refusal(*batch));
     return;
   }
-  auto completion = std::make_shared<actors::completion<twin::batch_ack>>(
-      std::move(done), refusal(*batch, "node stopping"));
+  auto completion = std::make_shared<actors::completion<twin::batch_ack>>(std::move(done),
+                                                                          stopping_refusal(*batch));
   caf::anon_send(impl_->router, submit_atom::value, std::move(batch), std::move(completion));
 }
 

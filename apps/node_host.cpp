@@ -67,10 +67,7 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   ro.district_options = config.district;
   ro.tick_interval_ms = config.tick_interval_ms;
   ro.alert_log = alert_log;
-  // The ingest server reports batches itself (it sees their whole latency).
-  ro.ingest_observer = nullptr;
   p->runtime = std::make_unique<actors::runtime>(*p->system, p->city, clock, &p->probes, ro);
-  p->probes.node.districts_owned(static_cast<std::uint32_t>(p->city->districts.size()));
   p->probes.node.placement_epoch(1);
   p->probes.node.members(observability::member_state::up, 1);
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "cluster/protocol.hpp"
 #include "twin/base/expected.hpp"
 #include "twin/base/time.hpp"
 #include "twin/city/city.hpp"
@@ -22,11 +23,9 @@ struct node_config {
   twin::ingest_limits limits;
   twin::district_options district;
   twin::time_ms tick_interval_ms = 1000;
-  // Unacked batches per gateway (its credit). Two gateways need 64 each to keep a 2-core node
-  // busy at 10 M readings/s with 256 readings per batch (bench/ingest_bench.cpp); memory stays
-  // bounded by inflight_total_max either way.
-  std::uint32_t inflight_per_gateway_max = 64;
-  std::uint32_t inflight_total_max = 1024;
+  // Unacked batches per gateway (its credit) and over all gateways: the transport's bounds.
+  std::uint32_t inflight_per_gateway_max = cluster::credit_default;
+  std::uint32_t inflight_total_max = cluster::ingest_inflight_total_max_default;
 };
 
 // One node: the actor runtime over a city, its ingest and query sockets and its /metrics

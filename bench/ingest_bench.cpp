@@ -439,7 +439,7 @@ int main(int argc, char** argv) {
   app.add_option("--readings", o.readings, "Readings sent end to end on the synthetic city")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}));
   app.add_option("--batch", o.batch, "Readings per batch")
-      ->check(CLI::Range(std::uint32_t{1}, twin::batch_readings_max));
+      ->check(CLI::Range(std::uint32_t{1}, cluster::batch_readings_max));
   app.add_option("--gateways", o.gateways, "Gateways (threads) sending at once")
       ->check(CLI::Range(1, 64));
   app.add_option("--threads", o.threads, "Scheduler threads of the node")->check(CLI::Range(1, 64));

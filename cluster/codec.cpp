@@ -1,5 +1,7 @@
 #include "cluster/codec.hpp"
 
+#include <zmq.hpp>
+
 #include <optional>
 
 #include <algorithm>
@@ -359,7 +361,7 @@ std::size_t batch_words(std::size_t readings) {
 auto batch_fill(const twin::batch_key& key, std::span<const twin::reading> readings) {
   return [&key, readings](capnp::MessageBuilder& m) {
     auto b = m.initRoot<s::ReadingBatch>();
-    b.setProtocolVersion(twin::ingest_protocol_version);
+    b.setProtocolVersion(ingest_protocol_version);
     b.setGateway(key.gateway);
     b.setSession(key.session);
     b.setSequence(key.sequence);
@@ -376,7 +378,7 @@ auto batch_fill(const twin::batch_key& key, std::span<const twin::reading> readi
 auto ack_fill(const twin::batch_ack& ack) {
   return [&ack](capnp::MessageBuilder& m) {
     auto b = m.initRoot<s::BatchAck>();
-    b.setProtocolVersion(twin::ingest_protocol_version);
+    b.setProtocolVersion(ingest_protocol_version);
     b.setGateway(ack.key.gateway);
     b.setSession(ack.key.session);
     b.setSequence(ack.key.sequence);
@@ -566,16 +568,16 @@ twin::expected<twin::reading_batch, decode_error> decoder::decode_batch(
   return read_frame<s::ReadingBatch, twin::reading_batch>(
       *state_, bytes_max_, realigned_, frame, [](s::ReadingBatch::Reader r) -> result {
         twin::batch_key key{r.getGateway(), r.getSession(), r.getSequence()};
-        if (r.getProtocolVersion() != twin::ingest_protocol_version)
+        if (r.getProtocolVersion() != ingest_protocol_version)
           return twin::unexpected{decode_error{
               decode_failure::wrong_version,
-              version_message(r.getProtocolVersion(), twin::ingest_protocol_version), key, 0}};
+              version_message(r.getProtocolVersion(), ingest_protocol_version), key, 0}};
         auto list = r.getReadings();
-        if (list.size() > twin::batch_readings_max)
+        if (list.size() > batch_readings_max)
           return twin::unexpected{decode_error{decode_failure::too_large,
                                                "batch of " + std::to_string(list.size()) +
                                                    " readings exceeds the limit of " +
-                                                   std::to_string(twin::batch_readings_max),
+                                                   std::to_string(batch_readings_max),
                                                key, 0}};
         twin::reading_batch batch;
         batch.key = key;
@@ -593,10 +595,10 @@ twin::expected<twin::batch_ack, decode_error> decoder::decode_ack(
       *state_, bytes_max_, realigned_, frame, [](s::BatchAck::Reader r) -> result {
         twin::batch_ack ack;
         ack.key = {r.getGateway(), r.getSession(), r.getSequence()};
-        if (r.getProtocolVersion() != twin::ingest_protocol_version)
+        if (r.getProtocolVersion() != ingest_protocol_version)
           return twin::unexpected{decode_error{
               decode_failure::wrong_version,
-              version_message(r.getProtocolVersion(), twin::ingest_protocol_version), ack.key, 0}};
+              version_message(r.getProtocolVersion(), ingest_protocol_version), ack.key, 0}};
         auto status = static_cast<unsigned>(r.getStatus());
         if (status > static_cast<unsigned>(twin::ack_status::wrong_version))
           throw invalid_value("ack status " + std::to_string(status) + " is unknown");
@@ -651,6 +653,10 @@ twin::expected<query_reply_frame, decode_error> decoder::decode_query_reply(
         }
         return q;
       });
+}
+
+std::span<const std::byte> bytes_of(const zmq::message_t& m) {
+  return {static_cast<const std::byte*>(m.data()), m.size()};
 }
 
 }  // namespace cluster

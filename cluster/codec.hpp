@@ -8,24 +8,18 @@
 #include <string_view>
 #include <vector>
 
-#include <zmq.hpp>
-
+#include "cluster/protocol.hpp"
 #include "twin/base/expected.hpp"
 #include "twin/live/reading.hpp"
 #include "twin/live/services.hpp"
 
+namespace zmq {
+class message_t;
+}  // namespace zmq
+
 // The Cap'n Proto codec: twin value types <-> wire frames. Cap'n Proto types stay in codec.cpp so
 // that users of the codec compile without the generated headers.
 namespace cluster {
-
-// Version of the query protocol spoken by this build.
-inline constexpr std::uint16_t query_protocol_version = 1;
-
-// A frame larger than this is refused before it is parsed. A full batch (batch_readings_max
-// readings of 24 bytes) takes about 1.5 MiB; city-wide query replies are the largest frames.
-inline constexpr std::size_t frame_bytes_max = 16 * 1024 * 1024;
-// Deepest nesting of our schemas is 6 (reply, city, district list, district, kinds, stats).
-inline constexpr int frame_nesting_max = 16;
 
 enum class decode_failure : std::uint8_t {
   truncated,      // the frame ends before the message it announces
@@ -125,8 +119,6 @@ class decoder {
 };
 
 // The bytes of a ZeroMQ message as a span.
-inline std::span<const std::byte> bytes_of(const zmq::message_t& m) {
-  return {static_cast<const std::byte*>(m.data()), m.size()};
-}
+std::span<const std::byte> bytes_of(const zmq::message_t& m);
 
 }  // namespace cluster

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include <zmq.hpp>
+
 namespace cluster {
 
 namespace {
@@ -28,8 +30,15 @@ std::uint64_t gateway_stats::rejected_total() const {
   return n;
 }
 
+struct gateway::dealer {
+  zmq::context_t context{1};
+  zmq::socket_t socket;
+};
+
 gateway::gateway(gateway_options options)
-    : options_(std::move(options)), session_(options_.session.value_or(fresh_session())) {
+    : options_(std::move(options)),
+      session_(options_.session.value_or(fresh_session())),
+      dealer_(std::make_unique<dealer>()) {
   TWIN_CHECK_OP(options_.credit_initial, >, 0u);
   TWIN_CHECK_OP(options_.unacked_max, >, 0u);
   TWIN_CHECK_OP(options_.resend_timeout_ms, >, 0);
@@ -41,10 +50,10 @@ gateway::~gateway() = default;
 
 twin::expected<std::uint64_t, gateway_error> gateway::connect() {
   try {
-    socket_ = zmq::socket_t(context_, zmq::socket_type::dealer);
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::sndhwm, options_.send_hwm);
-    socket_.connect(options_.endpoint);
+    dealer_->socket = zmq::socket_t(dealer_->context, zmq::socket_type::dealer);
+    dealer_->socket.set(zmq::sockopt::linger, 0);
+    dealer_->socket.set(zmq::sockopt::sndhwm, options_.send_hwm);
+    dealer_->socket.connect(options_.endpoint);
   } catch (const zmq::error_t& e) {
     return twin::unexpected{
         gateway_error{gateway_error::kind::transport,
@@ -55,8 +64,8 @@ twin::expected<std::uint64_t, gateway_error> gateway::connect() {
 
 twin::expected<std::uint64_t, gateway_error> gateway::send(
     std::span<const twin::reading> readings) {
-  TWIN_CHECK(static_cast<bool>(socket_));
-  TWIN_CHECK_OP(readings.size(), <=, twin::batch_readings_max);
+  TWIN_CHECK(static_cast<bool>(dealer_->socket));
+  TWIN_CHECK_OP(readings.size(), <=, batch_readings_max);
   if (auto e = take_error()) return twin::unexpected{std::move(*e)};
   const auto deadline = steady::now() + std::chrono::milliseconds(options_.credit_wait_max_ms);
   while (unacked_.size() >= window()) {
@@ -113,7 +122,7 @@ void gateway::transmit(std::uint64_t sequence, pending& p, steady::time_point no
   (void)sequence;
   zmq::message_t message(p.frame.data(), p.frame.size());
   // At the high-water mark the frame stays queued here and goes out with the next resend.
-  const bool sent = socket_.send(message, zmq::send_flags::dontwait).has_value();
+  const bool sent = dealer_->socket.send(message, zmq::send_flags::dontwait).has_value();
   p.next_send = now + std::chrono::milliseconds(sent ? options_.resend_timeout_ms
                                                      : options_.backoff_initial_ms);
 }
@@ -123,11 +132,11 @@ void gateway::pump(steady::time_point deadline) {
   resend_due(now);
   auto wake = deadline;
   for (const auto& [sequence, p] : unacked_) wake = std::min(wake, p.next_send);
-  zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::pollitem_t items[] = {{dealer_->socket.handle(), 0, ZMQ_POLLIN, 0}};
   zmq::poll(items, 1, std::chrono::milliseconds(ms_until(wake, now)));
   if (items[0].revents & ZMQ_POLLIN) {
     zmq::message_t frame;
-    while (socket_.recv(frame, zmq::recv_flags::dontwait)) handle_ack(frame);
+    while (dealer_->socket.recv(frame, zmq::recv_flags::dontwait)) handle_ack(frame);
   }
   resend_due(steady::now());
 }

@@ -4,12 +4,11 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <zmq.hpp>
 
 #include "cluster/codec.hpp"
 #include "twin/base/expected.hpp"
@@ -109,8 +108,9 @@ class gateway {
 
   gateway_options options_;
   std::uint64_t session_;
-  zmq::context_t context_{1};
-  zmq::socket_t socket_;
+  // ZeroMQ's context and socket, kept out of this header.
+  struct dealer;
+  std::unique_ptr<dealer> dealer_;
   encoder encoder_;
   decoder decoder_;
   std::uint64_t next_sequence_ = 0;

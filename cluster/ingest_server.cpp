@@ -1,21 +1,28 @@
 #include "cluster/ingest_server.hpp"
 
-#include "cluster/router_socket.hpp"
+#include <utility>
 
-#include <algorithm>
+#include "cluster/codec.hpp"
+#include "twin/base/check.hpp"
 
 namespace cluster {
 
 namespace {
 
-using steady = std::chrono::steady_clock;
-
-double seconds_since(steady::time_point t) {
-  return std::chrono::duration<double>(steady::now() - t).count();
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-std::string peer_of(const zmq::message_t& m) {
-  return std::string(static_cast<const char*>(m.data()), m.size());
+router_server_options router_options(const ingest_server_options& o) {
+  router_server_options r;
+  r.endpoint = o.endpoint;
+  r.name = "ingest server";
+  r.receive_hwm = o.receive_hwm;
+  r.send_hwm = o.send_hwm;
+  r.message_bytes_max = o.frame_bytes_max;
+  r.inflight_max = o.inflight_total_max;
+  r.receive_burst_max = o.receive_burst_max;
+  return r;
 }
 
 }  // namespace
@@ -25,11 +32,12 @@ ingest_server::ingest_server(twin::batch_sink& sink, ingest_server_options optio
     : sink_(sink),
       options_(std::move(options)),
       observer_(observer),
-      queue_(std::make_shared<completion_queue<completion>>()),
-      decoder_(options_.frame_bytes_max) {
+      decoder_(std::make_unique<decoder>(options_.frame_bytes_max)),
+      encoder_(std::make_unique<encoder>()),
+      server_(
+          router_options(options_), [this](const router_frame& f) { return handle_frame(f); },
+          [this](std::uint32_t n) { set_inflight(n); }) {
   TWIN_CHECK_OP(options_.inflight_per_gateway_max, >, 0u);
-  TWIN_CHECK_OP(options_.inflight_total_max, >, 0u);
-  TWIN_CHECK_OP(options_.receive_burst_max, >, 0u);
 }
 
 ingest_server::~ingest_server() {
@@ -37,26 +45,11 @@ ingest_server::~ingest_server() {
 }
 
 twin::expected<std::string, std::string> ingest_server::start() {
-  TWIN_CHECK(!thread_.joinable());
-  auto bound = bind_router(
-      context_, socket_,
-      {options_.endpoint, options_.receive_hwm, options_.send_hwm, options_.frame_bytes_max},
-      "ingest server");
-  if (!bound) return bound;
-  endpoint_ = *bound;
-  stopping_ = false;
-  thread_ = std::thread([this] { run(); });
-  return endpoint_;
+  return server_.start();
 }
 
 void ingest_server::stop() {
-  if (!thread_.joinable()) return;
-  stopping_ = true;
-  queue_->notify();
-  thread_.join();
-  socket_.close();
-  // Completions arriving from now on are dropped: their peers will resend.
-  queue_->close();
+  server_.stop();
 }
 
 ingest_server_stats ingest_server::stats() const {
@@ -73,135 +66,84 @@ ingest_server_stats ingest_server::stats() const {
   return s;
 }
 
-void ingest_server::run() {
-  while (!stopping_) {
-    // At the in-flight bound the socket is left unread: ZeroMQ's queues fill, then TCP's.
-    const bool can_receive = inflight_total_ < options_.inflight_total_max;
-    zmq::pollitem_t items[] = {
-        {socket_.handle(), 0, static_cast<short>(can_receive ? ZMQ_POLLIN : 0), 0},
-        {nullptr, queue_->fd(), ZMQ_POLLIN, 0}};
-    zmq::poll(items, 2, std::chrono::milliseconds(-1));
-    if (items[1].revents & ZMQ_POLLIN) {
-      done_.clear();
-      queue_->drain(done_);
-      finish(done_);
-    }
-    if (items[0].revents & ZMQ_POLLIN) receive_frames();
+bool ingest_server::handle_frame(const router_frame& frame) {
+  ++counters_.frames;
+  const auto now = steady::now();
+  if (frame.extra_parts) {
+    ++counters_.decode_failures;
+    if (observer_) observer_->decode_failed();
+    send_ack(frame.peer,
+             twin::refusal_ack({}, twin::ack_status::malformed, 0,
+                               "garbage: a batch is one frame, this message had several"),
+             now);
+    return false;
   }
-}
-
-void ingest_server::receive_frames() {
-  zmq::message_t peer;
-  zmq::message_t payload;
-  for (std::uint32_t i = 0; i < options_.receive_burst_max; ++i) {
-    if (inflight_total_ >= options_.inflight_total_max) return;
-    if (!socket_.recv(peer, zmq::recv_flags::dontwait)) return;
-    if (!peer.more()) continue;  // a ROUTER always prefixes the peer's id; nothing to answer
-    // The payload part of a multipart message is already here: it arrives atomically.
-    (void)socket_.recv(payload, zmq::recv_flags::none);
-    bool extra = false;
-    while (payload.more()) {
-      zmq::message_t rest;
-      (void)socket_.recv(rest, zmq::recv_flags::none);
-      extra = true;
-      if (!rest.more()) break;
-    }
-    ++counters_.frames;
-    const auto now = steady::now();
-    if (extra) {
-      ++counters_.decode_failures;
-      if (observer_) observer_->decode_failed();
-      twin::batch_ack ack;
-      ack.status = twin::ack_status::malformed;
-      ack.message = "garbage: a batch is one frame, this message had several";
-      send_ack(peer_of(peer), ack, now);
-      continue;
-    }
-    handle_frame(peer, payload, now);
-  }
-}
-
-void ingest_server::handle_frame(const zmq::message_t& peer, const zmq::message_t& payload,
-                                 steady::time_point now) {
-  auto decoded = decoder_.decode_batch(bytes_of(payload));
+  auto decoded = decoder_->decode_batch(frame.payload);
   if (!decoded) {
     const auto& error = decoded.error();
-    twin::batch_ack ack;
-    ack.key = error.key;
-    ack.status = ack_status_for(error.failure);
-    ack.message = error.message;
     if (error.failure == decode_failure::wrong_version) {
       ++counters_.wrong_version;
     } else {
       ++counters_.decode_failures;
       if (observer_) observer_->decode_failed();
     }
-    send_ack(peer_of(peer), ack, now);
-    return;
+    send_ack(frame.peer,
+             twin::refusal_ack(error.key, ack_status_for(error.failure), 0, error.message), now);
+    return false;
   }
-  std::string id = peer_of(peer);
-  auto& peer_inflight = inflight_by_peer_[id];
+  return admit(frame.peer, std::move(*decoded), now);
+}
+
+bool ingest_server::admit(const std::string& peer, twin::reading_batch batch,
+                          steady::time_point received) {
+  auto& peer_inflight = inflight_by_peer_[peer];
   if (peer_inflight >= options_.inflight_per_gateway_max) {
     ++counters_.overloaded;
-    twin::batch_ack ack;
-    ack.key = decoded->key;
-    ack.status = twin::ack_status::overloaded;
-    ack.rejected[twin::reject_reason::overloaded] =
-        static_cast<std::uint32_t>(decoded->readings.size());
-    ack.message = "gateway has " + std::to_string(peer_inflight) +
-                  " unacked batches, the limit is " +
-                  std::to_string(options_.inflight_per_gateway_max);
-    send_ack(id, ack, now);
-    return;
+    send_ack(peer,
+             twin::refusal_ack(batch.key, twin::ack_status::overloaded,
+                               static_cast<std::uint32_t>(batch.readings.size()),
+                               "gateway has " + std::to_string(peer_inflight) +
+                                   " unacked batches, the limit is " +
+                                   std::to_string(options_.inflight_per_gateway_max)),
+             received);
+    return false;
   }
   ++peer_inflight;
-  set_inflight(inflight_total_ + 1);
   ++counters_.batches_submitted;
-  const twin::batch_key key = decoded->key;
-  auto batch = std::make_shared<const twin::reading_batch>(std::move(*decoded));
-  sink_.submit(std::move(batch),
-               [queue = queue_, peer = std::move(id), key, now](twin::batch_ack ack) mutable {
-                 ack.key = key;
-                 queue->push(completion{std::move(peer), std::move(ack), now});
-               });
+  const twin::batch_key key = batch.key;
+  sink_.submit(
+      std::make_shared<const twin::reading_batch>(std::move(batch)),
+      [this, complete = server_.completions(), peer, key, received](twin::batch_ack ack) {
+        ack.key = key;
+        // Runs on the I/O thread, and only while the server runs.
+        complete([this, peer, ack = std::move(ack), received] { finish(peer, ack, received); });
+      });
+  return true;
 }
 
-void ingest_server::finish(std::vector<completion>& done) {
-  for (auto& c : done) {
-    auto it = inflight_by_peer_.find(c.peer);
-    TWIN_CHECK(it != inflight_by_peer_.end());
-    TWIN_CHECK_OP(it->second, >, 0u);
-    // Forget idle peers so the table only holds peers with batches in flight.
-    if (--it->second == 0) inflight_by_peer_.erase(it);
-    set_inflight(inflight_total_ - 1);
-    send_ack(c.peer, c.ack, c.received);
-  }
+void ingest_server::finish(const std::string& peer, const twin::batch_ack& ack,
+                           steady::time_point received) {
+  auto it = inflight_by_peer_.find(peer);
+  TWIN_CHECK(it != inflight_by_peer_.end());
+  TWIN_CHECK_OP(it->second, >, 0u);
+  // Forget idle peers so the table only holds peers with batches in flight.
+  if (--it->second == 0) inflight_by_peer_.erase(it);
+  send_ack(peer, ack, received);
 }
 
-void ingest_server::send_ack(const std::string& peer, const twin::batch_ack& ack_in,
+void ingest_server::send_ack(const std::string& peer, twin::batch_ack ack,
                              steady::time_point received) {
-  twin::batch_ack ack = ack_in;
   ack.credit = options_.inflight_per_gateway_max;
   // Report before sending: whoever holds the ack may look at the metrics at once.
   if (observer_)
     observer_->batch_done(ack.status, ack.accepted, ack.rejected, seconds_since(received));
-  zmq::message_t payload;
-  encoder_.encode_ack(ack, payload);
-  bool sent = false;
-  try {
-    if (socket_.send(zmq::buffer(peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
-      sent = socket_.send(payload, zmq::send_flags::dontwait).has_value();
-  } catch (const zmq::error_t&) {
-    // EHOSTUNREACH (router_mandatory): the gateway disconnected. It resends when it returns.
-  }
-  if (sent)
+  if (server_.send(peer, encoder_->encode_ack(ack, ack_bytes_)))
     ++counters_.acks_sent;
   else
     ++counters_.acks_unsent;
 }
 
 void ingest_server::set_inflight(std::uint32_t n) {
-  inflight_total_ = n;
   counters_.inflight = n;
   if (n > counters_.inflight_peak) counters_.inflight_peak = n;
   if (observer_) observer_->in_flight(n);

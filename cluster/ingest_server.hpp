@@ -5,26 +5,27 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
-#include <zmq.hpp>
-
-#include "cluster/codec.hpp"
-#include "cluster/completion_queue.hpp"
+#include "cluster/protocol.hpp"
+#include "cluster/router_server.hpp"
 #include "twin/base/expected.hpp"
 #include "twin/live/services.hpp"
 
 namespace cluster {
 
+class decoder;
+class encoder;
+
 struct ingest_server_options {
   std::string endpoint = "tcp://127.0.0.1:0";
-  // Unacked batches one gateway may have; more are acked `overloaded` at once, nothing applied.
-  std::uint32_t inflight_per_gateway_max = 16;
+  // Unacked batches one gateway may have: the credit every ack carries. More are acked
+  // `overloaded` at once, nothing applied.
+  std::uint32_t inflight_per_gateway_max = credit_default;
   // Unacked batches over all gateways; when reached the socket is not read, so TCP backpressure
   // slows the gateways and memory stays flat.
-  std::uint32_t inflight_total_max = 1024;
+  std::uint32_t inflight_total_max = ingest_inflight_total_max_default;
   // A larger frame makes ZeroMQ drop the connection before the bytes are buffered.
   std::size_t frame_bytes_max = 4 * 1024 * 1024;
   int receive_hwm = 1000;
@@ -48,6 +49,9 @@ struct ingest_server_stats {
 
 // Receives ReadingBatch frames on a ZeroMQ ROUTER socket, hands them to a batch_sink and sends
 // each gateway the ack of each batch once the sink is done with it. Runs its own I/O thread.
+// The one owner of ingest flow control: the protocol version and batch size (through the
+// decoder), each gateway's credit, the node's in-flight bound, and the reports to the observer
+// (one per ack, with the batch's whole latency).
 class ingest_server {
  public:
   // `sink` and `observer` (which may be null) must outlive the server.
@@ -63,41 +67,27 @@ class ingest_server {
   // Stops and joins the I/O thread. Idempotent. Acks of batches still in flight are not sent.
   void stop();
 
-  const std::string& endpoint() const { return endpoint_; }
+  const std::string& endpoint() const { return server_.endpoint(); }
   ingest_server_stats stats() const;
 
  private:
-  struct completion {
-    std::string peer;
-    twin::batch_ack ack;
-    std::chrono::steady_clock::time_point received;
-  };
+  using steady = std::chrono::steady_clock;
 
-  void run();
-  void receive_frames();
-  void handle_frame(const zmq::message_t& peer, const zmq::message_t& payload,
-                    std::chrono::steady_clock::time_point now);
-  void finish(std::vector<completion>& done);
-  void send_ack(const std::string& peer, const twin::batch_ack& ack,
-                std::chrono::steady_clock::time_point received);
+  bool handle_frame(const router_frame& frame);
+  bool admit(const std::string& peer, twin::reading_batch batch, steady::time_point received);
+  void finish(const std::string& peer, const twin::batch_ack& ack, steady::time_point received);
+  void send_ack(const std::string& peer, twin::batch_ack ack, steady::time_point received);
   void set_inflight(std::uint32_t n);
 
   twin::batch_sink& sink_;
   ingest_server_options options_;
   twin::ingest_observer* observer_;
-  zmq::context_t context_{1};
-  zmq::socket_t socket_;
-  std::string endpoint_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  std::shared_ptr<completion_queue<completion>> queue_;
 
   // Owned by the I/O thread.
-  decoder decoder_;
-  encoder encoder_;
+  std::unique_ptr<decoder> decoder_;
+  std::unique_ptr<encoder> encoder_;
+  std::vector<std::byte> ack_bytes_;
   std::unordered_map<std::string, std::uint32_t> inflight_by_peer_;  // peers with unacked batches
-  std::uint32_t inflight_total_ = 0;
-  std::vector<completion> done_;
 
   struct counters {
     std::atomic<std::uint64_t> frames{0}, batches_submitted{0}, decode_failures{0},
@@ -105,6 +95,8 @@ class ingest_server {
     std::atomic<std::uint32_t> inflight{0}, inflight_peak{0};
   };
   counters counters_;
+  // Last: its I/O thread uses everything above, and it stops first.
+  router_server server_;
 };
 
 }  // namespace cluster

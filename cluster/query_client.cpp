@@ -2,16 +2,23 @@
 
 #include <chrono>
 
+#include <zmq.hpp>
+
 namespace cluster {
 
-query_client::query_client() = default;
+struct query_client::dealer {
+  zmq::context_t context{1};
+  zmq::socket_t socket;
+};
+
+query_client::query_client() : dealer_(std::make_unique<dealer>()) {}
 query_client::~query_client() = default;
 
 twin::expected<std::string, std::string> query_client::connect(const std::string& endpoint) {
   try {
-    socket_ = zmq::socket_t(context_, zmq::socket_type::dealer);
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.connect(endpoint);
+    dealer_->socket = zmq::socket_t(dealer_->context, zmq::socket_type::dealer);
+    dealer_->socket.set(zmq::sockopt::linger, 0);
+    dealer_->socket.connect(endpoint);
   } catch (const zmq::error_t& e) {
     return twin::unexpected{"cannot connect to " + endpoint + ": " + e.what()};
   }
@@ -22,7 +29,7 @@ twin::expected<std::string, std::string> query_client::connect(const std::string
 twin::expected<twin::query_reply, std::string> query_client::ask(const twin::query_request& request,
                                                                  int timeout_ms) {
   using steady = std::chrono::steady_clock;
-  TWIN_CHECK(static_cast<bool>(socket_));
+  TWIN_CHECK(static_cast<bool>(dealer_->socket));
   const std::uint64_t request_id = next_request_id_++;
   zmq::message_t out;
   encoder_.encode_query_request(request_id, request, out);
@@ -31,14 +38,14 @@ twin::expected<twin::query_reply, std::string> query_client::ask(const twin::que
     return twin::unexpected{"no reply from " + endpoint_ + " within " + std::to_string(timeout_ms) +
                             " ms"};
   };
-  if (!socket_.send(out, zmq::send_flags::dontwait)) return timed_out();
+  if (!dealer_->socket.send(out, zmq::send_flags::dontwait)) return timed_out();
   zmq::message_t in;
   for (;;) {
     const auto now = steady::now();
     if (now >= deadline) return timed_out();
-    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::pollitem_t items[] = {{dealer_->socket.handle(), 0, ZMQ_POLLIN, 0}};
     zmq::poll(items, 1, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
-    while (socket_.recv(in, zmq::recv_flags::dontwait)) {
+    while (dealer_->socket.recv(in, zmq::recv_flags::dontwait)) {
       auto decoded = decoder_.decode_query_reply(bytes_of(in));
       if (!decoded) {
         if (decoded.error().failure == decode_failure::wrong_version)

@@ -1,9 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
-
-#include <zmq.hpp>
 
 #include "cluster/codec.hpp"
 #include "twin/base/expected.hpp"
@@ -31,8 +30,9 @@ class query_client {
   std::uint64_t stale_replies() const { return stale_replies_; }
 
  private:
-  zmq::context_t context_{1};
-  zmq::socket_t socket_;
+  // ZeroMQ's context and socket, kept out of this header.
+  struct dealer;
+  std::unique_ptr<dealer> dealer_;
   std::string endpoint_;
   encoder encoder_;
   decoder decoder_;

@@ -4,17 +4,16 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include <zmq.hpp>
-
-#include "cluster/codec.hpp"
-#include "cluster/completion_queue.hpp"
+#include "cluster/router_server.hpp"
 #include "twin/base/expected.hpp"
 #include "twin/live/services.hpp"
 
 namespace cluster {
+
+class decoder;
+class encoder;
 
 struct query_server_options {
   std::string endpoint = "tcp://127.0.0.1:0";
@@ -47,37 +46,25 @@ class query_server {
   // Stops and joins the I/O thread. Idempotent.
   void stop();
 
-  const std::string& endpoint() const { return endpoint_; }
+  const std::string& endpoint() const { return server_.endpoint(); }
   query_server_stats stats() const;
 
  private:
-  struct completion {
-    std::string peer;
-    std::uint64_t request_id = 0;
-    twin::query_reply reply;
-  };
-
-  void run();
-  void receive();
+  bool handle_frame(const router_frame& frame);
   void send_reply(const std::string& peer, std::uint64_t request_id,
                   const twin::query_reply& reply);
 
   twin::query_handler& handler_;
   query_server_options options_;
-  zmq::context_t context_{1};
-  zmq::socket_t socket_;
-  std::string endpoint_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  std::shared_ptr<completion_queue<completion>> queue_;
 
   // Owned by the I/O thread.
-  decoder decoder_;
-  encoder encoder_;
-  std::uint32_t inflight_ = 0;
-  std::vector<completion> done_;
+  std::unique_ptr<decoder> decoder_;
+  std::unique_ptr<encoder> encoder_;
+  std::vector<std::byte> reply_bytes_;
 
   std::atomic<std::uint64_t> requests_{0}, refused_{0}, replies_sent_{0}, replies_unsent_{0};
+  // Last: its I/O thread uses everything above, and it stops first.
+  router_server server_;
 };
 
 }  // namespace cluster

@@ -114,8 +114,4 @@ void city_probe::update(twin::district_id id, const twin::district_indicators& x
   s.readings_published = readings_applied;
 }
 
-void city_probe::update(const twin::district_view& view) {
-  update(view.id, view.indicators, view.readings_applied, view.sensors_reporting);
-}
-
 }  // namespace observability

@@ -19,11 +19,10 @@ class city_probe {
   city_probe(const city_probe&) = delete;
   city_probe& operator=(const city_probe&) = delete;
 
-  // Publishes one district. A district is updated by one actor at a time: the per-district
-  // bookkeeping needs no lock.
+  // Publishes one district from the numbers its state keeps (no view is built for it). A district
+  // is updated by one actor at a time: the per-district bookkeeping needs no lock.
   void update(twin::district_id id, const twin::district_indicators& indicators,
               std::uint64_t readings_applied, std::uint32_t sensors_reporting);
-  void update(const twin::district_view& view);
 
  private:
   struct district_series;

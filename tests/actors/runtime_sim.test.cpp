@@ -122,54 +122,6 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("deterministic: the in-flight bound refuses a batch only while another is in flight") {
-  // b2 and b3 wait in the router's mailbox together. Whether b2 is still in flight when the router
-  // takes b3 depends on the interleaving: then b3 is refused whole, otherwise applied. Every seed
-  // gives one of the two, never a lost or half-applied batch, and both show up over the seeds.
-  std::set<twin::ack_status> seen;
-  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
-    CAPTURE(seed);
-    auto options = quiet_options();
-    options.inflight_batches_max = 1;
-    node_under_test n(seed, options);
-    captured<twin::batch_ack> a1, a2, a3;
-    n.rt.submit(testing::make_batch(1, {{twin::sensor_id{11}, t0, 10.0}}), a1.sink());
-    n.sim.run();
-    REQUIRE(a1.calls == 1);
-    CHECK(a1.value->status == twin::ack_status::applied);
-    n.rt.submit(testing::make_batch(
-                    2, {{twin::sensor_id{11}, t0 + 1, 11.0}, {twin::sensor_id{20}, t0, 5.0}}),
-                a2.sink());
-    n.rt.submit(
-        testing::make_batch(3, {{twin::sensor_id{12}, t0, 12.0}, {twin::sensor_id{21}, t0, 3.0}}),
-        a3.sink());
-    n.sim.run();
-    REQUIRE(a2.calls == 1);
-    REQUIRE(a3.calls == 1);
-    CHECK(a2.value->status == twin::ack_status::applied);
-    CHECK(a2.value->accepted == 2);
-    const auto& third = *a3.value;
-    seen.insert(third.status);
-    auto sensor = n.ask(twin::query_sensor{"f-pm25-b"});
-    REQUIRE(std::holds_alternative<twin::sensor_view>(sensor));
-    if (third.status == twin::ack_status::overloaded) {
-      CHECK(third.accepted == 0);
-      CHECK(third.rejected == rejects({{twin::reject_reason::overloaded, 2}}));
-      CHECK(third.credit == 0);
-      CHECK(third.message == "1 batches in flight, at most 1");
-      CHECK_FALSE(std::get<twin::sensor_view>(sensor).has_value);  // nothing of it applied
-      CHECK(n.city_view().readings_applied == 3);
-    } else {
-      CHECK(third.status == twin::ack_status::applied);
-      CHECK(third.accepted == 2);
-      CHECK(std::get<twin::sensor_view>(sensor).value == 12.0);
-      CHECK(n.city_view().readings_applied == 5);
-    }
-  }
-  CHECK(seen ==
-        std::set<twin::ack_status>{twin::ack_status::applied, twin::ack_status::overloaded});
-}
-
 TEST_CASE("deterministic: district gauges move on the injected clock's ticks, alerts log once") {
   for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
     CAPTURE(seed);

@@ -3,11 +3,13 @@
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <tuple>
 
 #include <doctest/doctest.h>
+#include <zmq.hpp>
 
 #include "cluster/gateway.hpp"
 #include "cluster/ingest_server.hpp"
@@ -165,6 +167,33 @@ cluster::gateway_options gateway_to(const std::string& endpoint, std::uint64_t i
   o.credit_wait_max_ms = 5000;
   return o;
 }
+
+// A bare DEALER, to send frames and read acks one by one without a gateway's own flow control.
+struct raw_client {
+  explicit raw_client(const std::string& endpoint) : dealer(context, zmq::socket_type::dealer) {
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.set(zmq::sockopt::rcvtimeo, 3000);
+    dealer.connect(endpoint);
+  }
+  void send(const twin::batch_key& key, std::uint32_t salt) {
+    std::vector<std::byte> frame;
+    encoder.encode_batch(key, make_batch(salt), frame);
+    dealer.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);
+  }
+  // The next ack, or nothing when none comes in `flags`' time.
+  std::optional<twin::batch_ack> receive(zmq::recv_flags flags = zmq::recv_flags::none) {
+    zmq::message_t reply;
+    if (!dealer.recv(reply, flags)) return std::nullopt;
+    auto ack = decoder.decode_ack(cluster::bytes_of(reply));
+    REQUIRE(ack.has_value());
+    return *ack;
+  }
+
+  zmq::context_t context;
+  zmq::socket_t dealer;
+  cluster::encoder encoder;
+  cluster::decoder decoder;
+};
 
 }  // namespace
 
@@ -360,6 +389,87 @@ TEST_CASE("in-flight batches never exceed the node's total bound") {
   CHECK(server.stats().inflight_peak <= 3);
   CHECK(server.stats().inflight_peak >= 1);
   CHECK(observer.in_flight_peak <= 3);
+}
+
+TEST_CASE("at a gateway's credit the server admits exactly that many batches, refuses the rest") {
+  test_sink sink(test_sink::mode::hold);
+  counting_observer observer;
+  cluster::ingest_server_options server_options;
+  server_options.inflight_per_gateway_max = 2;
+  cluster::ingest_server server(sink, server_options, &observer);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+  raw_client client(*endpoint);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) client.send({5, 6, seq}, 0);
+
+  // Two are admitted and held; the third is refused at once, whole.
+  REQUIRE(sink.wait_held(2, 2000ms));
+  auto refused = client.receive();
+  REQUIRE(refused.has_value());
+  CHECK(refused->key == twin::batch_key{5, 6, 3});
+  CHECK(refused->status == twin::ack_status::overloaded);
+  CHECK(refused->accepted == 0);
+  CHECK(refused->rejected.total() == 256);
+  CHECK(refused->rejected[twin::reject_reason::overloaded] == 256);
+  CHECK(refused->credit == 2);
+  CHECK(refused->message == "gateway has 2 unacked batches, the limit is 2");
+  CHECK(sink.submits() == 2);
+  CHECK(server.stats().overloaded == 1);
+  CHECK(server.stats().inflight == 2);
+
+  sink.release();
+  for (std::uint64_t seq = 1; seq <= 2; ++seq) {
+    auto ack = client.receive();
+    REQUIRE(ack.has_value());
+    CHECK(ack->key == twin::batch_key{5, 6, seq});
+    CHECK(ack->status == twin::ack_status::applied);
+    CHECK(ack->accepted == accepted_per_batch);
+    CHECK(ack->credit == 2);
+  }
+  // The ack is counted as sent just after it leaves: wait for the count, not the ack.
+  CHECK(eventually([&] { return server.stats().acks_sent == 3; }, 2000ms));
+  CHECK(server.stats().inflight == 0);
+  CHECK(observer.batches == 3);
+  CHECK(observer.accepted == 2 * accepted_per_batch);
+  CHECK(observer.in_flight_peak == 2);
+}
+
+TEST_CASE("at the node's in-flight bound the server stops reading until a batch completes") {
+  test_sink sink(test_sink::mode::hold);
+  counting_observer observer;
+  cluster::ingest_server_options server_options;
+  server_options.inflight_total_max = 2;
+  cluster::ingest_server server(sink, server_options, &observer);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+  raw_client client(*endpoint);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) client.send({7, 8, seq}, 0);
+
+  // At the bound the third frame stays in the socket: neither admitted nor refused.
+  REQUIRE(sink.wait_held(2, 2000ms));
+  std::this_thread::sleep_for(100ms);
+  CHECK(sink.submits() == 2);
+  CHECK(server.stats().frames == 2);
+  CHECK(server.stats().overloaded == 0);
+  CHECK(server.stats().inflight_peak == 2);
+  CHECK_FALSE(client.receive(zmq::recv_flags::dontwait).has_value());
+
+  // One completion makes room: the third is read and admitted, never refused.
+  sink.release(true);
+  std::set<std::uint64_t> applied;
+  for (int i = 0; i < 3; ++i) {
+    auto ack = client.receive();
+    REQUIRE(ack.has_value());
+    CHECK(ack->status == twin::ack_status::applied);
+    CHECK(ack->credit == cluster::credit_default);
+    applied.insert(ack->key.sequence);
+  }
+  CHECK(applied == std::set<std::uint64_t>{1, 2, 3});
+  CHECK(sink.submits() == 3);
+  CHECK(server.stats().frames == 3);
+  CHECK(server.stats().inflight_peak == 2);
+  CHECK(observer.in_flight_peak == 2);
+  CHECK(observer.batches == 3);
 }
 
 TEST_CASE("garbage and foreign versions are acked at once with the reason and counted") {

@@ -5,6 +5,7 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <doctest/doctest.h>
+#include <zmq.hpp>
 
 #include "cluster/query_client.hpp"
 #include "cluster/query_server.hpp"

@@ -222,7 +222,7 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
     // A batch of a future protocol version, with one reading of a known sensor.
     capnp::MallocMessageBuilder message;
     auto batch = message.initRoot<citytwin::schema::ReadingBatch>();
-    batch.setProtocolVersion(twin::ingest_protocol_version + 1);
+    batch.setProtocolVersion(cluster::ingest_protocol_version + 1);
     batch.setGateway(99);
     batch.setSession(1);
     batch.setSequence(7);

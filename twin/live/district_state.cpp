@@ -508,6 +508,10 @@ std::uint64_t district_state::readings_applied() const {
   return impl_->readings_applied;
 }
 
+std::uint32_t district_state::sensors_reporting() const {
+  return impl_->sensors_reporting;
+}
+
 std::uint64_t district_state::window_readings_dropped() const {
   std::uint64_t n = 0;
   for (const auto& ks : impl_->kinds) n += ks.windows.dropped();

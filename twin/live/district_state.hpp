@@ -69,6 +69,8 @@ class district_state {
   // Changes whenever active_alerts() may have changed, so that callers can skip comparing them.
   std::uint64_t alerts_version() const;
   std::uint64_t readings_applied() const;
+  // Sensors of the district that have sent at least one reading.
+  std::uint32_t sensors_reporting() const;
   // Readings applied to the latest values but too old for the rolling windows' rings.
   std::uint64_t window_readings_dropped() const;
   // Gateway sessions forgotten by deduplication because dedup_sessions_max was reached.

@@ -1,5 +1,7 @@
 #include "twin/live/reading.hpp"
 
+#include "twin/base/check.hpp"
+
 namespace twin {
 
 std::string_view to_string(reject_reason r) {
@@ -53,6 +55,21 @@ std::uint64_t reject_counts::total() const {
 reject_counts& reject_counts::operator+=(const reject_counts& other) {
   for (std::size_t i = 0; i < reject_reason_count; ++i) by_reason[i] += other.by_reason[i];
   return *this;
+}
+
+batch_ack refusal_ack(const batch_key& key, ack_status status, std::uint32_t readings,
+                      std::string message) {
+  TWIN_CHECK(status == ack_status::overloaded || status == ack_status::malformed ||
+             status == ack_status::wrong_version);
+  batch_ack ack;
+  ack.key = key;
+  ack.status = status;
+  const auto reason = status == ack_status::overloaded  ? reject_reason::overloaded
+                      : status == ack_status::malformed ? reject_reason::malformed
+                                                        : reject_reason::wrong_version;
+  ack.rejected[reason] = readings;
+  ack.message = std::move(message);
+  return ack;
 }
 
 }  // namespace twin

@@ -21,11 +21,6 @@ struct reading {
   friend bool operator==(const reading&, const reading&) = default;
 };
 
-// Version of the ingest protocol spoken by this build; a batch with another version is refused.
-inline constexpr std::uint16_t ingest_protocol_version = 1;
-// A batch holds at most this many readings; larger batches are refused as malformed.
-inline constexpr std::uint32_t batch_readings_max = 65536;
-
 // Identifies a batch for deduplication: a gateway, one run of it (session), and its sequence.
 struct batch_key {
   std::uint64_t gateway = 0;
@@ -34,8 +29,8 @@ struct batch_key {
   friend bool operator==(const batch_key&, const batch_key&) = default;
 };
 
+// A decoded batch: the transport has checked its protocol version and size.
 struct reading_batch {
-  std::uint16_t protocol_version = ingest_protocol_version;
   batch_key key;
   std::vector<reading> readings;
 };
@@ -88,6 +83,11 @@ struct batch_ack {
   std::uint32_t credit = 0;
   std::string message;  // human-readable detail for errors
 };
+
+// The ack of a batch refused whole (`overloaded`, `malformed` or `wrong_version`): nothing
+// applied, its `readings` counted under the reason of the same name. Credit is the transport's.
+batch_ack refusal_ack(const batch_key& key, ack_status status, std::uint32_t readings,
+                      std::string message);
 
 // Time bounds a node applies to incoming readings, relative to its clock.
 struct ingest_limits {

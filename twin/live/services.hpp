@@ -46,7 +46,7 @@ class query_handler {
 namespace twin {
 
 // What the ingest path reports as it works: implemented by the metrics probe in observability/,
-// called by the transport (cluster/) and the actors. Every call must be cheap and thread-safe.
+// called by the transport (cluster/ingest_server) alone. Every call must be cheap and thread-safe.
 class ingest_observer {
  public:
   virtual ~ingest_observer() = default;

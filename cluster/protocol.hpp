@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+// Facts of the wire protocol (schemas/*.capnp) that both ends must agree on, and the transport's
+// flow-control defaults. No ZeroMQ and no Cap'n Proto here: apps/ and tests read it freely.
+namespace cluster {
+
+// Versions of the protocols spoken by this build; a frame of another version is refused by name.
+inline constexpr std::uint16_t ingest_protocol_version = 1;
+inline constexpr std::uint16_t query_protocol_version = 1;
+
+// A batch holds at most this many readings; a larger one is acked `malformed`.
+inline constexpr std::uint32_t batch_readings_max = 65536;
+
+// A frame larger than this is refused before it is parsed. A full batch (batch_readings_max
+// readings of 24 bytes) takes about 1.5 MiB; city-wide query replies are the largest frames.
+inline constexpr std::size_t frame_bytes_max = 16 * 1024 * 1024;
+// Deepest nesting of our schemas is 6 (reply, city, district list, district, kinds, stats).
+inline constexpr int frame_nesting_max = 16;
+
+// Unacked batches one gateway may have: the credit every ack carries. Two gateways need 64 each
+// to keep a 2-core node busy at 10 M readings/s with 256 readings per batch (bench/).
+inline constexpr std::uint32_t credit_default = 64;
+// Unacked batches over all gateways; at this bound the node stops reading its ingest socket.
+inline constexpr std::uint32_t ingest_inflight_total_max_default = 1024;
+
+}  // namespace cluster
