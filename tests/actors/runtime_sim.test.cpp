@@ -10,10 +10,7 @@
 #include <sstream>
 #include <vector>
 
-#include "actors/runtime.hpp"
-#include "deterministic.hpp"
-#include "observability/probes.hpp"
-#include "small_city.hpp"
+#include "node_under_test.hpp"
 
 namespace {
 
@@ -23,63 +20,9 @@ using testing::t0;
 // Seeds each case runs: enough for both outcomes of every race below to show up.
 constexpr std::uint64_t seeds = 48;
 
-// A reply captured from a completion, which runs inside an actor: here, on the test's thread.
-template <class T>
-struct captured {
-  std::optional<T> value;
-  int calls = 0;
-  std::function<void(T)> sink() {
-    return [this](T x) {
-      ++calls;
-      value = std::move(x);
-    };
-  }
-};
-
-struct node_under_test {
-  testing::deterministic_system sim;
-  twin::city_ptr city = testing::small_city();
-  observability::metrics_registry registry;
-  observability::probes probes{registry, *city};
-  std::ostringstream alert_log;
-  actors::runtime rt;
-
-  node_under_test(std::uint64_t seed, actors::runtime_options options)
-      : sim(seed, t0), rt(sim, city, sim.clock(), &probes, with_log(options, alert_log)) {}
-  ~node_under_test() {
-    rt.request_stop();
-    sim.run();
-  }
-
-  static actors::runtime_options with_log(actors::runtime_options o, std::ostream& log) {
-    o.alert_log = &log;
-    return o;
-  }
-
-  twin::query_reply ask(twin::query_request request) {
-    captured<twin::query_reply> reply;
-    rt.query(std::move(request), reply.sink());
-    sim.run();
-    REQUIRE(reply.calls == 1);
-    return *reply.value;
-  }
-  twin::city_view city_view() {
-    auto reply = ask(twin::query_city{});
-    REQUIRE(std::holds_alternative<twin::city_view>(reply));
-    return std::get<twin::city_view>(reply);
-  }
-  std::string metric(const std::string& sample) {
-    auto m = testing::samples(registry.scrape_text());
-    auto it = m.find(sample);
-    return it == m.end() ? "" : it->second;
-  }
-};
-
-actors::runtime_options quiet_options() {
-  actors::runtime_options o;
-  o.tick_interval_ms = twin::ms_per_hour;  // no tick unless the test advances the clock so far
-  return o;
-}
+using testing::captured;
+using testing::node_under_test;
+using testing::quiet_options;
 
 }  // namespace
 
