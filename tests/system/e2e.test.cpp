@@ -198,7 +198,7 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
     CHECK(query_json(dir, node, {"city"})["readings_applied"] == 978);
   }
 
-  SUBCASE("garbage and wrong-version frames are refused with a reason; the node lives on") {
+  SUBCASE("garbage and wrong-version frames are refused with a reason and the node lives on") {
     zmq::context_t ctx;
     zmq::socket_t s(ctx, zmq::socket_type::dealer);
     s.set(zmq::sockopt::rcvtimeo, 5000);
@@ -254,7 +254,7 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
   CHECK(node.proc->output().find("citytwin node: stopped") != std::string::npos);
 }
 
-TEST_CASE("a node takes its settings from a YAML file; the city is relative to it") {
+TEST_CASE("a node takes its settings from a YAML file and the city is relative to it") {
   auto dir = systest::make_temp_dir("config");
   std::filesystem::create_directories(dir + "/cities");
   std::filesystem::create_symlink(small_city, dir + "/cities/small");

@@ -143,7 +143,7 @@ TEST_CASE("scenario run: golden week and the avenue lane closure") {
   CHECK(a["variants"][0]["solver"]["warm_started"] == true);
 }
 
-TEST_CASE("scenario run: --json prints the summary; the same run twice gives the same numbers") {
+TEST_CASE("scenario run: --json prints the summary and the same run twice gives the same numbers") {
   const auto dir = systest::make_temp_dir("scenario-json");
   auto run = [&](const std::string& out) {
     auto r = run_cli(dir, "json",

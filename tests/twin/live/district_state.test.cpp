@@ -491,7 +491,7 @@ TEST_CASE("a district state can be moved") {
   CHECK(apply(moved, {r(20, 1000, 5)}, 1000).rejected[reject_reason::duplicate] == 1);
 }
 
-TEST_CASE("apply evaluates alert rules at most once per alert_eval_interval_ms; tick always") {
+TEST_CASE("apply evaluates alert rules at most once per alert_eval_interval_ms, tick always") {
   twin::district_options o;
   o.alert_eval_interval_ms = 250;
   twin::district_state d(test_city(true), district_id{0}, o);
