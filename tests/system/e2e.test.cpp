@@ -18,6 +18,7 @@
 #include "cluster/codec.hpp"
 #include "node.hpp"
 #include "schemas/ingest.capnp.h"
+#include "skip.hpp"
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
@@ -154,7 +155,8 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
   CHECK(series(m, "citytwin_district_speed_kmh{district=\"a\"}") == 30);
   CHECK(series(m, "citytwin_district_readings_total{district=\"a\"}") == 4);
   // The exposition follows Prometheus' naming conventions, as its own linter sees them.
-  if (const std::string promtool = CITYTWIN_PROMTOOL; !promtool.empty()) {
+  if (const std::string promtool = CITYTWIN_PROMTOOL;
+      testkit::have_tool("promtool", promtool, "promtool check metrics on a scrape")) {
     std::ofstream(dir + "/scrape.txt") << m;
     CHECK(std::system(
               (promtool + " check metrics < " + dir + "/scrape.txt > " + dir + "/promtool.out 2>&1")
