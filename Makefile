@@ -29,8 +29,9 @@ test: build
 demo: build
 	$(BUILD_DIR)/apps/citytwin demo --city examples/macau
 
-# The benchmarks (figures beside references measured in the same run), built for Release in a tree
-# of their own: ingest, traffic assignment, dispersion grid.
+# The benchmarks (figures beside references measured in the same run, the assignment's beside
+# published figures), built for Release in a tree of their own: ingest, traffic assignment,
+# dispersion grid.
 BENCH_DIR ?= build-release
 BENCHES = citytwin_bench_ingest citytwin_bench_assign citytwin_bench_dispersion
 bench: deps
