@@ -48,27 +48,32 @@ rss_sampler::~rss_sampler() {
 
 std::vector<rss_sample> rss_sampler::stop() {
   stopping_ = true;
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+    // The state at the stop is a sample too: the last interval before it may hold the peak.
+    take_sample(true);
+  }
   std::lock_guard lock(mutex_);
   return samples_;
+}
+
+void rss_sampler::take_sample(bool heap) {
+  const auto now = std::chrono::steady_clock::now();
+  rss_sample s{std::chrono::duration<double>(now - start_).count(), rss_bytes(),
+               heap ? heap_in_use_bytes() : 0, readings_sent_.load(std::memory_order_relaxed)};
+  std::lock_guard lock(mutex_);
+  if (samples_.size() < rss_samples_max)
+    samples_.push_back(s);
+  else
+    ++samples_dropped_;
 }
 
 void rss_sampler::run() {
   auto next = std::chrono::steady_clock::now();
   while (!stopping_) {
-    const auto now = std::chrono::steady_clock::now();
     // mallinfo2 walks the allocator's arenas under their locks, which slows a busy process: the
     // heap is read only every heap_every-th sample.
-    const bool heap = samples_taken_++ % heap_every == 0;
-    rss_sample s{std::chrono::duration<double>(now - start_).count(), rss_bytes(),
-                 heap ? heap_in_use_bytes() : 0, readings_sent_.load(std::memory_order_relaxed)};
-    {
-      std::lock_guard lock(mutex_);
-      if (samples_.size() < rss_samples_max)
-        samples_.push_back(s);
-      else
-        ++samples_dropped_;
-    }
+    take_sample(samples_taken_++ % heap_every == 0);
     next += interval_;
     std::this_thread::sleep_until(next);
   }

@@ -32,12 +32,13 @@ class rss_sampler {
   rss_sampler(const rss_sampler&) = delete;
   rss_sampler& operator=(const rss_sampler&) = delete;
 
-  // Stops sampling (idempotent) and returns every sample taken.
+  // Stops sampling (idempotent), takes a last sample then, and returns every sample taken.
   std::vector<rss_sample> stop();
   std::uint64_t samples_dropped() const { return samples_dropped_; }
 
  private:
   void run();
+  void take_sample(bool heap);
 
   const std::atomic<std::uint64_t>& readings_sent_;
   std::chrono::milliseconds interval_;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "observability/probes.hpp"
+#include "skip.hpp"
 
 namespace {
 
@@ -94,10 +95,7 @@ TEST_CASE("the alerting rules refer only to exported metrics") {
 
 TEST_CASE("promtool accepts the rules and the scrape config") {
   const std::string promtool = CITYTWIN_PROMTOOL;
-  if (promtool.empty()) {
-    MESSAGE("promtool is not available (make test unpacks it): skipped");
-    return;
-  }
+  if (!testkit::have_tool("promtool", promtool, "promtool check rules and check config")) return;
   auto dir = observability_dir / "prometheus";
   CHECK(std::system((promtool + " check rules '" + (dir / "rules.yml").string() + "'").c_str()) ==
         0);

@@ -18,6 +18,7 @@
 #include "cluster/codec.hpp"
 #include "node.hpp"
 #include "schemas/ingest.capnp.h"
+#include "skip.hpp"
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
@@ -154,7 +155,8 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
   CHECK(series(m, "citytwin_district_speed_kmh{district=\"a\"}") == 30);
   CHECK(series(m, "citytwin_district_readings_total{district=\"a\"}") == 4);
   // The exposition follows Prometheus' naming conventions, as its own linter sees them.
-  if (const std::string promtool = CITYTWIN_PROMTOOL; !promtool.empty()) {
+  if (const std::string promtool = CITYTWIN_PROMTOOL;
+      testkit::have_tool("promtool", promtool, "promtool check metrics on a scrape")) {
     std::ofstream(dir + "/scrape.txt") << m;
     CHECK(std::system(
               (promtool + " check metrics < " + dir + "/scrape.txt > " + dir + "/promtool.out 2>&1")
@@ -198,7 +200,7 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
     CHECK(query_json(dir, node, {"city"})["readings_applied"] == 978);
   }
 
-  SUBCASE("garbage and wrong-version frames are refused with a reason; the node lives on") {
+  SUBCASE("garbage and wrong-version frames are refused with a reason and the node lives on") {
     zmq::context_t ctx;
     zmq::socket_t s(ctx, zmq::socket_type::dealer);
     s.set(zmq::sockopt::rcvtimeo, 5000);
@@ -254,7 +256,7 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
   CHECK(node.proc->output().find("citytwin node: stopped") != std::string::npos);
 }
 
-TEST_CASE("a node takes its settings from a YAML file; the city is relative to it") {
+TEST_CASE("a node takes its settings from a YAML file and the city is relative to it") {
   auto dir = systest::make_temp_dir("config");
   std::filesystem::create_directories(dir + "/cities");
   std::filesystem::create_symlink(small_city, dir + "/cities/small");

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "node.hpp"
+#include "skip.hpp"
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
@@ -39,12 +40,11 @@ std::vector<std::string> dashboard_queries(const std::string& file) {
 
 }  // namespace
 
-TEST_CASE("a real Prometheus server scrapes a node, loads the rules and runs every dashboard query") {
+TEST_CASE(
+    "a real Prometheus server scrapes a node, loads the rules and runs every dashboard query") {
   const std::string prometheus = CITYTWIN_PROMETHEUS;
-  if (prometheus.empty()) {
-    MESSAGE("no prometheus binary (make test unpacks it into .deps/): skipped");
+  if (!testkit::have_tool("prometheus", prometheus, "a real Prometheus server scraping a node"))
     return;
-  }
   auto dir = systest::make_temp_dir("prometheus");
   systest::node_process node(dir, systest::small_city);
   REQUIRE_MESSAGE(node.ready, node.proc->errors());

@@ -101,8 +101,16 @@ node_lattice choose_lattice(std::uint32_t links, const district_grid& g) {
   return lattice_for(links / 2 + links % 2 + 1, g);
 }
 
+// Keys are built by appending: GCC 12 warns (-Wrestrict, a false positive) on "d" + to_string(n)
+// in optimized builds.
+std::string prefixed_number(char prefix, std::size_t n) {
+  std::string key(1, prefix);
+  key += std::to_string(n);
+  return key;
+}
+
 std::string district_key(std::uint32_t d) {
-  return "d" + std::to_string(d + 1);
+  return prefixed_number('d', std::size_t{d} + 1);
 }
 
 void make_districts(const district_grid& g, random_source& rng, city& c) {
@@ -155,7 +163,7 @@ void make_network(const node_lattice& l, const district_grid& g, std::uint32_t l
     const auto& b = c.nodes[to].position;
     link k;
     k.id = link_id{static_cast<std::uint32_t>(c.links.size())};
-    k.key = "l" + std::to_string(c.links.size() + 1);
+    k.key = prefixed_number('l', c.links.size() + 1);
     k.from = node_id{from};
     k.to = node_id{to};
     k.length_m = std::round(haversine_m(a, b) * 10) / 10;

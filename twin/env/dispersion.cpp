@@ -10,13 +10,14 @@
 
 #include "twin/base/check.hpp"
 
-// The batched kernel three times, for AVX-512, AVX2 and baseline x86-64 (GCC's function
-// multiversioning, chosen when the program loads); other processors build it once. The file is
-// built without FMA contraction (-ffp-contract=off), so all three give the same bits.
+// The batched kernel three times, for AVX-512, AVX2 and baseline x86-64 (GCC's target
+// attribute; disperse() picks the best the processor runs, a test runs each); other processors
+// build it once. The file is built without FMA contraction (-ffp-contract=off), so all three give
+// the same bits.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define TWIN_KERNEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define TWIN_KERNEL_BUILDS 1
 #else
-#define TWIN_KERNEL_CLONES
+#define TWIN_KERNEL_BUILDS 0
 #endif
 
 namespace twin::env {
@@ -818,12 +819,13 @@ double line_fast(const line_prepared& p, const sigma_curves& sg, double u, doubl
 // Briggs scheme, an oblique line seen as one piece, wholly between min_d and max_d, zeta monotonic
 // along it: nearly every pair of a city grid) runs stage by stage over arrays, so that the square
 // roots, divisions and exps of different lines go 2, 4 or 8 to an instruction; the rest
-// goes through line_fast one by one. The expressions are line_oblique's, in its order. Built for
-// several instruction sets (TWIN_KERNEL_CLONES), all with the same bits.
-TWIN_KERNEL_CLONES void line_fast_batch(std::span<const line_prepared* const> lines,
-                                        std::span<const double> winds, const sigma_curves& sg,
-                                        double lid, double min_d, double max_d, double rx,
-                                        double ry, double z, std::span<double> c) {
+// goes through line_fast one by one. The expressions are line_oblique's, in its order. Inlined
+// into one function per instruction set (line_fast_batch_*), all with the same bits.
+[[gnu::always_inline]] inline void line_fast_batch(std::span<const line_prepared* const> lines,
+                                                   std::span<const double> winds,
+                                                   const sigma_curves& sg, double lid, double min_d,
+                                                   double max_d, double rx, double ry, double z,
+                                                   std::span<double> c) {
   const std::size_t n = lines.size();
   TWIN_CHECK_OP(n, <=, kernel_batch_max);
   using column = std::array<double, kernel_batch_max>;
@@ -937,6 +939,47 @@ TWIN_KERNEL_CLONES void line_fast_batch(std::span<const line_prepared* const> li
   for (std::size_t q = 0; q < kept; ++q) c[index[q]] = fz[q];
 }
 
+using batch_kernel = void (*)(std::span<const line_prepared* const>, std::span<const double>,
+                              const sigma_curves&, double, double, double, double, double, double,
+                              std::span<double>);
+
+void line_fast_batch_baseline(std::span<const line_prepared* const> lines,
+                              std::span<const double> winds, const sigma_curves& sg, double lid,
+                              double min_d, double max_d, double rx, double ry, double z,
+                              std::span<double> c) {
+  line_fast_batch(lines, winds, sg, lid, min_d, max_d, rx, ry, z, c);
+}
+
+#if TWIN_KERNEL_BUILDS
+__attribute__((target("avx2"))) void line_fast_batch_avx2(
+    std::span<const line_prepared* const> lines, std::span<const double> winds,
+    const sigma_curves& sg, double lid, double min_d, double max_d, double rx, double ry, double z,
+    std::span<double> c) {
+  line_fast_batch(lines, winds, sg, lid, min_d, max_d, rx, ry, z, c);
+}
+
+__attribute__((target("avx512f"))) void line_fast_batch_avx512(
+    std::span<const line_prepared* const> lines, std::span<const double> winds,
+    const sigma_curves& sg, double lid, double min_d, double max_d, double rx, double ry, double z,
+    std::span<double> c) {
+  line_fast_batch(lines, winds, sg, lid, min_d, max_d, rx, ry, z, c);
+}
+#endif
+
+batch_kernel kernel_of(kernel_build b) {
+  TWIN_CHECK(runs_here(b));
+  switch (b) {
+#if TWIN_KERNEL_BUILDS
+    case kernel_build::avx512:
+      return line_fast_batch_avx512;
+    case kernel_build::avx2:
+      return line_fast_batch_avx2;
+#endif
+    default:
+      return line_fast_batch_baseline;
+  }
+}
+
 // The wind frame of a weather: x along the direction the wind blows to, y to its left.
 struct wind_frame {
   double dx, dy;  // downwind unit vector (east, north)
@@ -946,6 +989,41 @@ struct wind_frame {
 };
 
 }  // namespace
+
+std::string_view to_string(kernel_build b) {
+  switch (b) {
+    case kernel_build::avx512:
+      return "AVX-512";
+    case kernel_build::avx2:
+      return "AVX2";
+    case kernel_build::baseline:
+      break;
+  }
+  return "baseline";
+}
+
+bool runs_here(kernel_build b) {
+#if TWIN_KERNEL_BUILDS
+  __builtin_cpu_init();
+  switch (b) {
+    case kernel_build::avx512:
+      return __builtin_cpu_supports("avx512f");
+    case kernel_build::avx2:
+      return __builtin_cpu_supports("avx2");
+    case kernel_build::baseline:
+      return true;
+  }
+  return false;
+#else
+  return b == kernel_build::baseline;
+#endif
+}
+
+kernel_build best_kernel_build() {
+  for (kernel_build b : {kernel_build::avx512, kernel_build::avx2})
+    if (runs_here(b)) return b;
+  return kernel_build::baseline;
+}
 
 double line_concentration(double q_g_m_s, const line_geometry& line, const line_conditions& c, xy r,
                           double receptor_z_m) {
@@ -961,6 +1039,14 @@ dispersion_counts disperse(const weather& w, const dispersion_options& o,
                            std::span<const point_emitter> points,
                            std::span<const line_emitter> lines, std::span<const xy> receptors,
                            std::array<std::span<double>, pollutant_count> out) {
+  return disperse(w, o, points, lines, receptors, out, best_kernel_build());
+}
+
+dispersion_counts disperse(const weather& w, const dispersion_options& o,
+                           std::span<const point_emitter> points,
+                           std::span<const line_emitter> lines, std::span<const xy> receptors,
+                           std::array<std::span<double>, pollutant_count> out, kernel_build build) {
+  const batch_kernel kernel = kernel_of(build);
   TWIN_CHECK_OP(o.min_distance_m, >, 0.0);
   TWIN_CHECK_OP(o.max_distance_m, >, o.min_distance_m);
   TWIN_CHECK_OP(w.mixing_height_m, >, 0.0);
@@ -1127,8 +1213,8 @@ dispersion_counts disperse(const weather& w, const dispersion_options& o,
           batch_lines[q] = &e.p;
           batch_winds[q] = e.u;
         }
-        line_fast_batch({batch_lines.data(), count}, {batch_winds.data(), count}, curves, lid,
-                        o.min_distance_m, max_d, rx, ry, z, {batch_c.data(), count});
+        kernel({batch_lines.data(), count}, {batch_winds.data(), count}, curves, lid,
+               o.min_distance_m, max_d, rx, ry, z, {batch_c.data(), count});
         for (std::size_t q = 0; q < count; ++q) {
           const double c = batch_c[q];
           if (c == 0) continue;

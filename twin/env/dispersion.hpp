@@ -169,4 +169,18 @@ dispersion_counts disperse(const weather& w, const dispersion_options& o,
                            std::span<const line_emitter> lines, std::span<const xy> receptors,
                            std::array<std::span<double>, pollutant_count> out);
 
+// disperse()'s batched line kernel is built for AVX-512, AVX2 and baseline x86-64 (with GCC on
+// x86-64; elsewhere only the baseline), all giving the same bits; disperse() uses the best build
+// the processor runs.
+enum class kernel_build : std::uint8_t { avx512, avx2, baseline };
+std::string_view to_string(kernel_build b);
+bool runs_here(kernel_build b);  // the baseline always runs
+kernel_build best_kernel_build();
+
+// disperse() with the given build of its batched kernel, which must run here.
+dispersion_counts disperse(const weather& w, const dispersion_options& o,
+                           std::span<const point_emitter> points,
+                           std::span<const line_emitter> lines, std::span<const xy> receptors,
+                           std::array<std::span<double>, pollutant_count> out, kernel_build build);
+
 }  // namespace twin::env

@@ -38,7 +38,7 @@ std::string with_row(const std::string& row, const std::string& links = "1") {
 
 }  // namespace
 
-TEST_CASE("a network file with tabs, comments, ';' and missing optional columns") {
+TEST_CASE("a network file with tabs, comments, semicolons and missing optional columns") {
   const auto net = twin::tntp::parse_net(small_net, "small_net.tntp");
   REQUIRE(net.has_value());
   CHECK(net->zone_count == 2);
@@ -89,7 +89,7 @@ TEST_CASE("network errors name the file, the line and the field") {
     CHECK(e.field == "row");
     CHECK(e.message == "expected 7 to 10 fields, got 6");
   }
-  SUBCASE("text after the ';'") {
+  SUBCASE("text after the semicolon") {
     const auto e = error_of(twin::tntp::parse_net(with_row("1 2 5 1 1 0.15 4 ; 7"), "n.tntp"));
     CHECK(e.field == "row");
   }
@@ -137,7 +137,7 @@ TEST_CASE("network errors name the file, the line and the field") {
   }
 }
 
-TEST_CASE("a trips file: pairs across lines, ';' and spaces in any arrangement") {
+TEST_CASE("a trips file: pairs across lines, semicolons and spaces in any arrangement") {
   const std::string text =
       "<NUMBER OF ZONES> 3\n<TOTAL OD FLOW> 60.5\n<END OF METADATA>\n\n"
       "Origin 1\n    2 :    10.5;    3 :     20;\n"

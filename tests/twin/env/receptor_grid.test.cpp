@@ -58,7 +58,7 @@ TEST_CASE("a square district of 1 km on a 100 m grid: 10 x 10 cells share its po
   CHECK(frame.to_xy(corners[2]).y == doctest::Approx(-400));
 }
 
-TEST_CASE("two districts: populations spread over their own cells; a district of 0 people") {
+TEST_CASE("two districts: populations spread over their own cells, and a district of 0 people") {
   twin::city c;
   c.name = "halves";
   c.districts.push_back(rectangle(0, "west", -500, -500, 0, 500, 600));

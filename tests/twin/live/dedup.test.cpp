@@ -16,7 +16,7 @@ TEST_CASE("a batch is applied once per gateway session") {
   CHECK(d.sessions() == 3);
 }
 
-TEST_CASE("the window slides; sequences below it count as applied") {
+TEST_CASE("the window slides and sequences below it count as applied") {
   batch_dedup d(8, 4);
   for (std::uint64_t s = 0; s < 8; ++s) CHECK(d.first_time({1, 1, s}));
   CHECK(d.first_time({1, 1, 8}));  // window is now 1..8

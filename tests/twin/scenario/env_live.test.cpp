@@ -128,7 +128,7 @@ const observed_sensor& sensor_named(const live_coupling& lc, const std::string& 
 
 }  // namespace
 
-TEST_CASE("live coupling: the wind from the fresh sensors; stale and silent ones counted") {
+TEST_CASE("live coupling: the wind from the fresh sensors, stale and silent ones counted") {
   const auto c = three_districts();
   const auto e = file_settings(c);
   const auto g = grid_of(c, e);
@@ -158,7 +158,7 @@ TEST_CASE("live coupling: the wind from the fresh sensors; stale and silent ones
   CHECK_FALSE(sensor_named(lc, "pe").cell.has_value());
 }
 
-TEST_CASE("live coupling: an explicit wind of the file wins; a derived class is derived again") {
+TEST_CASE("live coupling: an explicit wind of the file wins and a derived class is derived again") {
   const auto c = three_districts();
   auto e = file_settings(c);
   e.w.wind_speed_m_s = 4;

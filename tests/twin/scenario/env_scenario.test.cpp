@@ -187,7 +187,7 @@ TEST_CASE("a background adds exactly, city-wide and per district") {
     CHECK(r.no2_ug_m3[i] == (is_east ? 30 : 20));
   }
 
-  SUBCASE("exposure is weighted by population; the mean by cells") {
+  SUBCASE("exposure is weighted by population and the mean by cells") {
     // 50 cells per district; west 600 people at 10 ug/m3 PM2.5, east 1800 at 20.
     CHECK(r.districts[0].cells == 50);
     CHECK(r.districts[1].cells == 50);
@@ -207,7 +207,7 @@ TEST_CASE("a background adds exactly, city-wide and per district") {
   }
 }
 
-TEST_CASE("weather changes apply in order; a default mixing height follows the class") {
+TEST_CASE("weather changes apply in order and a default mixing height follows the class") {
   environment_settings s;
   s.w.wind_speed_m_s = 3;
   env_perturbation a;
@@ -373,7 +373,7 @@ TEST_CASE("an environmental scenario on the two-route city: runs, reuses traffic
   CHECK(static_cast<std::size_t>(std::count(csv.begin(), csv.end(), '\n')) == r.grid->size() + 1);
 }
 
-TEST_CASE("the stability class derived from cloud and time; the mixing height by default") {
+TEST_CASE("the stability class derived from cloud and time, and the mixing height by default") {
   auto file = write_scenario("derived",
                              "environment:\n"
                              "  weather: { wind_speed_m_s: 2, cloud_oktas: 1,\n"

@@ -257,7 +257,7 @@ TEST_CASE("live base: a snapshot of another city, an unknown link or a bad value
   }
 }
 
-TEST_CASE("live base: fresh means of the environment sensors; directions as unit vectors") {
+TEST_CASE("live base: fresh means of the environment sensors, directions as unit vectors") {
   live_snapshot s = snapshot({});
   using twin::sensor_kind;
   s.sensors = {{"w1", sensor_kind::wind_direction, "mid", true, 350, now},

@@ -66,7 +66,7 @@ double flow(const twin::network_result& r, std::size_t l) {
 
 }  // namespace
 
-TEST_CASE("scenario: baseline of two equal routes splits evenly; totals are exact") {
+TEST_CASE("scenario: baseline of two equal routes splits evenly and its totals are exact") {
   auto s = load(write_scenario("even", R"(assignment: { gap: 1.0e-12 }
 variants:
   - name: same
