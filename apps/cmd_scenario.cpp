@@ -9,11 +9,14 @@
 #include "actors/assignment.hpp"
 #include "actors/environment.hpp"
 #include "apps/commands.hpp"
-#include "apps/live_fetch.hpp"
+#include "cluster/live_fetch.hpp"
 #include "twin/report/scenario_output.hpp"
 #include "twin/scenario/scenario.hpp"
 
 namespace apps {
+
+using cluster::fetch_live_snapshot;
+using cluster::live_fetch_timeout_ms;
 
 namespace {
 

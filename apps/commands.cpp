@@ -16,16 +16,22 @@
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
-#include "apps/feed_driver.hpp"
-#include "apps/node_host.hpp"
 #include "apps/render.hpp"
 #include "apps/signals.hpp"
 #include "cluster/query_client.hpp"
+#include "node/feed_driver.hpp"
+#include "node/node_host.hpp"
 #include "twin/city/bundle.hpp"
 #include "twin/city/bundle_writer.hpp"
 #include "twin/city/generate.hpp"
 
 namespace apps {
+
+using node::feed_config;
+using node::feed_summary;
+using node::node_config;
+using node::node_host;
+using node::run_feed;
 
 namespace {
 

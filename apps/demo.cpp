@@ -14,15 +14,22 @@
 #include "actors/assignment.hpp"
 #include "actors/environment.hpp"
 #include "apps/commands.hpp"
-#include "apps/feed_driver.hpp"
-#include "apps/live_fetch.hpp"
-#include "apps/node_host.hpp"
 #include "apps/render.hpp"
 #include "apps/signals.hpp"
+#include "cluster/live_fetch.hpp"
+#include "node/feed_driver.hpp"
+#include "node/node_host.hpp"
 #include "twin/report/scenario_output.hpp"
 #include "twin/scenario/scenario.hpp"
 
 namespace apps {
+
+using cluster::fetch_live_snapshot;
+using node::feed_config;
+using node::feed_summary;
+using node::node_config;
+using node::node_host;
+using node::run_feed;
 
 namespace {
 
