@@ -1,14 +1,13 @@
 // `citytwin node`: runs a node of the twin until Ctrl-C.
-#include <yaml-cpp/yaml.h>
-
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
-#include <set>
+#include <optional>
 #include <string>
 
 #include "apps/commands.hpp"
 #include "apps/signals.hpp"
+#include "node/config_file.hpp"
 #include "node/node_host.hpp"
 
 namespace apps {
@@ -46,70 +45,62 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
                   "once listening, write the bound addresses here as JSON");
 }
 
+// The settings before the durations are parsed: the defaults, then the file, then the flags.
+struct node_settings {
+  node::node_config config;
+  std::string max_age = "7d";
+  std::string max_future = "5m";
+  std::string stale_after = "5m";
+};
+
+void apply_file(const node::node_config_file& file, node_settings& s) {
+  auto text = [](const std::optional<std::string>& from, std::string& into) {
+    if (from) into = *from;
+  };
+  text(file.ingest, s.config.ingest);
+  text(file.query, s.config.query);
+  text(file.metrics, s.config.metrics);
+  if (file.threads) s.config.threads = *file.threads;
+  text(file.max_age, s.max_age);
+  text(file.max_future, s.max_future);
+  text(file.stale_after, s.stale_after);
+}
+
+void apply_flags(const node_flags& f, node_settings& s) {
+  auto text = [](const std::string& flag, std::string& into) {
+    if (!flag.empty()) into = flag;
+  };
+  text(f.ingest, s.config.ingest);
+  text(f.query, s.config.query);
+  text(f.metrics, s.config.metrics);
+  if (f.threads > 0) s.config.threads = f.threads;
+  text(f.max_age, s.max_age);
+  text(f.max_future, s.max_future);
+  text(f.stale_after, s.stale_after);
+}
+
 // Builds the node configuration: defaults, then the YAML file, then flags.
 twin::expected<node::node_config, std::string> make_node_config(node_flags& f) {
-  node::node_config c;
-  std::string max_age = "7d", max_future = "5m", stale_after = "5m";
+  node_settings s;
   if (!f.config_file.empty()) {
-    auto where = [&](const YAML::Mark& m) {
-      return f.config_file + (m.line >= 0 ? ":" + std::to_string(m.line + 1) : std::string());
-    };
-    try {
-      YAML::Node y = YAML::LoadFile(f.config_file);
-      if (!y.IsMap()) return twin::unexpected{where(y.Mark()) + ": expected a map of settings"};
-      static const std::set<std::string> known{"city",    "ingest",  "query",      "metrics",
-                                               "threads", "max_age", "max_future", "stale_after"};
-      for (const auto& kv : y) {
-        auto key = kv.first.as<std::string>();
-        if (!known.count(key))
-          return twin::unexpected{where(kv.first.Mark()) + ": field '" + key +
-                                  "': unknown key (known: city, ingest, query, metrics, threads, "
-                                  "max_age, max_future, stale_after)"};
-      }
-      auto str = [&](const char* key, std::string& into) {
-        if (y[key]) into = y[key].as<std::string>();
-      };
-      std::string city;
-      str("city", city);
-      // Paths in the file are relative to the file, as in Prometheus' own configuration.
-      if (!city.empty() && f.city.empty()) {
-        auto p = std::filesystem::path(city);
-        f.city = p.is_absolute()
-                     ? city
-                     : (std::filesystem::path(f.config_file).parent_path() / p).string();
-      }
-      str("ingest", c.ingest);
-      str("query", c.query);
-      str("metrics", c.metrics);
-      if (y["threads"]) c.threads = y["threads"].as<unsigned>();
-      str("max_age", max_age);
-      str("max_future", max_future);
-      str("stale_after", stale_after);
-    } catch (const YAML::BadFile&) {
-      return twin::unexpected{f.config_file + ": cannot open file"};
-    } catch (const YAML::Exception& e) {
-      return twin::unexpected{where(e.mark) + ": " + e.msg};
-    }
+    auto file = node::read_node_config_file(f.config_file);
+    if (!file) return twin::unexpected{file.error()};
+    if (f.city.empty()) f.city = file->city;
+    apply_file(*file, s);
   }
   if (f.city.empty())
     return twin::unexpected{std::string("no city: give --city DIR or `city:` in --config")};
-  if (!f.ingest.empty()) c.ingest = f.ingest;
-  if (!f.query.empty()) c.query = f.query;
-  if (!f.metrics.empty()) c.metrics = f.metrics;
-  if (f.threads > 0) c.threads = f.threads;
-  if (!f.max_age.empty()) max_age = f.max_age;
-  if (!f.max_future.empty()) max_future = f.max_future;
-  if (!f.stale_after.empty()) stale_after = f.stale_after;
-  auto a = parse_duration_ms(max_age);
-  auto b = parse_duration_ms(max_future);
-  auto s = parse_duration_ms(stale_after);
+  apply_flags(f, s);
+  auto a = parse_duration_ms(s.max_age);
+  auto b = parse_duration_ms(s.max_future);
+  auto t = parse_duration_ms(s.stale_after);
   if (!a) return twin::unexpected{"--max-age: " + a.error()};
   if (!b) return twin::unexpected{"--max-future: " + b.error()};
-  if (!s) return twin::unexpected{"--stale-after: " + s.error()};
-  c.limits.max_age_ms = *a;
-  c.limits.max_future_ms = *b;
-  c.district.stale_after_ms = *s;
-  return c;
+  if (!t) return twin::unexpected{"--stale-after: " + t.error()};
+  s.config.limits.max_age_ms = *a;
+  s.config.limits.max_future_ms = *b;
+  s.config.district.stale_after_ms = *t;
+  return s.config;
 }
 
 int fail(const std::string& message, int code = 1) {

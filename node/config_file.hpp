@@ -1,0 +1,32 @@
+#pragma once
+
+// A node's YAML configuration file (examples/node.yaml). The command line merges it: defaults,
+// then the file, then the flags.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "twin/base/expected.hpp"
+
+namespace node {
+
+// The keys of the file, each as written, absent when the file does not set it. Durations stay
+// text: the command line parses them with its flags' own rules.
+struct node_config_file {
+  std::string city;  // relative to the file's folder, as in Prometheus' own files; "" if absent
+  std::optional<std::string> ingest;
+  std::optional<std::string> query;
+  std::optional<std::string> metrics;
+  std::optional<unsigned> threads;
+  std::optional<std::string> max_age;
+  std::optional<std::string> max_future;
+  std::optional<std::string> stale_after;
+};
+
+// Reads `path`. Errors name the file and line: a file that cannot be opened, not a map of
+// settings, an unknown key (the known ones listed), a value of the wrong type.
+twin::expected<node_config_file, std::string> read_node_config_file(
+    const std::filesystem::path& path);
+
+}  // namespace node
