@@ -11,6 +11,9 @@
 
 namespace node {
 
+// Actor scheduler threads a file may ask for: one per core, and more than this is a typo.
+inline constexpr unsigned node_threads_max = 256;
+
 // The keys of the file, each as written, absent when the file does not set it. Durations stay
 // text: the command line parses them with its flags' own rules.
 struct node_config_file {
@@ -24,8 +27,9 @@ struct node_config_file {
   std::optional<std::string> stale_after;
 };
 
-// Reads `path`. Errors name the file and line: a file that cannot be opened, not a map of
-// settings, an unknown key (the known ones listed), a value of the wrong type.
+// Reads `path`. Errors name the file, the line and the field (twin::yaml_reader): a file that
+// cannot be opened or is not a map, an unknown key (the known ones listed), blank text, threads
+// outside [1, node_threads_max].
 twin::expected<node_config_file, std::string> read_node_config_file(
     const std::filesystem::path& path);
 

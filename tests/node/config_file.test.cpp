@@ -63,21 +63,37 @@ TEST_CASE("an unknown key is refused with its file, line and the known keys") {
   auto path = write_config("unknown", "city: macau\nthreds: 2\n");
   auto c = node::read_node_config_file(path);
   REQUIRE_FALSE(c);
-  CHECK(c.error() == path.string() + ":2: field 'threds': unknown key " + known_keys);
+  CHECK(c.error() == path.string() + ":2: field 'threds': unknown key 'threds' " + known_keys);
 }
 
-TEST_CASE("a value of the wrong type is refused with its file and line") {
-  auto path = write_config("bad-threads", "city: macau\nthreads: two\n");
-  auto c = node::read_node_config_file(path);
+TEST_CASE("a bad value is refused with its file, line and field") {
+  auto words = write_config("threads-words", "city: macau\nthreads: two\n");
+  auto c = node::read_node_config_file(words);
   REQUIRE_FALSE(c);
-  CHECK(c.error() == path.string() + ":2: bad conversion");
+  CHECK(c.error() ==
+        words.string() + ":2: field 'threads': 'two' is not a whole number in [1, 256]");
+
+  auto zero = write_config("threads-zero", "threads: 0\n");
+  auto z = node::read_node_config_file(zero);
+  REQUIRE_FALSE(z);
+  CHECK(z.error() == zero.string() + ":1: field 'threads': '0' is not a whole number in [1, 256]");
+
+  auto blank = write_config("blank", "city: macau\nquery: tcp://127.0.0.1:7101\ningest: ''\n");
+  auto b = node::read_node_config_file(blank);
+  REQUIRE_FALSE(b);
+  CHECK(b.error() == blank.string() + ":3: field 'ingest': must not be empty");
+
+  auto listed = write_config("listed", "metrics: [127.0.0.1, 9464]\n");
+  auto l = node::read_node_config_file(listed);
+  REQUIRE_FALSE(l);
+  CHECK(l.error() == listed.string() + ":1: field 'metrics': expected text");
 }
 
 TEST_CASE("a file that is not a map, or is missing, is refused") {
   auto list = write_config("list", "- city\n- macau\n");
   auto c = node::read_node_config_file(list);
   REQUIRE_FALSE(c);
-  CHECK(c.error() == list.string() + ":1: expected a map of settings");
+  CHECK(c.error() == list.string() + ":1: expected a map");
 
   auto missing = temp_dir() / "missing.yaml";
   auto m = node::read_node_config_file(missing);
