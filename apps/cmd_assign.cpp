@@ -39,9 +39,9 @@ struct assign_flags {
   bool json = false;
 };
 
-void fail(const std::string& message, int code) {
+int fail(const std::string& message, int code) {
   std::cerr << "citytwin assign: " << message << "\n";
-  set_exit_code(code);
+  return code;
 }
 
 const char* to_string(assign::stop_reason r) {
@@ -86,7 +86,7 @@ std::string general(double v, int digits) {
   return os.str();
 }
 
-void run_assign(const assign_flags& f) {
+int run_assign(const assign_flags& f) {
   using clock = std::chrono::steady_clock;
   const auto load_start = clock::now();
   auto net_file = twin::tntp::load_net(f.net);
@@ -149,14 +149,15 @@ void run_assign(const assign_flags& f) {
     if (!f.flows.empty()) line("flows", f.flows);
   }
   if (s.stop != assign::stop_reason::gap_reached)
-    fail("stopped at " + std::string(to_string(s.stop)) + " before the gap target " +
-             general(f.gap, 3) + " (reached " + general(s.relative_gap, 3) + ")",
-         1);
+    return fail("stopped at " + std::string(to_string(s.stop)) + " before the gap target " +
+                    general(f.gap, 3) + " (reached " + general(s.relative_gap, 3) + ")",
+                1);
+  return 0;
 }
 
 }  // namespace
 
-void add_assign_command(CLI::App& app) {
+command add_assign_command(CLI::App& app) {
   auto f = std::make_shared<assign_flags>();
   auto* cmd = app.add_subcommand(
       "assign",
@@ -192,7 +193,7 @@ void add_assign_command(CLI::App& app) {
   cmd->add_option("--threads", f->threads,
                   "threads sharing the work (default: one per worker); never changes the result")
       ->check(CLI::Range(std::uint32_t{1}, assign_threads_max));
-  cmd->callback([f] { run_assign(*f); });
+  return {cmd, [f] { return run_assign(*f); }};
 }
 
 }  // namespace apps

@@ -125,12 +125,11 @@ std::string fixed(double v, int decimals) {
   return os.str();
 }
 
-void run_plume(const plume_flags& f) {
+int run_plume(const plume_flags& f) {
   auto parsed = parse(f);
   if (!parsed) {
     std::cerr << "citytwin plume: " << parsed.error() << "\n";
-    set_exit_code(2);
-    return;
+    return 2;
   }
   const plume_input& in = *parsed;
   const env::sigma_yz s = env::sigmas(in.scheme, in.cls, in.x_m);
@@ -169,7 +168,7 @@ void run_plume(const plume_flags& f) {
       j["plume_rise"] = nullptr;
     }
     std::cout << j.dump(2) << "\n";
-    return;
+    return 0;
   }
   std::cout << "point source " << in.q_g_s << " g/s, stack " << fixed(in.stack_height_m, 2)
             << " m, wind at release " << in.wind_m_s << " m/s, class " << env::to_char(in.cls)
@@ -189,11 +188,12 @@ void run_plume(const plume_flags& f) {
   std::ostringstream conc;
   conc << std::scientific << std::setprecision(4) << c;
   std::cout << "concentration " << conc.str() << " g/m3 (" << fixed(c * 1e6, 2) << " ug/m3)\n";
+  return 0;
 }
 
 }  // namespace
 
-void add_plume_command(CLI::App& app) {
+command add_plume_command(CLI::App& app) {
   auto f = std::make_shared<plume_flags>();
   auto* cmd = app.add_subcommand(
       "plume", "one point source at one receptor: Gaussian plume, sigmas, Briggs plume rise");
@@ -217,7 +217,7 @@ void add_plume_command(CLI::App& app) {
   cmd->add_flag("--json", f->json,
                 "print {sigma_y, sigma_z, effective_height, concentration, concentration_ug_m3, "
                 "wind_at_release, plume_rise, ...} as JSON");
-  cmd->callback([f] { run_plume(*f); });
+  return {cmd, [f] { return run_plume(*f); }};
 }
 
 }  // namespace apps

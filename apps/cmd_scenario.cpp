@@ -9,11 +9,14 @@
 #include "actors/assignment.hpp"
 #include "actors/environment.hpp"
 #include "apps/commands.hpp"
-#include "apps/live_fetch.hpp"
+#include "cluster/live_fetch.hpp"
 #include "twin/report/scenario_output.hpp"
 #include "twin/scenario/scenario.hpp"
 
 namespace apps {
+
+using cluster::fetch_live_snapshot;
+using cluster::live_fetch_timeout_ms;
 
 namespace {
 
@@ -26,12 +29,12 @@ struct scenario_flags {
   int node_timeout_ms = live_fetch_timeout_ms;
 };
 
-void fail(const std::string& message, int code) {
+int fail(const std::string& message, int code) {
   std::cerr << "citytwin scenario: " << message << "\n";
-  set_exit_code(code);
+  return code;
 }
 
-void run(const scenario_flags& f) {
+int run(const scenario_flags& f) {
   if (f.gap && !(*f.gap > 0 && *f.gap < 1))
     return fail("--gap must be in (0, 1), got " + std::to_string(*f.gap), 2);
   if (!(f.node_timeout_ms > 0))
@@ -62,15 +65,16 @@ void run(const scenario_flags& f) {
   if (!written) return fail(written.error(), 1);
   if (f.json) {
     std::cout << twin::summary_json(*s, result);
-    return;
+    return 0;
   }
   std::cout << twin::comparison_table(*s, result) << "\nfiles:\n";
   for (const auto& p : *written) std::cout << "  " << p.string() << "\n";
+  return 0;
 }
 
 }  // namespace
 
-void add_scenario_command(CLI::App& app) {
+command add_scenario_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("scenario",
                                  "transport and environmental what-if scenarios on a city bundle");
   cmd->require_subcommand(1);
@@ -88,7 +92,8 @@ void add_scenario_command(CLI::App& app) {
                       "(instead of the file's base.node); the bundle still gives the network");
   run_cmd->add_option("--node-timeout-ms", f->node_timeout_ms,
                       "time allowed for reading the node's live state (default 5000)");
-  run_cmd->callback([f] { run(*f); });
+  // require_subcommand(1): `run` is the only one.
+  return {cmd, [f] { return run(*f); }};
 }
 
 }  // namespace apps

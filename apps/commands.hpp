@@ -1,9 +1,11 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "twin/base/expected.hpp"
+#include "twin/base/time.hpp"
 #include "twin/city/city.hpp"
 
 namespace CLI {
@@ -12,18 +14,22 @@ class App;
 
 namespace apps {
 
-// Each subcommand registers itself and runs from its callback; exit_code() is what main returns.
-void add_node_command(CLI::App& app);
-void add_feed_command(CLI::App& app);
-void add_query_command(CLI::App& app);
-void add_demo_command(CLI::App& app);
-void add_city_command(CLI::App& app);
-void add_assign_command(CLI::App& app);
-void add_scenario_command(CLI::App& app);
-void add_plume_command(CLI::App& app);
+// A subcommand as registered on the command line: once the line is parsed, main() runs the one
+// given and returns what it returns, the process's exit code.
+struct command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
 
-int exit_code();
-void set_exit_code(int code);
+// One file each (cmd_<name>.cpp, demo.cpp).
+command add_node_command(CLI::App& app);
+command add_feed_command(CLI::App& app);
+command add_query_command(CLI::App& app);
+command add_demo_command(CLI::App& app);
+command add_city_command(CLI::App& app);
+command add_assign_command(CLI::App& app);
+command add_scenario_command(CLI::App& app);
+command add_plume_command(CLI::App& app);
 
 // Loads a bundle, or returns the loader's message (file, line, field).
 twin::expected<twin::city_ptr, std::string> load_city_bundle(const std::filesystem::path& dir);

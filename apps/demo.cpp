@@ -14,15 +14,22 @@
 #include "actors/assignment.hpp"
 #include "actors/environment.hpp"
 #include "apps/commands.hpp"
-#include "apps/feed_driver.hpp"
-#include "apps/live_fetch.hpp"
-#include "apps/node_host.hpp"
 #include "apps/render.hpp"
 #include "apps/signals.hpp"
+#include "cluster/live_fetch.hpp"
+#include "node/feed_driver.hpp"
+#include "node/node_host.hpp"
 #include "twin/report/scenario_output.hpp"
 #include "twin/scenario/scenario.hpp"
 
 namespace apps {
+
+using cluster::fetch_live_snapshot;
+using node::feed_config;
+using node::feed_summary;
+using node::node_config;
+using node::node_host;
+using node::run_feed;
 
 namespace {
 
@@ -49,7 +56,7 @@ std::optional<twin::city_view> ask_city(twin::query_handler& q) {
 // Ends the demo with what-ifs forked from the live twin: the snapshot taken while the node ran
 // is the base of each scenario (capacities and demand from the live traffic, wind and background
 // from the live air-quality and weather sensors), solved and compared with its baseline.
-void run_what_ifs(const demo_flags& f, const std::optional<twin::live_snapshot>& live) {
+int run_what_ifs(const demo_flags& f, const std::optional<twin::live_snapshot>& live) {
   std::vector<std::filesystem::path> files;
   if (!f.scenario.empty()) {
     files.emplace_back(f.scenario);
@@ -67,7 +74,7 @@ void run_what_ifs(const demo_flags& f, const std::optional<twin::live_snapshot>&
     auto s = twin::load_scenario(file);
     if (!s) {
       std::cerr << "citytwin demo: " << s.error().to_string() << "\n";
-      return set_exit_code(2);
+      return 2;
     }
     if (live && twin::check_live_snapshot(s->base, *live)) {
       s->spec.base_node = live->node;
@@ -80,13 +87,14 @@ void run_what_ifs(const demo_flags& f, const std::optional<twin::live_snapshot>&
     auto result = twin::run_scenario(*s, options);
     std::cout << twin::comparison_table(*s, result) << std::endl;
   }
+  return 0;
 }
 
-void run_demo(const demo_flags& f) {
+int run_demo(const demo_flags& f) {
   auto city = load_city_bundle(f.city);
   if (!city) {
     std::cerr << "citytwin demo: " << city.error() << "\n";
-    return set_exit_code(2);
+    return 2;
   }
   twin::system_clock clock;
   node_config config;
@@ -101,7 +109,7 @@ void run_demo(const demo_flags& f) {
   }
   if (!node) {
     std::cerr << "citytwin demo: " << node.error() << "\n";
-    return set_exit_code(1);
+    return 1;
   }
   auto& host = **node;
   bool tty = isatty(STDOUT_FILENO) != 0;
@@ -156,12 +164,12 @@ void run_demo(const demo_flags& f) {
   if (!summary.error.empty()) std::cout << "feed error: " << summary.error << "\n";
   node->reset();
   std::cout << "citytwin demo: node stopped cleanly" << std::endl;
-  run_what_ifs(f, live);
+  return run_what_ifs(f, live);
 }
 
 }  // namespace
 
-void add_demo_command(CLI::App& app) {
+command add_demo_command(CLI::App& app) {
   auto f = std::make_shared<demo_flags>();
   auto* cmd =
       app.add_subcommand("demo", "a node and a live synthetic feed of Macau, in one process");
@@ -175,7 +183,7 @@ void add_demo_command(CLI::App& app) {
   cmd->add_option("--scenario", f->scenario,
                   "what-if to end with (default: <city>/scenarios/sai-van-closed.yaml and "
                   "diesel-truck-ban.yaml, forked from the live twin)");
-  cmd->callback([f] { run_demo(*f); });
+  return {cmd, [f] { return run_demo(*f); }};
 }
 
 }  // namespace apps

@@ -1,9 +1,10 @@
 #include "apps/render.hpp"
 
 #include <cmath>
-#include <ctime>
 #include <iomanip>
 #include <sstream>
+
+#include "twin/base/time_text.hpp"
 
 namespace apps {
 
@@ -47,7 +48,7 @@ nlohmann::json to_json(const twin::alert& a) {
           {"severity", std::string(twin::to_string(a.level))},
           {"value", number(a.value)},
           {"threshold", number(a.threshold)},
-          {"since", iso8601(a.since)},
+          {"since", twin::iso8601_utc(a.since)},
           {"since_ms", a.since},
           {"message", a.message}};
 }
@@ -72,17 +73,6 @@ std::string pad(const std::string& s, std::size_t width) {
 
 }  // namespace
 
-std::string iso8601(twin::time_ms t) {
-  std::time_t secs = static_cast<std::time_t>(t >= 0 ? t / 1000 : (t - 999) / 1000);
-  auto ms = static_cast<int>(t - static_cast<twin::time_ms>(secs) * 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
-}
-
 nlohmann::json to_json(const twin::district_view& v) {
   nlohmann::json kinds = nlohmann::json::array();
   for (const auto& k : v.kinds)
@@ -103,7 +93,7 @@ nlohmann::json to_json(const twin::district_view& v) {
   for (const auto& a : v.alerts) alerts.push_back(to_json(a));
   return {{"district", v.key},
           {"name", v.name},
-          {"as_of", iso8601(v.as_of)},
+          {"as_of", twin::iso8601_utc(v.as_of)},
           {"as_of_ms", v.as_of},
           {"population", v.population},
           {"area_km2", v.area_km2},
@@ -125,7 +115,7 @@ nlohmann::json to_json(const twin::city_view& v) {
     districts.push_back(std::move(j));
   }
   return {{"city", v.name},
-          {"as_of", iso8601(v.as_of)},
+          {"as_of", twin::iso8601_utc(v.as_of)},
           {"as_of_ms", v.as_of},
           {"readings_applied", v.readings_applied},
           {"rejected", to_json(v.rejected)},
@@ -140,7 +130,7 @@ nlohmann::json to_json(const twin::sensor_view& v) {
           {"district", v.district_key},
           {"has_value", v.has_value},
           {"value", v.has_value ? number(v.value) : nlohmann::json()},
-          {"time", v.has_value ? nlohmann::json(iso8601(v.time)) : nlohmann::json()},
+          {"time", v.has_value ? nlohmann::json(twin::iso8601_utc(v.time)) : nlohmann::json()},
           {"time_ms", v.has_value ? nlohmann::json(v.time) : nlohmann::json()},
           {"readings", v.readings}};
 }
@@ -159,8 +149,8 @@ nlohmann::json to_json(const twin::query_reply& r) {
 
 std::string render_text(const twin::city_view& v) {
   std::ostringstream os;
-  os << v.name << " at " << iso8601(v.as_of) << ": " << v.readings_applied << " readings applied, "
-     << v.rejected.total() << " rejected\n";
+  os << v.name << " at " << twin::iso8601_utc(v.as_of) << ": " << v.readings_applied
+     << " readings applied, " << v.rejected.total() << " rejected\n";
   os << pad("district", 32) << " sensors  speed  congest   PM2.5     NO2  noise  visitors  waste"
      << "  stale alerts\n";
   os << pad("", 32) << "  rep/all   km/h    index   ug/m3   ug/m3  dB(A)   persons      %\n";
@@ -178,7 +168,7 @@ std::string render_text(const twin::city_view& v) {
 std::string render_text(const twin::district_view& v) {
   std::ostringstream os;
   const auto& i = v.indicators;
-  os << v.name << " (" << v.key << ") at " << iso8601(v.as_of) << "\n";
+  os << v.name << " (" << v.key << ") at " << twin::iso8601_utc(v.as_of) << "\n";
   os << "  population " << fixed(v.population, 0) << ", area " << fixed(v.area_km2, 1)
      << " km2, sensors " << v.sensors_reporting << "/" << v.sensors << " reporting, "
      << v.readings_applied << " readings applied, " << v.rejected.total() << " rejected\n";
@@ -204,7 +194,7 @@ std::string render_text(const twin::district_view& v) {
     for (const auto& a : v.alerts)
       os << "    [" << twin::to_string(a.level) << "] " << a.rule << ": " << twin::to_string(a.kind)
          << " " << fixed(a.value, 1) << " vs " << fixed(a.threshold, 1) << " since "
-         << iso8601(a.since) << (a.message.empty() ? "" : " — " + a.message) << '\n';
+         << twin::iso8601_utc(a.since) << (a.message.empty() ? "" : " — " + a.message) << '\n';
   }
   if (!v.links.empty()) {
     os << "  links with traffic readings: " << v.links.size() << "\n";
@@ -226,7 +216,7 @@ std::string render_text(const twin::sensor_view& v) {
   os << v.key << " (id " << v.id.value << "), " << twin::to_string(v.kind) << " in "
      << v.district_key << ": ";
   if (v.has_value)
-    os << fixed(v.value, 2) << ' ' << twin::unit_of(v.kind) << " at " << iso8601(v.time);
+    os << fixed(v.value, 2) << ' ' << twin::unit_of(v.kind) << " at " << twin::iso8601_utc(v.time);
   else
     os << "no reading yet";
   os << ", " << v.readings << " readings applied\n";

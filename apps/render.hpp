@@ -21,7 +21,4 @@ std::string render_text(const twin::district_view& v);
 std::string render_text(const twin::sensor_view& v);
 std::string render_text(const twin::query_reply& r);
 
-// "2026-11-21T05:18:15.123Z"
-std::string iso8601(twin::time_ms t);
-
 }  // namespace apps

@@ -19,12 +19,12 @@
 #include <thread>
 #include <vector>
 
-#include "apps/node_host.hpp"
 #include "bench/feed_plan.hpp"
 #include "bench/raw_transport.hpp"
 #include "bench/rss_sampler.hpp"
 #include "cluster/codec.hpp"
 #include "cluster/gateway.hpp"
+#include "node/node_host.hpp"
 #include "twin/city/bundle.hpp"
 #include "twin/city/generate.hpp"
 
@@ -50,7 +50,7 @@ struct bench_options {
   std::uint32_t overload_gateways = 4;
   unsigned threads = 2;
   // Batches in flight per gateway (the node's credit): the node's default unless given.
-  std::uint32_t inflight = apps::node_config{}.inflight_per_gateway_max;
+  std::uint32_t inflight = node::node_config{}.inflight_per_gateway_max;
   std::uint32_t districts = 12;
   std::uint32_t sensors = 20'000;
   std::string macau = CITYTWIN_BENCH_MACAU;
@@ -129,7 +129,7 @@ std::optional<std::string> send_all(cluster::gateway& gw, std::span<const twin::
   return std::nullopt;
 }
 
-std::optional<twin::city_view> query_city(apps::node_host& node) {
+std::optional<twin::city_view> query_city(node::node_host& node) {
   auto promise = std::make_shared<std::promise<twin::query_reply>>();
   auto reply = promise->get_future();
   node.queries().query(twin::query_city{},
@@ -142,14 +142,14 @@ std::optional<twin::city_view> query_city(apps::node_host& node) {
 
 // Starts a node over `city`, runs one work function per gateway thread from a common start
 // signal until every batch is acked, and checks what the node applied.
-ingest_result run_ingest(const twin::city_ptr& city, const apps::node_config& config,
+ingest_result run_ingest(const twin::city_ptr& city, const node::node_config& config,
                          twin::time_ms clock_ms, std::uint32_t gateways,
                          const std::function<gateway_work(std::uint32_t)>& work_for,
                          const std::atomic<std::uint64_t>& progress, bool sample_rss) {
   ingest_result result;
   result.rss_before_node = bench::rss_bytes();
   twin::manual_clock clock(clock_ms);
-  auto started = apps::node_host::start(city, config, clock, nullptr);
+  auto started = node::node_host::start(city, config, clock, nullptr);
   if (!started) {
     result.error = "node: " + started.error();
     return result;
@@ -217,8 +217,8 @@ ingest_result run_ingest(const twin::city_ptr& city, const apps::node_config& co
   return result;
 }
 
-apps::node_config node_config_for(const bench_options& o, unsigned threads) {
-  apps::node_config c;
+node::node_config node_config_for(const bench_options& o, unsigned threads) {
+  node::node_config c;
   c.ingest = "tcp://127.0.0.1:0";
   c.query = "tcp://127.0.0.1:0";
   c.metrics = "127.0.0.1:0";

@@ -15,11 +15,15 @@ set(forbidden_observability "^caf/" "^zmq" "^capnp/" "^kj/" "^actors/" "^cluster
 set(forbidden_actors "^zmq" "^capnp/" "^kj/" "^prometheus/" "^cluster/" "^schemas/" "^node/"
   "^apps/")
 set(forbidden_cluster "^caf/" "^prometheus/" "^actors/" "^observability/" "^node/" "^apps/")
-set(forbidden_node "^apps/")
+# node/ composes a node from every layer below it, but not from the command line.
+set(forbidden_node "^apps/" "^CLI/")
+# The benchmarks and the tests use the layers as libraries; only apps/ is the command line.
+set(forbidden_bench "^apps/")
+set(forbidden_tests "^apps/")
 
 set(files_checked 0)
 set(violations "")
-foreach(layer twin observability actors cluster node)
+foreach(layer twin observability actors cluster node bench tests)
   file(GLOB_RECURSE sources "${SOURCE_DIR}/${layer}/*.hpp" "${SOURCE_DIR}/${layer}/*.cpp")
   foreach(source IN LISTS sources)
     math(EXPR files_checked "${files_checked} + 1")

@@ -1,11 +1,11 @@
-#include "apps/feed_driver.hpp"
+#include "node/feed_driver.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <thread>
 #include <vector>
 
-namespace apps {
+namespace node {
 
 namespace {
 
@@ -189,4 +189,4 @@ feed_summary run_feed(const twin::city_ptr& city, const feed_config& config,
   return summary;
 }
 
-}  // namespace apps
+}  // namespace node

@@ -13,7 +13,7 @@
 #include "twin/live/reading.hpp"
 #include "twin/live/services.hpp"
 
-namespace apps {
+namespace node {
 
 struct node_config {
   std::string ingest = "tcp://127.0.0.1:7100";
@@ -54,4 +54,4 @@ class node_host {
   std::unique_ptr<impl> impl_;
 };
 
-}  // namespace apps
+}  // namespace node

@@ -12,7 +12,7 @@
 #include "twin/feed/csv_replay.hpp"
 #include "twin/feed/synth.hpp"
 
-namespace apps {
+namespace node {
 
 struct feed_config {
   std::string to;  // the node's ingest endpoint
@@ -54,4 +54,4 @@ feed_summary run_feed(const twin::city_ptr& city, const feed_config& config,
                       const twin::clock& clock, const std::function<bool()>& keep_going,
                       const std::function<void(const feed_summary&)>& progress);
 
-}  // namespace apps
+}  // namespace node

@@ -11,7 +11,7 @@
 #include "twin/city/city.hpp"
 #include "twin/scenario/live_base.hpp"
 
-namespace apps {
+namespace cluster {
 
 // The whole read (the city, each district's links, each environment sensor) within this time.
 inline constexpr int live_fetch_timeout_ms = 5000;
@@ -27,4 +27,4 @@ inline constexpr std::size_t live_fetch_queries_max = 4096;
 twin::expected<twin::live_snapshot, std::string> fetch_live_snapshot(
     const std::string& address, const twin::city& bundle, int timeout_ms = live_fetch_timeout_ms);
 
-}  // namespace apps
+}  // namespace cluster

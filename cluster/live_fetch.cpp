@@ -1,11 +1,11 @@
-#include "apps/live_fetch.hpp"
+#include "cluster/live_fetch.hpp"
 
 #include <chrono>
 #include <variant>
 
 #include "cluster/query_client.hpp"
 
-namespace apps {
+namespace cluster {
 
 namespace {
 
@@ -88,4 +88,4 @@ twin::expected<twin::live_snapshot, std::string> fetch_live_snapshot(const std::
   return s;
 }
 
-}  // namespace apps
+}  // namespace cluster

@@ -1,4 +1,4 @@
-#include "apps/node_host.hpp"
+#include "node/node_host.hpp"
 
 #include <unistd.h>
 
@@ -11,22 +11,11 @@
 #include "cluster/query_server.hpp"
 #include "observability/probes.hpp"
 
-namespace apps {
+namespace node {
 
 struct node_host::impl {
   impl(twin::city_ptr c, const node_config& config) : city(std::move(c)), probes(registry, *city) {
     cfg.set("scheduler.max-threads", static_cast<size_t>(config.threads));
-    // TEMPORARY EXPERIMENT
-    if (const char* e = std::getenv("XP_AGG"))
-      cfg.set("work-stealing.aggressive-poll-attempts", static_cast<size_t>(std::atoi(e)));
-    if (const char* e = std::getenv("XP_MOD"))
-      cfg.set("work-stealing.moderate-poll-attempts", static_cast<size_t>(std::atoi(e)));
-    if (const char* e = std::getenv("XP_MODSLEEP"))
-      cfg.set("work-stealing.moderate-sleep-duration", caf::timespan(std::atoi(e) * 1000));
-    if (const char* e = std::getenv("XP_RELSLEEP"))
-      cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan(std::atoi(e) * 1000));
-    if (const char* e = std::getenv("XP_TP"))
-      cfg.set("scheduler.max-throughput", static_cast<size_t>(std::atoi(e)));
     system = std::make_unique<caf::actor_system>(cfg);
   }
 
@@ -131,4 +120,4 @@ twin::expected<std::monostate, std::string> node_host::write_ready_file(
   return std::monostate{};
 }
 
-}  // namespace apps
+}  // namespace node

@@ -1,0 +1,146 @@
+// `citytwin node`: runs a node of the twin until Ctrl-C.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "apps/commands.hpp"
+#include "apps/signals.hpp"
+#include "node/config_file.hpp"
+#include "node/node_host.hpp"
+
+namespace apps {
+
+namespace {
+
+struct node_flags {
+  std::string city;
+  std::string config_file;
+  std::string ingest;
+  std::string query;
+  std::string metrics;
+  unsigned threads = 0;
+  std::string max_age;
+  std::string max_future;
+  std::string stale_after;
+  std::string ready_file;
+};
+
+void add_node_flags(CLI::App* cmd, node_flags& f) {
+  cmd->add_option("--city", f.city,
+                  "city bundle folder (city.yaml and its data files); or `city:` in --config");
+  cmd->add_option("--config", f.config_file,
+                  "node YAML (keys: city, ingest, query, metrics, threads, max_age, max_future, "
+                  "stale_after); flags override it");
+  cmd->add_option("--ingest", f.ingest, "ingest socket to bind (default tcp://127.0.0.1:7100)");
+  cmd->add_option("--query", f.query, "query socket to bind (default tcp://127.0.0.1:7101)");
+  cmd->add_option("--metrics", f.metrics, "HOST:PORT serving /metrics (default 127.0.0.1:9464)");
+  cmd->add_option("--threads", f.threads, "actor scheduler threads (default 2)");
+  cmd->add_option("--max-age", f.max_age, "reject readings older than this (default 7d)");
+  cmd->add_option("--max-future", f.max_future, "reject readings further ahead (default 5m)");
+  cmd->add_option("--stale-after", f.stale_after,
+                  "a sensor without a reading for this long is stale (default 5m)");
+  cmd->add_option("--ready-file", f.ready_file,
+                  "once listening, write the bound addresses here as JSON");
+}
+
+// The settings before the durations are parsed: the defaults, then the file, then the flags.
+struct node_settings {
+  node::node_config config;
+  std::string max_age = "7d";
+  std::string max_future = "5m";
+  std::string stale_after = "5m";
+};
+
+void apply_file(const node::node_config_file& file, node_settings& s) {
+  auto text = [](const std::optional<std::string>& from, std::string& into) {
+    if (from) into = *from;
+  };
+  text(file.ingest, s.config.ingest);
+  text(file.query, s.config.query);
+  text(file.metrics, s.config.metrics);
+  if (file.threads) s.config.threads = *file.threads;
+  text(file.max_age, s.max_age);
+  text(file.max_future, s.max_future);
+  text(file.stale_after, s.stale_after);
+}
+
+void apply_flags(const node_flags& f, node_settings& s) {
+  auto text = [](const std::string& flag, std::string& into) {
+    if (!flag.empty()) into = flag;
+  };
+  text(f.ingest, s.config.ingest);
+  text(f.query, s.config.query);
+  text(f.metrics, s.config.metrics);
+  if (f.threads > 0) s.config.threads = f.threads;
+  text(f.max_age, s.max_age);
+  text(f.max_future, s.max_future);
+  text(f.stale_after, s.stale_after);
+}
+
+// Builds the node configuration: defaults, then the YAML file, then flags.
+twin::expected<node::node_config, std::string> make_node_config(node_flags& f) {
+  node_settings s;
+  if (!f.config_file.empty()) {
+    auto file = node::read_node_config_file(f.config_file);
+    if (!file) return twin::unexpected{file.error()};
+    if (f.city.empty()) f.city = file->city;
+    apply_file(*file, s);
+  }
+  if (f.city.empty())
+    return twin::unexpected{std::string("no city: give --city DIR or `city:` in --config")};
+  apply_flags(f, s);
+  auto a = parse_duration_ms(s.max_age);
+  auto b = parse_duration_ms(s.max_future);
+  auto t = parse_duration_ms(s.stale_after);
+  if (!a) return twin::unexpected{"--max-age: " + a.error()};
+  if (!b) return twin::unexpected{"--max-future: " + b.error()};
+  if (!t) return twin::unexpected{"--stale-after: " + t.error()};
+  s.config.limits.max_age_ms = *a;
+  s.config.limits.max_future_ms = *b;
+  s.config.district.stale_after_ms = *t;
+  return s.config;
+}
+
+int fail(const std::string& message, int code = 1) {
+  std::cerr << "citytwin: " << message << "\n";
+  return code;
+}
+
+int run_node(node_flags& f) {
+  auto config = make_node_config(f);
+  if (!config) return fail(config.error(), 2);
+  auto city = load_city_bundle(f.city);
+  if (!city) return fail(city.error(), 2);
+  twin::system_clock clock;
+  auto host = node::node_host::start(*city, *config, clock, &std::cout);
+  if (!host) return fail(host.error());
+  const auto& c = **city;
+  std::cout << "citytwin node: " << c.name << " (" << c.districts.size() << " districts, "
+            << c.sensors.size() << " sensors, " << c.links.size() << " links)\n"
+            << "  ingest  " << (*host)->ingest_endpoint() << "\n"
+            << "  query   " << (*host)->query_endpoint() << "\n"
+            << "  metrics http://" << (*host)->metrics_address() << "/metrics\n"
+            << "Ctrl-C stops the node." << std::endl;
+  if (!f.ready_file.empty()) {
+    if (auto r = (*host)->write_ready_file(f.ready_file); !r) return fail(r.error());
+  }
+  while (!wait_for_termination(std::chrono::milliseconds(500))) {
+  }
+  std::cout << "citytwin node: stopping" << std::endl;
+  host->reset();
+  std::cout << "citytwin node: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+command add_node_command(CLI::App& app) {
+  auto f = std::make_shared<node_flags>();
+  auto* cmd = app.add_subcommand("node", "run a node of the twin");
+  add_node_flags(cmd, *f);
+  return {cmd, [f] { return run_node(*f); }};
+}
+
+}  // namespace apps

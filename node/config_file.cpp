@@ -1,0 +1,44 @@
+#include "node/config_file.hpp"
+
+#include "twin/base/yaml_reader.hpp"
+
+namespace node {
+
+namespace {
+
+void read_text(const twin::yaml_reader& value, std::optional<std::string>& into) {
+  if (value) into = value.text();
+}
+
+node_config_file read(const std::filesystem::path& path) {
+  const auto y = twin::yaml_reader::load_file(path);
+  y.allow_keys(
+      {"city", "ingest", "query", "metrics", "threads", "max_age", "max_future", "stale_after"});
+  node_config_file c;
+  if (auto city = y["city"]) {
+    const std::filesystem::path p = city.text();
+    c.city = (p.is_absolute() ? p : path.parent_path() / p).string();
+  }
+  read_text(y["ingest"], c.ingest);
+  read_text(y["query"], c.query);
+  read_text(y["metrics"], c.metrics);
+  if (auto threads = y["threads"])
+    c.threads = static_cast<unsigned>(threads.whole(1, node_threads_max));
+  read_text(y["max_age"], c.max_age);
+  read_text(y["max_future"], c.max_future);
+  read_text(y["stale_after"], c.stale_after);
+  return c;
+}
+
+}  // namespace
+
+twin::expected<node_config_file, std::string> read_node_config_file(
+    const std::filesystem::path& path) {
+  try {
+    return read(path);
+  } catch (const twin::load_failure& e) {
+    return twin::unexpected{e.error.to_string()};
+  }
+}
+
+}  // namespace node
