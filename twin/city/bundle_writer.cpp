@@ -107,9 +107,9 @@ void write_links(const city& c, const fs::path& path) {
   file_out out(path);
   out << "id,from,to,length_m,capacity_veh_h,free_speed_kmh,lanes,district,name\n";
   for (const auto& l : c.links) {
-    TWIN_CHECK_OP(l.from.value, <, c.nodes.size());
-    TWIN_CHECK_OP(l.to.value, <, c.nodes.size());
-    TWIN_CHECK_OP(l.district.value, <, c.districts.size());
+    TWIN_REQUIRE_OP(l.from.value, <, c.nodes.size());
+    TWIN_REQUIRE_OP(l.to.value, <, c.nodes.size());
+    TWIN_REQUIRE_OP(l.district.value, <, c.districts.size());
     out << csv_field(l.key, out.file(), "id") << "," << std::to_string(c.nodes[l.from.value].number)
         << "," << std::to_string(c.nodes[l.to.value].number) << "," << number(l.length_m) << ","
         << number(l.capacity_veh_h) << "," << number(l.free_speed_kmh) << ","
