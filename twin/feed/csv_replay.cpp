@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "twin/base/compass.hpp"
+#include "twin/base/text.hpp"
 #include "twin/base/time_text.hpp"
 #include "twin/base/yaml_reader.hpp"
 
@@ -58,15 +59,17 @@ std::optional<load_error> add_entry(std::vector<column_mapping>& out, const std:
   if (column.empty()) return make_error(name, line, "", "empty column name");
   const sensor* s = find_sensor_by_name(c, sensor_name);
   if (!s)
-    return make_error(name, line, column,
-                      "unknown sensor '" + std::string(sensor_name) + "' in city '" + c.name + "'");
+    return make_error(
+        name, line, column,
+        "unknown sensor " + text::quoted(sensor_name) + " in city " + text::quoted(c.name));
   for (const auto& m : out) {
     if (m.column == column)
       return make_error(name, line, column,
                         "column mapped twice (first on line " + std::to_string(m.line) + ")");
     if (m.sensor == s->id)
-      return make_error(name, line, column,
-                        "sensor '" + s->key + "' is already fed by column '" + m.column + "'");
+      return make_error(
+          name, line, column,
+          "sensor " + text::quoted(s->key) + " is already fed by column " + text::quoted(m.column));
   }
   out.push_back(column_mapping{std::move(column), s->id, s->kind, scale, offset, line});
   return std::nullopt;
@@ -87,7 +90,7 @@ expected<std::vector<column_mapping>, load_error> parse_text_mapping(std::string
     auto eq = line.find('=');
     if (eq == std::string_view::npos)
       return unexpected{make_error(
-          name, line_no, "", "expected 'column = sensor', found '" + std::string(line) + "'")};
+          name, line_no, "", "expected 'column = sensor', found " + twin::text::quoted(line))};
     std::string column(trim(line.substr(0, eq)));
     std::string_view rhs = trim(line.substr(eq + 1));
     double scale = 1;
@@ -96,7 +99,7 @@ expected<std::vector<column_mapping>, load_error> parse_text_mapping(std::string
       if (!v)
         return unexpected{
             make_error(name, line_no, column,
-                       "scale is not a number: '" + std::string(trim(rhs.substr(star + 1))) + "'")};
+                       "scale is not a number: " + twin::text::quoted(trim(rhs.substr(star + 1))))};
       scale = *v;
       rhs = trim(rhs.substr(0, star));
     }
@@ -290,8 +293,7 @@ std::optional<load_error> csv_replay::impl::row_time(time_ms& out) const {
   const auto& f = reader.fields();
   if (time_column) {
     auto t = parse_time_cell(f[*time_column], options.time_format, options.utc_offset_minutes);
-    if (!t)
-      return row_error(*time_column, "not a timestamp: '" + std::string(f[*time_column]) + "'");
+    if (!t) return row_error(*time_column, "not a timestamp: " + text::quoted(f[*time_column]));
     out = *t;
     return std::nullopt;
   }
@@ -300,7 +302,7 @@ std::optional<load_error> csv_replay::impl::row_time(time_ms& out) const {
     if (!time_parts[i]) continue;
     auto n = parse_int(f[*time_parts[i]]);
     if (!n || *n < -100000 || *n > 100000)
-      return row_error(*time_parts[i], "not a whole number: '" + f[*time_parts[i]] + "'");
+      return row_error(*time_parts[i], "not a whole number: " + text::quoted(f[*time_parts[i]]));
     v[i] = static_cast<int>(*n);
   }
   auto t = utc_ms_of(v[part_year], v[part_month], v[part_day], v[part_hour], v[part_minute],
@@ -358,7 +360,7 @@ std::optional<load_error> csv_replay::impl::read_row() {
         v = *deg;
         return std::nullopt;
       }
-    return row_error(column, "not a number: '" + std::string(cell) + "'");
+    return row_error(column, "not a number: " + text::quoted(cell));
   };
 
   std::size_t first_new = pending.size();
@@ -369,7 +371,7 @@ std::optional<load_error> csv_replay::impl::read_row() {
     } else {
       std::string_view sensor_name = trim(f[sensor_column]);
       const sensor* s = find_sensor_by_name(*city, sensor_name);
-      if (!s) return row_error(sensor_column, "unknown sensor '" + std::string(sensor_name) + "'");
+      if (!s) return row_error(sensor_column, "unknown sensor " + text::quoted(sensor_name));
       double v = 0;
       if (auto e = value_of(value_column, s->kind, v)) return e;
       pending.push_back(reading{s->id, 0, v});
@@ -402,7 +404,7 @@ csv_replay::~csv_replay() = default;
 
 expected<csv_replay, load_error> csv_replay::start(csv_reader reader, std::string name,
                                                    city_ptr city, replay_options options) {
-  TWIN_CHECK(city != nullptr);
+  TWIN_REQUIRE(city != nullptr);
   auto p = std::make_unique<impl>(std::move(reader), std::move(name), std::move(city),
                                   std::move(options));
   if (auto e = p->setup()) return unexpected{std::move(*e)};
