@@ -187,7 +187,7 @@ void block_solver::begin_round(double gap_hint) {
 }
 
 void block_solver::propose(std::uint32_t worker) {
-  TWIN_CHECK_OP(worker, <, blocks_.size());
+  TWIN_REQUIRE_OP(worker, <, blocks_.size());
   block& blk = blocks_[worker];
   link_state& links = blocks_.size() == 1 ? links_ : blk.links;
   for (std::uint32_t o = blk.first; o < blk.end; ++o) {
@@ -260,8 +260,8 @@ double block_solver::combine() {
 }
 
 void block_solver::set_part_of_origin(std::span<const std::uint32_t> part_of_origin) {
-  TWIN_CHECK_OP(part_of_origin.size(), ==, trips_.origin_count());
-  TWIN_CHECK_OP(round_, ==, 0u);
+  TWIN_REQUIRE_OP(part_of_origin.size(), ==, trips_.origin_count());
+  TWIN_REQUIRE_OP(round_, ==, 0u);
   std::uint32_t parts = 1;
   for (const std::uint32_t p : part_of_origin) parts = std::max(parts, p + 1);
   part_ws_.clear();
@@ -272,7 +272,7 @@ void block_solver::set_part_of_origin(std::span<const std::uint32_t> part_of_ori
 }
 
 void block_solver::update_part(std::uint32_t part) {
-  TWIN_CHECK_OP(part, <, parts());
+  TWIN_REQUIRE_OP(part, <, parts());
   for (const std::uint32_t o : part_origins_[part]) {
     bushes_[o].update(net_, links_, part_ws_[part]);
     updated_[o] = round_;
@@ -280,7 +280,7 @@ void block_solver::update_part(std::uint32_t part) {
 }
 
 void block_solver::measure_slice(std::uint32_t part) {
-  TWIN_CHECK_OP(part, <, parts());
+  TWIN_REQUIRE_OP(part, <, parts());
   for (const std::uint32_t o : part_origins_[part]) {
     unreachable_[o] = 0;
     sp_cost_[o] = shortest_path_cost(net_, trips_.origin(o), trips_.destinations(o), links_.cost,
@@ -289,7 +289,7 @@ void block_solver::measure_slice(std::uint32_t part) {
 }
 
 void block_solver::measure_part(std::uint32_t worker) {
-  TWIN_CHECK_OP(worker, <, blocks_.size());
+  TWIN_REQUIRE_OP(worker, <, blocks_.size());
   block& blk = blocks_[worker];
   for (std::uint32_t o = blk.first; o < blk.end; ++o) {
     unreachable_[o] = 0;

@@ -787,8 +787,8 @@ bool origin_bush::shift_at(const network& net, node_index j, link_state& links,
 }
 
 void origin_bush::blend(std::span<const double> previous, double step) {
-  TWIN_CHECK_OP(previous.size(), ==, flow_.size());
-  TWIN_CHECK(step >= 0 && step <= 1);
+  TWIN_REQUIRE_OP(previous.size(), ==, flow_.size());
+  TWIN_REQUIRE(step >= 0 && step <= 1);
   for (link_index l = 0; l < flow_.size(); ++l) {
     if (!in_bush_[l]) {
       flow_[l] = 0;

@@ -73,7 +73,7 @@ class expected {
   const T* operator->() const { return &value(); }
 
   const E& error() const {
-    TWIN_CHECK(!has_value());
+    TWIN_REQUIRE(!has_value());
     return std::get<1>(v_);
   }
 

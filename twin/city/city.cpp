@@ -34,7 +34,7 @@ constexpr std::array<kind_info, sensor_kind_count> kind_table{{
 
 const kind_info& info(sensor_kind k) {
   auto i = static_cast<std::size_t>(k);
-  TWIN_CHECK_OP(i, <, sensor_kind_count);
+  TWIN_REQUIRE_OP(i, <, sensor_kind_count);
   return kind_table[i];
 }
 
@@ -128,7 +128,7 @@ void city::index() {
   sensor_index_by_key_.clear();
   std::uint32_t max_id = 0;
   for (const auto& s : sensors) {
-    TWIN_CHECK_OP(s.id.value, <, sensor_id_max);
+    TWIN_REQUIRE_OP(s.id.value, <, sensor_id_max);
     max_id = std::max(max_id, s.id.value);
   }
   sensor_index_by_id_.assign(sensors.empty() ? 0 : max_id + 1, -1);
@@ -139,7 +139,7 @@ void city::index() {
 
   sensors_by_district_.assign(districts.size(), {});
   for (const auto& s : sensors) {
-    TWIN_CHECK_OP(s.district.value, <, districts.size());
+    TWIN_REQUIRE_OP(s.district.value, <, districts.size());
     sensors_by_district_[s.district.value].push_back(&s);
   }
   links_by_district_.assign(districts.size(), {});
@@ -166,12 +166,12 @@ const sensor* city::find_sensor(std::string_view key) const {
 }
 
 const std::vector<const sensor*>& city::sensors_of(district_id d) const {
-  TWIN_CHECK_OP(d.value, <, sensors_by_district_.size());
+  TWIN_REQUIRE_OP(d.value, <, sensors_by_district_.size());
   return sensors_by_district_[d.value];
 }
 
 const std::vector<link_id>& city::links_of(district_id d) const {
-  TWIN_CHECK_OP(d.value, <, links_by_district_.size());
+  TWIN_REQUIRE_OP(d.value, <, links_by_district_.size());
   return links_by_district_[d.value];
 }
 

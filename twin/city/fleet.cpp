@@ -24,7 +24,7 @@ constexpr std::array<std::string_view, euro_standard_count> standard_names{
 template <class E, std::size_t N>
 std::string_view name_of(const std::array<std::string_view, N>& names, E e) {
   auto i = static_cast<std::size_t>(e);
-  TWIN_CHECK_OP(i, <, N);
+  TWIN_REQUIRE_OP(i, <, N);
   return names[i];
 }
 

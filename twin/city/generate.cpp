@@ -31,7 +31,7 @@ class random_source {
   double between(double lo, double hi) { return lo + (hi - lo) * unit(); }
   // Uniform in [0, n); n > 0.
   std::uint64_t below(std::uint64_t n) {
-    TWIN_CHECK_OP(n, >, 0u);
+    TWIN_REQUIRE_OP(n, >, 0u);
     return static_cast<std::uint64_t>((static_cast<unsigned __int128>(engine_()) * n) >> 64);
   }
 

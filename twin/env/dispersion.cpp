@@ -433,7 +433,7 @@ std::optional<sigma_scheme> parse_sigma_scheme(std::string_view text) {
 }
 
 sigma_yz sigmas(sigma_scheme scheme, stability s, double x_m) {
-  TWIN_CHECK_OP(x_m, >, 0.0);
+  TWIN_REQUIRE_OP(x_m, >, 0.0);
   if (scheme == sigma_scheme::pasquill_gifford) return pg_sigmas(s, x_m);
   const briggs_row& row = briggs_for(scheme, s);
   return {briggs_eval(row.y, x_m), briggs_eval(row.z, x_m)};
@@ -452,10 +452,10 @@ double default_dtheta_dz_k_m(stability s) {
 
 plume_rise briggs_plume_rise(const stack& st, double wind_m_s, stability cls,
                              double air_temperature_k, double x_m) {
-  TWIN_CHECK_OP(wind_m_s, >, 0.0);
-  TWIN_CHECK_OP(st.exit_temperature_k, >, 0.0);
-  TWIN_CHECK_OP(air_temperature_k, >, 0.0);
-  TWIN_CHECK_OP(x_m, >=, 0.0);
+  TWIN_REQUIRE_OP(wind_m_s, >, 0.0);
+  TWIN_REQUIRE_OP(st.exit_temperature_k, >, 0.0);
+  TWIN_REQUIRE_OP(air_temperature_k, >, 0.0);
+  TWIN_REQUIRE_OP(x_m, >=, 0.0);
   const double u = wind_m_s;
   const double vs = st.exit_velocity_m_s;
   const double d = st.diameter_m;
@@ -532,10 +532,10 @@ double wind_at_height(double wind_10m_m_s, double height_m, stability s, bool ur
 
 double point_concentration(double q_g_s, double wind_m_s, sigma_yz s, double effective_height_m,
                            double y_m, double z_m, double mixing_height_m) {
-  TWIN_CHECK_OP(wind_m_s, >, 0.0);
-  TWIN_CHECK_OP(s.y_m, >, 0.0);
-  TWIN_CHECK_OP(s.z_m, >, 0.0);
-  TWIN_CHECK_OP(mixing_height_m, >, 0.0);
+  TWIN_REQUIRE_OP(wind_m_s, >, 0.0);
+  TWIN_REQUIRE_OP(s.y_m, >, 0.0);
+  TWIN_REQUIRE_OP(s.z_m, >, 0.0);
+  TWIN_REQUIRE_OP(mixing_height_m, >, 0.0);
   const double horizontal = std::exp(-0.5 * y_m * y_m / (s.y_m * s.y_m)) / (sqrt_2pi * s.y_m);
   return q_g_s / wind_m_s * horizontal *
          vertical_factor(z_m, effective_height_m, s.z_m, mixing_height_m);
@@ -1047,9 +1047,9 @@ dispersion_counts disperse(const weather& w, const dispersion_options& o,
                            std::span<const line_emitter> lines, std::span<const xy> receptors,
                            std::array<std::span<double>, pollutant_count> out, kernel_build build) {
   const batch_kernel kernel = kernel_of(build);
-  TWIN_CHECK_OP(o.min_distance_m, >, 0.0);
-  TWIN_CHECK_OP(o.max_distance_m, >, o.min_distance_m);
-  TWIN_CHECK_OP(w.mixing_height_m, >, 0.0);
+  TWIN_REQUIRE_OP(o.min_distance_m, >, 0.0);
+  TWIN_REQUIRE_OP(o.max_distance_m, >, o.min_distance_m);
+  TWIN_REQUIRE_OP(w.mixing_height_m, >, 0.0);
   std::array<std::size_t, pollutant_count> active{};
   std::size_t active_count = 0;
   for (std::size_t p = 0; p < pollutant_count; ++p) {

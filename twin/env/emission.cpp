@@ -615,7 +615,7 @@ vehicle_curves curves_of(const fleet_share& v) {
 }
 
 double clamp_speed(double speed_kmh, speed_range r) {
-  TWIN_CHECK(std::isfinite(speed_kmh));
+  TWIN_REQUIRE(std::isfinite(speed_kmh));
   return std::clamp(speed_kmh, r.min_kmh, r.max_kmh);
 }
 
@@ -728,9 +728,9 @@ fleet_factor fleet_factor_g_km(const fleet_mix& mix, double speed_kmh) {
 
 link_emission link_emissions(const fleet_mix& mix, double flow_veh_h, double speed_kmh,
                              double length_m) {
-  TWIN_CHECK_OP(flow_veh_h, >=, 0.0);
-  TWIN_CHECK_OP(speed_kmh, >=, 0.0);
-  TWIN_CHECK_OP(length_m, >=, 0.0);
+  TWIN_REQUIRE_OP(flow_veh_h, >=, 0.0);
+  TWIN_REQUIRE_OP(speed_kmh, >=, 0.0);
+  TWIN_REQUIRE_OP(length_m, >=, 0.0);
   link_emission out;
   if (flow_veh_h == 0 || length_m == 0) return out;
   auto f = fleet_factor_g_km(mix, speed_kmh);
@@ -796,7 +796,7 @@ policy_result ban(const fleet_mix& mix, const vehicle_filter& banned) {
 }
 
 policy_result cap(const fleet_mix& mix, const vehicle_filter& capped, double share_max) {
-  TWIN_CHECK(share_max >= 0 && share_max <= 1);
+  TWIN_REQUIRE(share_max >= 0 && share_max <= 1);
   double matched = 0;
   for (const auto& s : mix.shares)
     if (capped.matches(s)) matched += s.share;
@@ -815,7 +815,7 @@ policy_result cap(const fleet_mix& mix, const vehicle_filter& capped, double sha
 
 fleet_mix electrify(const fleet_mix& mix, std::optional<vehicle_category> category,
                     double fraction) {
-  TWIN_CHECK(fraction >= 0 && fraction <= 1);
+  TWIN_REQUIRE(fraction >= 0 && fraction <= 1);
   fleet_mix out;
   std::map<vehicle_category, std::pair<double, euro_standard>> moved;
   for (auto s : mix.shares) {

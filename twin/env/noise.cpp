@@ -84,7 +84,7 @@ constexpr auto amended_2021 = edition_table({{
 
 const coefficients& coefficients_of(cnossos_category c, cnossos_edition e) {
   auto i = static_cast<std::size_t>(c);
-  TWIN_CHECK_OP(i, <, cnossos_category_count);
+  TWIN_REQUIRE_OP(i, <, cnossos_category_count);
   return e == cnossos_edition::directive_2015 ? directive_2015[i] : amended_2021[i];
 }
 
@@ -92,7 +92,7 @@ constexpr double speed_min_kmh = 20;
 constexpr double speed_max_kmh = 130;
 
 double clamp_speed(double speed_kmh) {
-  TWIN_CHECK(std::isfinite(speed_kmh));
+  TWIN_REQUIRE(std::isfinite(speed_kmh));
   return std::clamp(speed_kmh, speed_min_kmh, speed_max_kmh);
 }
 
@@ -161,7 +161,7 @@ octave_bands vehicle_sound_power_db(cnossos_category c, double speed_kmh, cnosso
 
 octave_bands line_sound_power_db_per_m(cnossos_category c, double flow_veh_h, double speed_kmh,
                                        cnossos_edition edition) {
-  TWIN_CHECK_OP(flow_veh_h, >=, 0.0);
+  TWIN_REQUIRE_OP(flow_veh_h, >=, 0.0);
   octave_bands out;
   if (flow_veh_h == 0) {
     out.fill(no_sound_db);
@@ -226,9 +226,9 @@ octave_bands air_absorption_db_per_km_reference() {
 
 octave_bands band_levels_at(std::span<const noise_segment> segments, xy receptor,
                             const propagation_options& options) {
-  TWIN_CHECK_OP(options.distance_min_m, >, 0.0);
-  TWIN_CHECK_OP(options.angle_steps, >, 0u);
-  TWIN_CHECK(options.ground_factor >= 0 && options.ground_factor <= 1);
+  TWIN_REQUIRE_OP(options.distance_min_m, >, 0.0);
+  TWIN_REQUIRE_OP(options.angle_steps, >, 0u);
+  TWIN_REQUIRE(options.ground_factor >= 0 && options.ground_factor <= 1);
 
   octave_bands alpha_db_m{};
   if (options.air_absorption)
@@ -287,7 +287,7 @@ double lden(double ld_db, double le_db, double ln_db) {
 }
 
 period_flows period_flows_from_peak(double peak_flow_veh_h, const period_factors& factors) {
-  TWIN_CHECK_OP(peak_flow_veh_h, >=, 0.0);
+  TWIN_REQUIRE_OP(peak_flow_veh_h, >=, 0.0);
   return {peak_flow_veh_h * factors.day, peak_flow_veh_h * factors.evening,
           peak_flow_veh_h * factors.night};
 }

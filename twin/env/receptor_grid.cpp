@@ -41,7 +41,7 @@ std::string number_text(double v) {
 }  // namespace
 
 std::array<lon_lat, 4> receptor_grid::corners(std::size_t cell) const {
-  TWIN_CHECK_OP(cell, <, cells.size());
+  TWIN_REQUIRE_OP(cell, <, cells.size());
   const double h = resolution_m / 2;
   const xy c = cells[cell].centre;
   return {frame.to_lon_lat({c.x - h, c.y - h}), frame.to_lon_lat({c.x + h, c.y - h}),

@@ -70,8 +70,8 @@ int insolation_class(double elevation_deg) {
 }
 
 int net_radiation_index(double elevation_deg, const sky& c) {
-  TWIN_CHECK_OP(c.cloud_oktas, >=, 0);
-  TWIN_CHECK_OP(c.cloud_oktas, <=, 8);
+  TWIN_REQUIRE_OP(c.cloud_oktas, >=, 0);
+  TWIN_REQUIRE_OP(c.cloud_oktas, <=, 8);
   const bool low_ceiling = c.cloud_ceiling_m < ft_7000_m;
   if (c.cloud_oktas == 8 && low_ceiling) return 0;
   if (elevation_deg <= 0) return c.cloud_oktas <= 3 ? -2 : -1;
@@ -87,9 +87,9 @@ int net_radiation_index(double elevation_deg, const sky& c) {
 }
 
 stability turner_stability(double wind_10m_m_s, int nri) {
-  TWIN_CHECK_OP(wind_10m_m_s, >=, 0.0);
-  TWIN_CHECK_OP(nri, >=, -2);
-  TWIN_CHECK_OP(nri, <=, 4);
+  TWIN_REQUIRE_OP(wind_10m_m_s, >=, 0.0);
+  TWIN_REQUIRE_OP(nri, >=, -2);
+  TWIN_REQUIRE_OP(nri, <=, 4);
   const long knots = std::lround(wind_10m_m_s / m_per_s_per_knot);
   const auto column = static_cast<std::size_t>(4 - nri);
   for (const auto& row : turner_key) {

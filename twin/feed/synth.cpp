@@ -80,8 +80,8 @@ sensor_id first_free_id(const city& c) {
 
 synthetic_feed::synthetic_feed(city_ptr city, std::uint64_t seed, synth_options options)
     : city_(std::move(city)), options_(options), engine_(seed) {
-  TWIN_CHECK(city_ != nullptr);
-  TWIN_CHECK(options_.bad_share >= 0 && options_.bad_share <= 1);
+  TWIN_REQUIRE(city_ != nullptr);
+  TWIN_REQUIRE(options_.bad_share >= 0 && options_.bad_share <= 1);
   bad_ppm_ = static_cast<std::uint64_t>(std::llround(options_.bad_share * bad_scale));
   unknown_id_ = first_free_id(*city_);
 

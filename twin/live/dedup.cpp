@@ -8,8 +8,8 @@ namespace twin {
 
 batch_dedup::batch_dedup(std::uint32_t window_batches_max, std::uint32_t sessions_max)
     : window_batches_max_(window_batches_max), sessions_max_(sessions_max) {
-  TWIN_CHECK_OP(window_batches_max, >, 0u);
-  TWIN_CHECK_OP(sessions_max, >, 0u);
+  TWIN_REQUIRE_OP(window_batches_max, >, 0u);
+  TWIN_REQUIRE_OP(sessions_max, >, 0u);
   sessions_.reserve(sessions_max);
   by_session_.reserve(sessions_max);
 }

@@ -112,9 +112,9 @@ struct district_state::impl {
 
   impl(city_ptr c, district_id id, district_options o)
       : city(std::move(c)), options(o), dedup(o.dedup_window_batches_max, o.dedup_sessions_max) {
-    TWIN_CHECK(city != nullptr);
-    TWIN_CHECK_OP(o.alert_eval_interval_ms, >=, 0);
-    TWIN_CHECK_OP(id.value, <, city->districts.size());
+    TWIN_REQUIRE(city != nullptr);
+    TWIN_REQUIRE_OP(o.alert_eval_interval_ms, >=, 0);
+    TWIN_REQUIRE_OP(id.value, <, city->districts.size());
     info = &city->districts[id.value];
     build_sensors(id);
     build_rules(id);
@@ -137,7 +137,7 @@ struct district_state::impl {
     std::sort(link_ids.begin(), link_ids.end());
     link_ids.erase(std::unique(link_ids.begin(), link_ids.end()), link_ids.end());
     for (auto l : link_ids) {
-      TWIN_CHECK_OP(l.value, <, city->links.size());
+      TWIN_REQUIRE_OP(l.value, <, city->links.size());
       links.push_back(link_slot{l});
     }
 

@@ -20,8 +20,8 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 
 rolling_window::rolling_window(time_ms bucket_ms, std::uint32_t buckets_max)
     : bucket_ms_(bucket_ms), buckets_(buckets_max, bucket{no_bucket, 0, 0, 0, 0}), head_(0) {
-  TWIN_CHECK_OP(bucket_ms, >, 0);
-  TWIN_CHECK_OP(buckets_max, >, 0u);
+  TWIN_REQUIRE_OP(bucket_ms, >, 0);
+  TWIN_REQUIRE_OP(buckets_max, >, 0u);
 }
 
 std::int64_t rolling_window::bucket_of(time_ms t) const {
@@ -68,9 +68,9 @@ bool rolling_window::add(time_ms t, double value) {
 }
 
 window_stats rolling_window::stats(time_ms now, time_ms window_ms) const {
-  TWIN_CHECK_OP(window_ms % bucket_ms_, ==, 0);
+  TWIN_REQUIRE_OP(window_ms % bucket_ms_, ==, 0);
   auto n = window_ms / bucket_ms_;
-  TWIN_CHECK_OP(n, <=, static_cast<std::int64_t>(buckets_.size()));
+  TWIN_REQUIRE_OP(n, <=, static_cast<std::int64_t>(buckets_.size()));
   window_stats out;
   if (empty_) return out;
   auto last = bucket_of(now);
@@ -98,7 +98,7 @@ window_stats rolling_window::stats(time_ms now, time_ms window_ms) const {
 namespace {
 
 std::uint32_t buckets_for(time_ms window_ms, time_ms future_ms_max, time_ms bucket_ms) {
-  TWIN_CHECK_OP(future_ms_max, >=, 0);
+  TWIN_REQUIRE_OP(future_ms_max, >=, 0);
   // One extra bucket because a reading ahead of `now` may sit in a partly covered bucket.
   auto n = window_ms / bucket_ms + (future_ms_max + bucket_ms - 1) / bucket_ms + 1;
   return static_cast<std::uint32_t>(n);
