@@ -10,7 +10,7 @@
 #include "actors/environment.hpp"
 #include "apps/commands.hpp"
 #include "apps/live_fetch.hpp"
-#include "twin/report/scenario_output.hpp"
+#include "twin/report/report.hpp"
 #include "twin/scenario/scenario.hpp"
 
 namespace apps {

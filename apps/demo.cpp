@@ -19,7 +19,7 @@
 #include "apps/node_host.hpp"
 #include "apps/render.hpp"
 #include "apps/signals.hpp"
-#include "twin/report/scenario_output.hpp"
+#include "twin/report/report.hpp"
 #include "twin/scenario/scenario.hpp"
 
 namespace apps {

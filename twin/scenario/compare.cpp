@@ -5,18 +5,23 @@
 #include <map>
 #include <utility>
 
-#include "twin/base/check.hpp"
+#include "twin/scenario/result.hpp"
 
 namespace twin {
 
 std::vector<link_change> most_affected_links(const network_result& baseline,
-                                             const variant_result& v, std::size_t count) {
+                                             const network_result& variant, std::size_t count) {
   std::vector<link_change> all;
-  for (std::size_t l = 0; l < v.result.links.size(); ++l) {
-    const auto& now = v.result.links[l];
-    link_change ch{link_id{static_cast<std::uint32_t>(l)}, now.flow_veh_h, 0};
+  for (std::size_t l = 0; l < variant.links.size(); ++l) {
+    const auto& now = variant.links[l];
+    link_change ch;
+    ch.link = link_id{static_cast<std::uint32_t>(l)};
+    ch.flow_veh_h = now.flow_veh_h;
+    ch.delta_flow_veh_h = now.flow_veh_h;
+    ch.closed = now.closed;
     if (l < baseline.links.size()) {
       const auto& before = baseline.links[l];
+      ch.baseline_flow_veh_h = before.flow_veh_h;
       ch.delta_flow_veh_h = now.flow_veh_h - before.flow_veh_h;
       if (!now.closed && !before.closed) ch.delta_time_min = now.time_min - before.time_min;
     }
@@ -29,13 +34,13 @@ std::vector<link_change> most_affected_links(const network_result& baseline,
   return all;
 }
 
-std::vector<od_change> most_affected_od(const network_result& baseline, const variant_result& v,
-                                        std::size_t count) {
+std::vector<od_change> most_affected_od(const network_result& baseline,
+                                        const network_result& variant, std::size_t count) {
   std::map<std::pair<std::uint32_t, std::uint32_t>, double> before;
   for (const auto& od : baseline.od)
     if (od.time_min) before[{od.from.value, od.to.value}] = *od.time_min;
   std::vector<od_change> all;
-  for (const auto& od : v.result.od) {
+  for (const auto& od : variant.od) {
     auto it = before.find({od.from.value, od.to.value});
     if (!od.time_min || it == before.end()) continue;
     all.push_back(
@@ -48,15 +53,8 @@ std::vector<od_change> most_affected_od(const network_result& baseline, const va
   return all;
 }
 
-link_info describe_link(const city& c, const variant_result* v, std::size_t l) {
-  if (l < c.links.size()) {
-    const auto& k = c.links[l];
-    return {k.key, k.name, k.from, k.to, k.length_m, k.district};
-  }
-  TWIN_CHECK(v != nullptr);
-  TWIN_CHECK_OP(l - c.links.size(), <, v->added.size());
-  const auto& a = v->added[l - c.links.size()];
-  return {a.key, a.name, a.from, a.to, a.length_m, a.district};
+comparison compare(const network_result& baseline, const network_result& variant, std::size_t top) {
+  return {most_affected_links(baseline, variant, top), most_affected_od(baseline, variant, top)};
 }
 
 }  // namespace twin

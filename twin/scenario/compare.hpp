@@ -1,24 +1,25 @@
 #pragma once
 
-// Comparisons between a variant and the baseline.
+// A variant against the baseline: the links whose flow changed most and the OD pairs whose travel
+// time changed most. The runner computes one comparison per variant; every writer formats it.
 
 #include <cstddef>
-#include <string_view>
 #include <vector>
 
 #include "twin/city/city.hpp"
-#include "twin/scenario/result.hpp"
 
 namespace twin {
 
+struct network_result;
+
 struct link_change {
-  link_id link;  // index into the variant's links
+  link_id link;                    // index into the variant's links
+  double baseline_flow_veh_h = 0;  // 0 for a link the variant adds
+  double flow_veh_h = 0;
   double delta_flow_veh_h = 0;
-  double delta_time_min = 0;
+  double delta_time_min = 0;  // 0 when either side is closed or the link is new
+  bool closed = false;        // in the variant
 };
-// Links by decreasing |delta flow| (ties by index), at most `count`.
-std::vector<link_change> most_affected_links(const network_result& baseline,
-                                             const variant_result& v, std::size_t count);
 
 struct od_change {
   zone_id from;
@@ -28,19 +29,22 @@ struct od_change {
   double time_min = 0;
   double delta_time_min = 0;
 };
-// Connected OD pairs by decreasing |delta travel time per trip| (ties by pair), at most `count`.
-std::vector<od_change> most_affected_od(const network_result& baseline, const variant_result& v,
-                                        std::size_t count);
 
-// The key, name, ends and district of link `l` of a variant (a city link or a new one).
-struct link_info {
-  std::string_view key;
-  std::string_view name;
-  node_id from;
-  node_id to;
-  double length_m = 0;
-  district_id district;
+struct comparison {
+  std::vector<link_change> links;  // most affected first, at most `top`
+  std::vector<od_change> od;       // most affected first, at most `top`
 };
-link_info describe_link(const city& c, const variant_result* v, std::size_t l);
+
+// Links by decreasing |delta flow| (ties by index), at most `count`. The variant's links are the
+// baseline's, then the ones it adds.
+std::vector<link_change> most_affected_links(const network_result& baseline,
+                                             const network_result& variant, std::size_t count);
+
+// Connected OD pairs by decreasing |delta travel time per trip| (ties by pair), at most `count`.
+std::vector<od_change> most_affected_od(const network_result& baseline,
+                                        const network_result& variant, std::size_t count);
+
+// Both, at most `top` each.
+comparison compare(const network_result& baseline, const network_result& variant, std::size_t top);
 
 }  // namespace twin

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "twin/city/city.hpp"
+#include "twin/scenario/compare.hpp"
 #include "twin/scenario/environment.hpp"
 #include "twin/scenario/live_base.hpp"
 #include "twin/scenario/spec.hpp"
@@ -66,8 +67,12 @@ struct network_result {
 struct variant_result {
   std::string name;
   std::string title;
-  std::vector<new_link> added;  // links.size() = base links + added.size()
+  // The variant's network: the city's links, then the ones it adds (their ids follow on), so
+  // that result.links[l] is links[l].
+  std::vector<link> links;
   network_result result;
+  // Against the baseline, computed once when the variant is solved; the writers only format it.
+  comparison against_baseline;
 };
 
 struct scenario_result {

@@ -1,16 +1,15 @@
 #include "twin/scenario/scenario.hpp"
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <optional>
 #include <queue>
 #include <span>
+#include <utility>
 
 #include "twin/assign/assignment.hpp"
 #include "twin/assign/bpr.hpp"
@@ -22,9 +21,8 @@ namespace {
 
 // A city (and a variant's perturbations) as the engine's network and demand.
 struct model {
+  std::vector<link> network;       // the city's links, then the variant's added ones
   std::vector<link_result> links;  // capacity, free speed, toll, closed: before solving
-  std::vector<double> length_m;
-  std::vector<district_id> district;
   std::vector<assign::link_spec> specs;
   std::vector<double> trips;  // per city.demand entry, perturbed
 };
@@ -42,71 +40,65 @@ bool matches(const perturbation& p, const city& c, const od_demand& od) {
          has(p.to_districts, c.zones[od.to.value].district);
 }
 
-model build_model(const city& c, const variant_spec* v, std::vector<new_link>& added) {
-  model m;
-  const std::size_t n = c.links.size();
-  for (const auto& l : c.links) {
-    link_result r;
-    r.capacity_veh_h = l.capacity_veh_h;
-    r.free_speed_kmh = l.free_speed_kmh;
-    m.links.push_back(r);
-    m.length_m.push_back(l.length_m);
-    m.district.push_back(l.district);
-  }
-  m.trips.reserve(c.demand.size());
-  for (const auto& od : c.demand) m.trips.push_back(od.trips_veh_h);
-  if (v) {
-    for (const auto& p : v->perturbations) {
-      switch (p.kind) {
-        case perturbation_kind::close:
-          for (auto l : p.links) m.links[l.value].closed = true;
-          break;
-        case perturbation_kind::capacity:
-          for (auto l : p.links) m.links[l.value].capacity_veh_h *= p.factor;
-          break;
-        case perturbation_kind::speed:
-          for (auto l : p.links)
-            m.links[l.value].free_speed_kmh =
-                p.free_speed_kmh ? *p.free_speed_kmh : m.links[l.value].free_speed_kmh * p.factor;
-          break;
-        case perturbation_kind::toll:
-          for (auto l : p.links) m.links[l.value].toll = p.toll;
-          break;
-        case perturbation_kind::demand:
-          for (std::size_t i = 0; i < c.demand.size(); ++i)
-            if (matches(p, c, c.demand[i])) m.trips[i] *= p.factor;
-          break;
-        case perturbation_kind::add_link: {
-          link_result r;
-          r.capacity_veh_h = p.added.capacity_veh_h;
-          r.free_speed_kmh = p.added.free_speed_kmh;
-          m.links.push_back(r);
-          m.length_m.push_back(p.added.length_m);
-          m.district.push_back(p.added.district);
-          added.push_back(p.added);
-          break;
-        }
-      }
+link_result before_solving(const link& l) {
+  link_result r;
+  r.capacity_veh_h = l.capacity_veh_h;
+  r.free_speed_kmh = l.free_speed_kmh;
+  return r;
+}
+
+void perturb(model& m, const city& c, const perturbation& p) {
+  switch (p.kind) {
+    case perturbation_kind::close:
+      for (auto l : p.links) m.links[l.value].closed = true;
+      break;
+    case perturbation_kind::capacity:
+      for (auto l : p.links) m.links[l.value].capacity_veh_h *= p.factor;
+      break;
+    case perturbation_kind::speed:
+      for (auto l : p.links)
+        m.links[l.value].free_speed_kmh =
+            p.free_speed_kmh ? *p.free_speed_kmh : m.links[l.value].free_speed_kmh * p.factor;
+      break;
+    case perturbation_kind::toll:
+      for (auto l : p.links) m.links[l.value].toll = p.toll;
+      break;
+    case perturbation_kind::demand:
+      for (std::size_t i = 0; i < c.demand.size(); ++i)
+        if (matches(p, c, c.demand[i])) m.trips[i] *= p.factor;
+      break;
+    case perturbation_kind::add_link: {
+      link added = p.added;
+      added.id = link_id{static_cast<std::uint32_t>(m.network.size())};
+      m.network.push_back(added);
+      m.links.push_back(before_solving(added));
+      break;
     }
   }
+}
+
+model build_model(const city& c, const variant_spec* v) {
+  model m;
+  m.network = c.links;
+  for (const auto& l : c.links) m.links.push_back(before_solving(l));
+  m.trips.reserve(c.demand.size());
+  for (const auto& od : c.demand) m.trips.push_back(od.trips_veh_h);
+  if (v)
+    for (const auto& p : v->perturbations) perturb(m, c, p);
   for (std::size_t l = 0; l < m.links.size(); ++l) {
     auto& r = m.links[l];
     if (r.capacity_veh_h <= 0) r.closed = true;
     if (r.closed) r.capacity_veh_h = 0;
+    const auto& k = m.network[l];
     assign::link_spec s;
-    if (l < n) {
-      s.from = c.links[l].from.value;
-      s.to = c.links[l].to.value;
-    } else {
-      s.from = added[l - n].from.value;
-      s.to = added[l - n].to.value;
-    }
+    s.from = k.from.value;
+    s.to = k.to.value;
     s.capacity = r.capacity_veh_h;
-    s.free_flow_time = free_flow_min(m.length_m[l], r.free_speed_kmh);
+    s.free_flow_time = free_flow_min(k.length_m, r.free_speed_kmh);
     s.b = bpr_b;
     s.power = bpr_power;
     s.toll = r.toll;
-    s.length = m.length_m[l];
+    s.length = k.length_m;
     m.specs.push_back(s);
   }
   return m;
@@ -223,11 +215,12 @@ solved solve_model(const city& c, const model& m, const scenario_spec& spec,
       lr.time_min = free_min * bpr_time_ratio(lr.flow_veh_h, lr.capacity_veh_h);
       lr.vc = ratio;
     }
-    lr.speed_kmh = m.length_m[l] / 1000.0 / (lr.time_min / 60.0);
+    const auto& k = m.network[l];
+    lr.speed_kmh = k.length_m / 1000.0 / (lr.time_min / 60.0);
     time[l] = lr.time_min;
-    add(r.city, lr.flow_veh_h, m.length_m[l], lr.time_min, free_min);
-    if (m.district[l].valid() && m.district[l].value < r.districts.size())
-      add(r.districts[m.district[l].value], lr.flow_veh_h, m.length_m[l], lr.time_min, free_min);
+    add(r.city, lr.flow_veh_h, k.length_m, lr.time_min, free_min);
+    if (k.district.valid() && k.district.value < r.districts.size())
+      add(r.districts[k.district.value], lr.flow_veh_h, k.length_m, lr.time_min, free_min);
   }
   finish(r.city);
   for (auto& d : r.districts) finish(d);
@@ -269,21 +262,17 @@ solved solve_model(const city& c, const model& m, const scenario_spec& spec,
 
 namespace {
 
-// The links of a solved network as the environment sees them: the city's, then the added ones.
-std::vector<env::link_traffic> traffic_of(const city& c, const network_result& n,
-                                          const std::vector<new_link>& added) {
+// The links of a solved network as the environment sees them.
+std::vector<env::link_traffic> traffic_of(const city& c, const std::vector<link>& network,
+                                          const network_result& n) {
+  TWIN_CHECK_OP(network.size(), ==, n.links.size());
   std::vector<env::link_traffic> out;
   out.reserve(n.links.size());
   for (std::size_t l = 0; l < n.links.size(); ++l) {
     const auto& r = n.links[l];
-    env::link_traffic t;
-    if (l < c.links.size()) {
-      const auto& k = c.links[l];
-      t = {c.nodes[k.from.value].position, c.nodes[k.to.value].position, k.length_m, k.district};
-    } else {
-      const auto& a = added[l - c.links.size()];
-      t = {c.nodes[a.from.value].position, c.nodes[a.to.value].position, a.length_m, a.district};
-    }
+    const auto& k = network[l];
+    env::link_traffic t{c.nodes[k.from.value].position, c.nodes[k.to.value].position, k.length_m,
+                        k.district};
     t.flow_veh_h = r.closed ? 0 : r.flow_veh_h;
     t.speed_kmh = r.closed ? 0 : r.speed_kmh;
     out.push_back(t);
@@ -291,82 +280,40 @@ std::vector<env::link_traffic> traffic_of(const city& c, const network_result& n
   return out;
 }
 
-// Replays the first dispersion for the second call: the live coupling runs the baseline twice
-// under the same weather and emitters, only the backgrounds differ (added after the dispersion).
-env::grid_function once_on_grid(const env::grid_function& on_grid) {
-  auto memo = std::make_shared<std::array<std::vector<double>, env::pollutant_count>>();
-  auto done = std::make_shared<bool>(false);
-  return [on_grid, memo, done](const env::weather& w, const env::dispersion_options& o,
-                               std::span<const env::point_emitter> points,
-                               std::span<const env::line_emitter> lines,
-                               const env::receptor_grid& grid,
-                               std::array<std::span<double>, env::pollutant_count> out) {
-    if (*done) {
-      for (std::size_t p = 0; p < out.size(); ++p) {
-        TWIN_CHECK_OP((*memo)[p].size(), ==, out[p].size());
-        for (std::size_t i = 0; i < out[p].size(); ++i) out[p][i] += (*memo)[p][i];
-      }
-      return;
-    }
-    if (on_grid)
-      on_grid(w, o, points, lines, grid, out);
-    else
-      env::disperse_on_grid(w, o, points, lines, grid, out);
-    for (std::size_t p = 0; p < out.size(); ++p) (*memo)[p].assign(out[p].begin(), out[p].end());
-    *done = true;
-  };
+// The live base: the bundle's own equilibrium first, whose flows the demand factor is fitted to.
+// The snapshot was checked against this bundle when it was attached to the scenario.
+std::pair<live_base, solved> fork_live(const scenario& s, const run_options& options) {
+  auto bundle = solve_model(s.base, build_model(s.base, nullptr), s.spec, options, nullptr);
+  std::vector<double> flows;
+  for (const auto& l : bundle.result.links) flows.push_back(l.flow_veh_h);
+  auto live = apply_live_base(s.base, *s.live, flows, s.live_options);
+  if (!live) TWIN_CHECK_OP(live.error().message, ==, std::string{});
+  return {std::move(*live), std::move(bundle)};
 }
 
 }  // namespace
 
 scenario_result run_scenario(const scenario& s, const run_options& options) {
   scenario_result out;
-  std::vector<new_link> none;
-  // A live base: the bundle's own equilibrium first, whose flows the demand factor is fitted to;
-  // then the baseline on the live base, warm-started from it (the engine starts cold by itself
-  // when the demand factor changed the demand).
-  std::optional<city> live_city;
-  std::optional<solved> bundle_solved;
+  // With a live base, the baseline is solved on it, warm-started from the bundle's equilibrium
+  // (the engine starts cold by itself when the demand factor changed the demand).
+  std::optional<std::pair<live_base, solved>> fork;
   if (s.live) {
-    bundle_solved =
-        solve_model(s.base, build_model(s.base, nullptr, none), s.spec, options, nullptr);
-    std::vector<double> flows;
-    for (const auto& l : bundle_solved->result.links) flows.push_back(l.flow_veh_h);
-    auto live = apply_live_base(s.base, *s.live, flows, s.live_options);
-    // The snapshot was checked against this bundle when it was attached to the scenario.
-    if (!live) TWIN_CHECK_OP(live.error().message, ==, std::string{});
-    out.live_base = std::move(live->report);
-    live_city = std::move(live->base);
+    fork = fork_live(s, options);
+    out.live_base = fork->first.report;
   }
-  const city& base_city = live_city ? *live_city : s.base;
-  const model base_model = build_model(base_city, nullptr, none);
-  auto base = solve_model(base_city, base_model, s.spec, options,
-                          bundle_solved ? &bundle_solved->solution : nullptr);
-  out.baseline = std::move(base.result);
-  const auto& file_settings = s.spec.environment;
-  if (file_settings.enabled) {
-    auto grid = env::build_receptor_grid(base_city, file_settings.grid);
-    // The grid's shape was checked when the scenario was loaded.
-    if (!grid) TWIN_CHECK_OP(grid.error(), ==, std::string{});
-    out.grid = std::make_shared<const env::receptor_grid>(std::move(*grid));
-    const auto traffic = traffic_of(base_city, out.baseline, {});
-    if (s.live) {
-      // The live twin sets the weather, then the backgrounds from the local contribution at its
-      // sensors: two baselines under one weather, whose dispersion is computed once.
-      auto lc = env::couple_weather(base_city, file_settings, *s.live,
-                                    s.live_options.stale_after_ms, *out.grid);
-      const auto once = once_on_grid(options.grid);
-      const auto local =
-          env::compute_environment(base_city, lc.settings, {}, traffic, *out.grid, once);
-      env::fit_background(lc, base_city, *out.grid, local);
-      out.baseline.environment =
-          env::compute_environment(base_city, lc.settings, {}, traffic, *out.grid, once);
-      env::compare_observed(lc, *out.baseline.environment);
-      out.live_environment = std::move(lc);
-    } else {
-      out.baseline.environment =
-          env::compute_environment(base_city, file_settings, {}, traffic, *out.grid, options.grid);
-    }
+  const city& base_city = fork ? fork->first.base : s.base;
+  const auto base = solve_model(base_city, build_model(base_city, nullptr), s.spec, options,
+                                fork ? &fork->second.solution : nullptr);
+  out.baseline = base.result;
+  std::optional<env::scenario_environment> environment;
+  if (s.spec.environment.enabled) {
+    environment = env::start_environment(
+        base_city, s.spec.environment, s.live ? &*s.live : nullptr, s.live_options.stale_after_ms,
+        traffic_of(base_city, base_city.links, out.baseline), options.grid);
+    out.grid = environment->grid;
+    out.baseline.environment = environment->baseline;
+    out.live_environment = environment->live;
   }
   for (const auto& v : s.spec.variants) {
     variant_result vr;
@@ -376,23 +323,24 @@ scenario_result run_scenario(const scenario& s, const run_options& options) {
     // traffic is the variant's, without solving it again.
     const bool reuse = v.perturbations.empty() && !v.environment.empty();
     if (reuse) {
+      vr.links = base_city.links;
       vr.result = out.baseline;
       vr.result.environment.reset();
       vr.result.solve_ms = 0;
     } else {
-      const model m = build_model(base_city, &v, vr.added);
+      auto m = build_model(base_city, &v);
       // New links change the network's shape: the baseline's bushes no longer fit.
-      const assign::solution* warm = vr.added.empty() ? &base.solution : nullptr;
-      vr.result = solve_model(base_city, m, s.spec, options, warm).result;
+      const bool same_shape = m.network.size() == base_city.links.size();
+      vr.result =
+          solve_model(base_city, m, s.spec, options, same_shape ? &base.solution : nullptr).result;
+      vr.links = std::move(m.network);
     }
-    if (file_settings.enabled) {
-      const auto& env_settings =
-          out.live_environment ? out.live_environment->settings : file_settings;
-      vr.result.environment = env::compute_environment(base_city, env_settings, v.environment,
-                                                       traffic_of(base_city, vr.result, vr.added),
-                                                       *out.grid, options.grid);
+    if (environment) {
+      vr.result.environment = env::variant_environment(*environment, base_city, v.environment,
+                                                       traffic_of(base_city, vr.links, vr.result));
       vr.result.environment->traffic_reused = reuse;
     }
+    vr.against_baseline = compare(out.baseline, vr.result, s.spec.top);
     out.variants.push_back(std::move(vr));
   }
   return out;

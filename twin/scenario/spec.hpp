@@ -27,19 +27,6 @@ inline constexpr std::uint32_t scenario_top_max = 1000;
 enum class perturbation_kind : std::uint8_t { close, capacity, speed, demand, add_link, toll };
 std::string_view to_string(perturbation_kind k);
 
-// A new link, in bundle terms (node numbers resolved to node ids).
-struct new_link {
-  std::string key;
-  std::string name;
-  node_id from;
-  node_id to;
-  double length_m = 0;
-  double capacity_veh_h = 0;
-  double free_speed_kmh = 0;
-  std::uint32_t lanes = 1;
-  district_id district;
-};
-
 // One perturbation with every name already resolved against the base city.
 struct perturbation {
   perturbation_kind kind = perturbation_kind::close;
@@ -51,7 +38,9 @@ struct perturbation {
   // demand: an OD pair is scaled when it matches every filter given (an empty list matches all).
   std::vector<zone_id> from_zones, to_zones;
   std::vector<district_id> from_districts, to_districts;
-  new_link added;  // add_link
+  // add_link: a new link in bundle terms (node numbers resolved); its id is given when a
+  // variant's network is built.
+  link added;
   std::size_t line = 0;
 };
 
