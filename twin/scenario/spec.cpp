@@ -899,4 +899,11 @@ expected<scenario, load_error> load_scenario(const fs::path& file) {
   });
 }
 
+expected<bool, live_base_error> attach_live_base(scenario& s, live_snapshot live) {
+  if (auto ok = check_live_snapshot(s.base, live); !ok) return unexpected{ok.error()};
+  s.spec.base_node = live.node;
+  s.live = std::move(live);
+  return true;
+}
+
 }  // namespace twin

@@ -79,6 +79,11 @@ struct scenario {
   live_base_options live_options;
 };
 
+// Forks the scenario from a live snapshot of its base city: the snapshot is checked against the
+// bundle (check_live_snapshot) and kept, and its node becomes the scenario's base node. A snapshot
+// of another city, or an inconsistent one, is refused with why and leaves the scenario as it was.
+expected<bool, live_base_error> attach_live_base(scenario& s, live_snapshot live);
+
 // Reads a scenario file and its base bundle. Every name (link key, bridge, district, zone, node)
 // is checked against the bundle; errors name the file, the line and the field.
 expected<scenario, load_error> load_scenario(const std::filesystem::path& file);

@@ -148,6 +148,13 @@ value_of_time_per_h: 60
   CHECK(top[0].delta_flow_veh_h == doctest::Approx(500).epsilon(1e-6));
   CHECK(top[1].link.value == north_a);
   CHECK(top[1].delta_flow_veh_h == doctest::Approx(-500).epsilon(1e-6));
+  // The run compared the variant once, at the file's `top` (10): all five links.
+  const auto& stored = r.variants[0].against_baseline;
+  REQUIRE(stored.links.size() == 5);
+  for (std::size_t i = 0; i < top.size(); ++i) {
+    CHECK(stored.links[i].link.value == top[i].link.value);
+    CHECK(stored.links[i].delta_flow_veh_h == top[i].delta_flow_veh_h);
+  }
   auto od = twin::most_affected_od(r.baseline, r.variants[0].result, 10);
   REQUIRE(od.size() == 2);
   CHECK(od[0].trips_veh_h == 1000);
