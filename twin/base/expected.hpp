@@ -1,11 +1,39 @@
 #pragma once
 
+#include <sstream>
+#include <string>
 #include <utility>
 #include <variant>
 
 #include "twin/base/check.hpp"
 
 namespace twin {
+
+namespace detail {
+
+// The text of an error for a failed value(): its to_string(), its message, or what it streams as.
+template <class E>
+std::string describe_error(const E& e) {
+  if constexpr (requires { e.to_string(); }) {
+    return e.to_string();
+  } else if constexpr (requires { e.message; }) {
+    return std::string(e.message);
+  } else if constexpr (requires(std::ostream & os) { os << e; }) {
+    std::ostringstream os;
+    os << e;
+    return os.str();
+  } else {
+    return "an error that cannot be printed";
+  }
+}
+
+// value() on an error: the caller should have tested the expected first.
+[[noreturn]] inline void value_of_error(const std::string& error) {
+  check_failed(check_kind::precondition, "has_value() in expected::value()", __FILE__, __LINE__,
+               "error = " + error);
+}
+
+}  // namespace detail
 
 // Wraps an error so that expected<T, E> can be built from it unambiguously.
 template <class E>
@@ -25,16 +53,18 @@ class expected {
   bool has_value() const { return v_.index() == 0; }
   explicit operator bool() const { return has_value(); }
 
+  // The value. On an error this prints the error and aborts, so code that cannot meet an error
+  // (a file it wrote itself, a shape checked before) takes value() without testing.
   T& value() & {
-    TWIN_CHECK(has_value());
+    require_value();
     return std::get<0>(v_);
   }
   const T& value() const& {
-    TWIN_CHECK(has_value());
+    require_value();
     return std::get<0>(v_);
   }
   T&& value() && {
-    TWIN_CHECK(has_value());
+    require_value();
     return std::get<0>(std::move(v_));
   }
   T& operator*() & { return value(); }
@@ -48,6 +78,11 @@ class expected {
   }
 
  private:
+  void require_value() const {
+    if (!has_value()) [[unlikely]]
+      detail::value_of_error(detail::describe_error(std::get<1>(v_)));
+  }
+
   std::variant<T, E> v_;
 };
 

@@ -15,6 +15,13 @@ std::string fixed(double v, int decimals);
 // fixed() with a leading '+' on values that do not round to zero.
 std::string signed_fixed(double v, int decimals);
 
+// Text in single quotes, as error messages name a value: quoted("pm3") is "'pm3'".
+std::string quoted(std::string_view s);
+
+// A double-quoted YAML scalar, which can hold any text (quotes, backslashes and control
+// characters escaped).
+std::string yaml_quoted(std::string_view s);
+
 // A CSV field, quoted only when it holds a comma, a quote or a newline.
 std::string csv_field(std::string_view s);
 

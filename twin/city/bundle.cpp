@@ -1,8 +1,7 @@
 #include "twin/city/bundle.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <initializer_list>
 #include <map>
@@ -14,38 +13,22 @@
 #include <utility>
 
 #include "twin/base/csv.hpp"
+#include "twin/base/text.hpp"
+#include "twin/base/yaml_reader.hpp"
 #include "twin/city/geo.hpp"
 
 namespace twin {
-
-std::string load_error::to_string() const {
-  std::string where = file;
-  if (line > 0) where += (where.empty() ? "line " : ":") + std::to_string(line);
-  std::string out;
-  if (!where.empty()) out = where + ": ";
-  if (!field.empty()) out += "field '" + field + "': ";
-  out += message;
-  return out;
-}
 
 namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-// Loading is a boundary: deep inside the parsers an error unwinds as this exception, and
+// Loading is a boundary: deep inside the parsers an error unwinds as load_failure, and
 // load_city turns it into the returned load_error. It never leaves this file.
-struct bundle_failure {
-  load_error error;
-};
-
 [[noreturn]] void raise(std::string file, std::size_t line, std::string field,
                         std::string message) {
-  throw bundle_failure{{std::move(file), line, std::move(field), std::move(message)}};
-}
-
-std::string in_quotes(std::string_view s) {
-  return "'" + std::string(s) + "'";
+  throw load_failure{{std::move(file), line, std::move(field), std::move(message)}};
 }
 
 // Lower bounds that numeric columns can demand.
@@ -113,7 +96,7 @@ class table {
     auto s = text(column);
     if (s.empty()) fail(column, "missing value");
     auto v = parse_double(s);
-    if (!v) fail(column, in_quotes(s) + " is not a finite number");
+    if (!v) fail(column, text::quoted(s) + " is not a finite number");
     check_bound(*v, b, file_, line(), column);
     return *v;
   }
@@ -141,7 +124,7 @@ class table {
     auto s = text(column);
     if (s.empty()) fail(column, "missing value");
     auto v = parse_int(s);
-    if (!v) fail(column, in_quotes(s) + " is not a whole number");
+    if (!v) fail(column, text::quoted(s) + " is not a whole number");
     if (*v < 0) fail(column, "must not be negative, got " + s);
     if (static_cast<unsigned long long>(*v) >= limit)
       fail(column, "must be below " + std::to_string(limit) + ", got " + s);
@@ -169,7 +152,7 @@ struct references {
   district_id district(const table& t, std::string_view column) const {
     auto k = t.key(column);
     auto it = districts.find(k);
-    if (it == districts.end()) t.fail(column, "unknown district " + in_quotes(k));
+    if (it == districts.end()) t.fail(column, "unknown district " + text::quoted(k));
     return it->second;
   }
   node_id node(const table& t, std::string_view column) const {
@@ -293,7 +276,7 @@ void load_districts(const fs::path& path, city& c, references& refs) {
     district d;
     d.id = district_id{static_cast<std::uint32_t>(c.districts.size())};
     d.key = id.get<std::string>();
-    if (refs.districts.count(d.key)) p.fail("id", "duplicate district " + in_quotes(d.key));
+    if (refs.districts.count(d.key)) p.fail("id", "duplicate district " + text::quoted(d.key));
     if (auto it = props.find("name"); it != props.end() && !it->is_null()) {
       if (!it->is_string()) p.fail("name", "expected text, got " + it->dump());
       d.name = it->get<std::string>();
@@ -336,7 +319,7 @@ void load_links(const fs::path& path, city& c, references& refs) {
     link l;
     l.id = link_id{static_cast<std::uint32_t>(c.links.size())};
     l.key = t.key("id");
-    if (refs.links.count(l.key)) t.fail("id", "duplicate link " + in_quotes(l.key));
+    if (refs.links.count(l.key)) t.fail("id", "duplicate link " + text::quoted(l.key));
     l.from = refs.node(t, "from");
     l.to = refs.node(t, "to");
     if (l.from == l.to) t.fail("to", "a link cannot end at the node it starts from");
@@ -395,17 +378,17 @@ void load_sensors(const fs::path& path, city& c, const references& refs) {
     if (!ids.insert(s.id.value).second)
       t.fail("id", "duplicate sensor id " + std::to_string(s.id.value));
     s.key = t.key("key");
-    if (!keys.insert(s.key).second) t.fail("key", "duplicate sensor key " + in_quotes(s.key));
+    if (!keys.insert(s.key).second) t.fail("key", "duplicate sensor key " + text::quoted(s.key));
     auto kind_text = t.key("kind");
     auto kind = parse_sensor_kind(kind_text);
-    if (!kind) t.fail("kind", "unknown sensor kind " + in_quotes(kind_text));
+    if (!kind) t.fail("kind", "unknown sensor kind " + text::quoted(kind_text));
     s.kind = *kind;
     s.district = refs.district(t, "district");
     s.position = {t.longitude("lon"), t.latitude("lat")};
     auto link_key = t.text("link");
     if (!link_key.empty()) {
       auto it = refs.links.find(link_key);
-      if (it == refs.links.end()) t.fail("link", "unknown link " + in_quotes(link_key));
+      if (it == refs.links.end()) t.fail("link", "unknown link " + text::quoted(link_key));
       if (!is_traffic(s.kind))
         t.fail("link", "only traffic sensors sit on a link, this one is " + kind_text);
       s.link = it->second;
@@ -429,7 +412,7 @@ void load_sources(const fs::path& path, city& c, const references& refs) {
   while (t.next()) {
     emission_source s;
     s.key = t.key("key");
-    if (!keys.insert(s.key).second) t.fail("key", "duplicate source " + in_quotes(s.key));
+    if (!keys.insert(s.key).second) t.fail("key", "duplicate source " + text::quoted(s.key));
     s.name = t.text("name");
     s.district = refs.district(t, "district");
     s.position = {t.longitude("lon"), t.latitude("lat")};
@@ -454,20 +437,20 @@ void load_fleet(const fs::path& path, city& c) {
     auto category = t.key("category");
     auto parsed_category = parse_vehicle_category(category);
     if (!parsed_category)
-      t.fail("category", "unknown vehicle category " + in_quotes(category) +
+      t.fail("category", "unknown vehicle category " + text::quoted(category) +
                              " (car|taxi|light_goods|heavy_goods|bus|motorcycle|moped)");
     s.category = *parsed_category;
     auto fuel_text = t.key("fuel");
     auto parsed_fuel = parse_fuel(fuel_text);
     if (!parsed_fuel)
-      t.fail("fuel",
-             "unknown fuel " + in_quotes(fuel_text) + " (petrol|diesel|lpg|cng|hybrid|electric)");
+      t.fail("fuel", "unknown fuel " + text::quoted(fuel_text) +
+                         " (petrol|diesel|lpg|cng|hybrid|electric)");
     s.f = *parsed_fuel;
     auto standard = t.key("standard");
     auto parsed_standard = parse_euro_standard(standard);
     if (!parsed_standard)
       t.fail("standard",
-             "unknown emission standard " + in_quotes(standard) + " (pre_euro|euro_1..euro_6)");
+             "unknown emission standard " + text::quoted(standard) + " (pre_euro|euro_1..euro_6)");
     s.standard = *parsed_standard;
     s.share = t.number("share", bound::non_negative);
     if (s.share > 1) t.fail("share", "a share is a fraction of 1, got " + t.text("share"));
@@ -483,181 +466,102 @@ void load_fleet(const fs::path& path, city& c) {
 // ---------------------------------------------------------------------------------------------
 // city.yaml
 
-struct yaml_context {
-  std::string file;
+constexpr std::array<rule_window, 4> rule_windows{rule_window::latest, rule_window::one_minute,
+                                                  rule_window::fifteen_minutes,
+                                                  rule_window::one_hour};
+constexpr std::array<rule_aggregate, 3> rule_aggregates{rule_aggregate::mean, rule_aggregate::max,
+                                                        rule_aggregate::min};
+constexpr std::array<severity, 3> severities{severity::info, severity::warning, severity::critical};
 
-  [[noreturn]] void fail(const YAML::Node& at, std::string field, std::string message) const {
-    std::size_t line = at.Mark().line >= 0 ? static_cast<std::size_t>(at.Mark().line) + 1 : 0;
-    raise(file, line, std::move(field), std::move(message));
-  }
-
-  // A misspelt key must not be dropped silently: every key of `map` must be one of `known`.
-  void only_keys(const YAML::Node& map, std::initializer_list<std::string_view> known) const {
-    for (const auto& kv : map) {
-      auto key = kv.first.as<std::string>();
-      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-      std::string list;
-      for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-      fail(kv.first, key, "unknown key '" + key + "' (known: " + list + ")");
-    }
-  }
-
-  std::string text(const YAML::Node& parent, const char* field, bool required = true) const {
-    YAML::Node n = parent[field];
-    if (!n) {
-      if (required) fail(parent, field, "missing");
-      return {};
-    }
-    if (!n.IsScalar()) fail(n, field, "expected text");
-    auto s = n.as<std::string>();
-    if (required && trim(s).empty()) fail(n, field, "must not be empty");
-    return s;
-  }
-
-  double number(const YAML::Node& n, const std::string& field) const {
-    if (!n.IsScalar()) fail(n, field, "expected a number");
-    auto s = n.as<std::string>();
-    auto v = parse_double(s);
-    if (!v) fail(n, field, in_quotes(s) + " is not a finite number");
-    return *v;
-  }
-};
-
-std::optional<rule_window> parse_window(std::string_view s) {
-  for (auto w : {rule_window::latest, rule_window::one_minute, rule_window::fifteen_minutes,
-                 rule_window::one_hour})
-    if (to_string(w) == s) return w;
-  return std::nullopt;
+std::array<sensor_kind, sensor_kind_count> all_sensor_kinds() {
+  std::array<sensor_kind, sensor_kind_count> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<sensor_kind>(i);
+  return out;
 }
 
-std::optional<rule_aggregate> parse_aggregate(std::string_view s) {
-  for (auto a : {rule_aggregate::mean, rule_aggregate::max, rule_aggregate::min})
-    if (to_string(a) == s) return a;
-  return std::nullopt;
+threshold_rule read_rule(const yaml_reader& r, const references& refs) {
+  r.allow_keys({"id", "kind", "window", "aggregate", "above", "below", "clear_at", "severity",
+                "district", "message"});
+  threshold_rule rule;
+  rule.key = r.required("id").text();
+  rule.kind = r.required("kind").choice_of<sensor_kind>("sensor kind", all_sensor_kinds());
+  rule.window = r.required("window").choice_of<rule_window>("window", rule_windows);
+  if (auto a = r["aggregate"])
+    rule.aggregate = a.choice_of<rule_aggregate>("aggregate", rule_aggregates);
+
+  const auto above = r["above"], below = r["below"];
+  if (above.present() == below.present())
+    r["above"].fail("a rule needs exactly one of 'above' and 'below'");
+  rule.above = above.present();
+  rule.threshold = (rule.above ? above : below).number();
+  if (auto clear_at = r["clear_at"]) {
+    rule.clear_at = clear_at.number();
+    if (rule.above ? *rule.clear_at > rule.threshold : *rule.clear_at < rule.threshold)
+      clear_at.fail(std::string("must be ") +
+                    (rule.above ? "at or below 'above'" : "at or above 'below'") +
+                    " for the alert to clear");
+  }
+  rule.level = r.required("severity").choice_of<severity>("severity", severities);
+
+  if (auto d = r["district"]) {
+    auto key = d.text();
+    auto it = refs.districts.find(key);
+    if (it == refs.districts.end()) d.fail("unknown district " + text::quoted(key));
+    rule.district = it->second;
+  }
+  if (auto m = r["message"]) rule.message = m.scalar();
+  return rule;
 }
 
-std::optional<severity> parse_severity(std::string_view s) {
-  for (auto v : {severity::info, severity::warning, severity::critical})
-    if (to_string(v) == s) return v;
-  return std::nullopt;
-}
-
-void load_rules(const YAML::Node& list, const yaml_context& y, city& c, const references& refs) {
-  if (!list.IsSequence()) y.fail(list, "rules", "expected a list of rules");
+void load_rules(const yaml_reader& list, city& c, const references& refs) {
   std::set<std::string> keys;
-  for (const auto& r : list) {
-    if (!r.IsMap()) y.fail(r, "rules", "each rule must be a map");
-    y.only_keys(r, {"id", "kind", "window", "aggregate", "above", "below", "clear_at", "severity",
-                    "district", "message"});
-    threshold_rule rule;
-    rule.key = y.text(r, "id");
-    if (!keys.insert(rule.key).second)
-      y.fail(r["id"], "id", "duplicate rule " + in_quotes(rule.key));
-
-    auto kind = y.text(r, "kind");
-    auto k = parse_sensor_kind(kind);
-    if (!k) y.fail(r["kind"], "kind", "unknown sensor kind " + in_quotes(kind));
-    rule.kind = *k;
-
-    auto window = y.text(r, "window");
-    auto w = parse_window(window);
-    if (!w)
-      y.fail(r["window"], "window", "unknown window " + in_quotes(window) + " (latest|1m|15m|1h)");
-    rule.window = *w;
-
-    if (r["aggregate"]) {
-      auto aggregate = y.text(r, "aggregate");
-      auto a = parse_aggregate(aggregate);
-      if (!a)
-        y.fail(r["aggregate"], "aggregate",
-               "unknown aggregate " + in_quotes(aggregate) + " (mean|max|min)");
-      rule.aggregate = *a;
-    }
-
-    bool has_above = static_cast<bool>(r["above"]);
-    bool has_below = static_cast<bool>(r["below"]);
-    if (has_above == has_below)
-      y.fail(r, "above", "a rule needs exactly one of 'above' and 'below'");
-    rule.above = has_above;
-    rule.threshold = y.number(r[has_above ? "above" : "below"], has_above ? "above" : "below");
-    if (r["clear_at"]) {
-      rule.clear_at = y.number(r["clear_at"], "clear_at");
-      if (has_above ? *rule.clear_at > rule.threshold : *rule.clear_at < rule.threshold)
-        y.fail(r["clear_at"], "clear_at",
-               std::string("must be ") +
-                   (has_above ? "at or below 'above'" : "at or above 'below'") +
-                   " for the alert to clear");
-    }
-
-    auto level = y.text(r, "severity");
-    auto s = parse_severity(level);
-    if (!s)
-      y.fail(r["severity"], "severity",
-             "unknown severity " + in_quotes(level) + " (info|warning|critical)");
-    rule.level = *s;
-
-    if (r["district"]) {
-      auto d = y.text(r, "district");
-      auto it = refs.districts.find(d);
-      if (it == refs.districts.end())
-        y.fail(r["district"], "district", "unknown district " + in_quotes(d));
-      rule.district = it->second;
-    }
-    rule.message = y.text(r, "message", false);
+  for (const auto& r : list.items()) {
+    auto rule = read_rule(r.expect_map(), refs);
+    if (!keys.insert(rule.key).second) r["id"].fail("duplicate rule " + text::quoted(rule.key));
     c.rules.push_back(std::move(rule));
   }
 }
 
 // The data file a section names, relative to the bundle folder.
-std::optional<fs::path> section_file(const YAML::Node& parent, const char* field,
-                                     const fs::path& dir, const yaml_context& y) {
-  if (!parent[field]) return std::nullopt;
-  auto name = y.text(parent, field);
-  return dir / name;
+std::optional<fs::path> section_file(const yaml_reader& field, const fs::path& dir) {
+  if (!field) return std::nullopt;
+  return dir / field.text();
+}
+
+// The root of city.yaml: a map whose citytwin_bundle is the format version this build reads.
+yaml_reader bundle_root(const fs::path& yaml_path) {
+  auto root = yaml_reader::load_file(yaml_path);
+  if (!root.is_map()) raise(root.file(), 1, "", "expected a map of bundle settings");
+  auto version = root["citytwin_bundle"];
+  if (!version) raise(root.file(), 1, "citytwin_bundle", "missing: this is not a city bundle");
+  if (!version.is_scalar() || version.scalar() != "1")
+    version.fail("unsupported bundle format version " +
+                 text::quoted(version.is_scalar() ? version.scalar() : "?") +
+                 " (this build reads version 1)");
+  root.allow_keys({"citytwin_bundle", "name", "districts", "network", "zones", "demand", "sensors",
+                   "sources", "fleet", "rules"});
+  return root;
 }
 
 city load(const fs::path& dir) {
-  const fs::path yaml_path = dir / "city.yaml";
-  yaml_context y{yaml_path.string()};
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(yaml_path.string());
-  } catch (const YAML::BadFile&) {
-    raise(y.file, 0, "", "cannot open file");
-  } catch (const YAML::ParserException& e) {
-    raise(y.file, e.mark.line >= 0 ? static_cast<std::size_t>(e.mark.line) + 1 : 0, "",
-          "malformed YAML: " + e.msg);
-  }
-  if (!root.IsMap()) raise(y.file, 1, "", "expected a map of bundle settings");
-
-  YAML::Node version = root["citytwin_bundle"];
-  if (!version) raise(y.file, 1, "citytwin_bundle", "missing: this is not a city bundle");
-  if (!version.IsScalar() || version.as<std::string>() != "1")
-    y.fail(version, "citytwin_bundle",
-           "unsupported bundle format version " +
-               in_quotes(version.IsScalar() ? version.as<std::string>() : "?") +
-               " (this build reads version 1)");
-
-  y.only_keys(root, {"citytwin_bundle", "name", "districts", "network", "zones", "demand",
-                     "sensors", "sources", "fleet", "rules"});
+  const auto root = bundle_root(dir / "city.yaml");
   city c;
   references refs;
-  c.name = y.text(root, "name");
+  c.name = root.required("name").text();
 
-  if (auto p = section_file(root, "districts", dir, y)) load_districts(*p, c, refs);
-  if (YAML::Node network = root["network"]) {
-    if (!network.IsMap()) y.fail(network, "network", "expected a map with 'nodes' and 'links'");
-    y.only_keys(network, {"nodes", "links"});
-    if (auto p = section_file(network, "nodes", dir, y)) load_nodes(*p, c, refs);
-    if (auto p = section_file(network, "links", dir, y)) load_links(*p, c, refs);
+  if (auto p = section_file(root["districts"], dir)) load_districts(*p, c, refs);
+  if (auto network = root["network"]) {
+    network.allow_keys({"nodes", "links"});
+    if (auto p = section_file(network["nodes"], dir)) load_nodes(*p, c, refs);
+    if (auto p = section_file(network["links"], dir)) load_links(*p, c, refs);
   }
-  if (auto p = section_file(root, "zones", dir, y)) load_zones(*p, c, refs);
-  if (auto p = section_file(root, "demand", dir, y)) load_demand(*p, c, refs);
-  if (auto p = section_file(root, "sensors", dir, y)) load_sensors(*p, c, refs);
-  if (auto p = section_file(root, "sources", dir, y)) load_sources(*p, c, refs);
+  if (auto p = section_file(root["zones"], dir)) load_zones(*p, c, refs);
+  if (auto p = section_file(root["demand"], dir)) load_demand(*p, c, refs);
+  if (auto p = section_file(root["sensors"], dir)) load_sensors(*p, c, refs);
+  if (auto p = section_file(root["sources"], dir)) load_sources(*p, c, refs);
   // Without a fleet file the city keeps default_fleet_mix().
-  if (auto p = section_file(root, "fleet", dir, y)) load_fleet(*p, c);
-  if (YAML::Node rules = root["rules"]) load_rules(rules, y, c, refs);
+  if (auto p = section_file(root["fleet"], dir)) load_fleet(*p, c);
+  if (auto rules = root["rules"]) load_rules(rules, c, refs);
 
   c.index();
   return c;
@@ -668,13 +572,8 @@ city load(const fs::path& dir) {
 expected<city, load_error> load_city(const std::filesystem::path& dir) {
   try {
     return load(dir);
-  } catch (const bundle_failure& f) {
+  } catch (const load_failure& f) {
     return unexpected{f.error};
-  } catch (const YAML::Exception& e) {
-    // Conversions of odd scalars; the mark still says where.
-    return unexpected{load_error{(dir / "city.yaml").string(),
-                                 e.mark.line >= 0 ? static_cast<std::size_t>(e.mark.line) + 1 : 0,
-                                 "", e.msg}};
   }
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <system_error>
 
+#include "twin/base/text.hpp"
+
 namespace twin {
 
 namespace {
@@ -37,40 +39,6 @@ std::string csv_field(std::string_view s, const std::string& file, std::string_v
   for (char c : s) {
     if (c == '"') out.push_back('"');
     out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
-// A double-quoted YAML scalar, which can hold any text.
-std::string yaml_text(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
   }
   out.push_back('"');
   return out;
@@ -211,7 +179,7 @@ void write_manifest(const city& c, const fs::path& path) {
   file_out out(path);
   out << "# citytwin city bundle; the format is described in examples/macau/README.md.\n"
       << "citytwin_bundle: 1\n"
-      << "name: " << yaml_text(c.name) << "\n"
+      << "name: " << text::yaml_quoted(c.name) << "\n"
       << "districts: districts.geojson\n"
       << "network: { nodes: nodes.csv, links: links.csv }\n"
       << "zones: zones.csv\n"
@@ -224,16 +192,16 @@ void write_manifest(const city& c, const fs::path& path) {
   } else {
     out << "rules:\n";
     for (const auto& r : c.rules) {
-      out << "  - id: " << yaml_text(r.key) << "\n"
+      out << "  - id: " << text::yaml_quoted(r.key) << "\n"
           << "    kind: " << to_string(r.kind) << "\n"
-          << "    window: " << yaml_text(to_string(r.window)) << "\n"
+          << "    window: " << text::yaml_quoted(to_string(r.window)) << "\n"
           << "    aggregate: " << to_string(r.aggregate) << "\n"
           << "    " << (r.above ? "above: " : "below: ") << number(r.threshold) << "\n"
           << "    severity: " << to_string(r.level) << "\n";
       if (r.clear_at) out << "    clear_at: " << number(*r.clear_at) << "\n";
       if (r.district)
-        out << "    district: " << yaml_text(c.districts.at(r.district->value).key) << "\n";
-      out << "    message: " << yaml_text(r.message) << "\n";
+        out << "    district: " << text::yaml_quoted(c.districts.at(r.district->value).key) << "\n";
+      out << "    message: " << text::yaml_quoted(r.message) << "\n";
     }
   }
   out.close();

@@ -1,61 +1,21 @@
 #include "twin/feed/csv_replay.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <array>
 #include <cctype>
-#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <sstream>
+
+#include "twin/base/compass.hpp"
+#include "twin/base/time_text.hpp"
+#include "twin/base/yaml_reader.hpp"
 
 namespace twin {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 bool is_missing(std::string_view cell) {
   return cell.empty() || cell == "NA" || cell == "N/A" || cell == "NaN" || cell == "nan";
-}
-
-std::optional<std::int64_t> days_from_date(int y, int m, int d) {
-  namespace chr = std::chrono;
-  if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
-  chr::year_month_day ymd{chr::year{y}, chr::month{static_cast<unsigned>(m)},
-                          chr::day{static_cast<unsigned>(d)}};
-  if (!ymd.ok()) return std::nullopt;
-  return chr::sys_days{ymd}.time_since_epoch().count();
-}
-
-std::optional<time_ms> civil_to_ms(int y, int mo, int d, int h, int mi, int s, time_ms frac_ms,
-                                   std::int32_t utc_offset_minutes) {
-  if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return std::nullopt;
-  auto days = days_from_date(y, mo, d);
-  if (!days) return std::nullopt;
-  time_ms local =
-      *days * ms_per_day + h * ms_per_hour + mi * ms_per_minute + s * ms_per_second + frac_ms;
-  return local - static_cast<time_ms>(utc_offset_minutes) * ms_per_minute;
-}
-
-// Reads exactly `n` digits at `pos`.
-std::optional<int> read_digits(std::string_view s, std::size_t& pos, std::size_t n) {
-  if (pos + n > s.size()) return std::nullopt;
-  int v = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    char c = s[pos + i];
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  pos += n;
-  return v;
 }
 
 bool looks_like_date(std::string_view s) {
@@ -146,39 +106,31 @@ expected<std::vector<column_mapping>, load_error> parse_text_mapping(std::string
   return out;
 }
 
+// One entry of a YAML mapping: `column: sensor` or `column: {sensor: key, scale: x, offset: y}`.
+std::optional<load_error> add_yaml_entry(std::vector<column_mapping>& out, const yaml_entry& e,
+                                         const std::string& name, const city& c) {
+  const std::size_t line = e.key.line();
+  if (e.value.is_scalar()) return add_entry(out, name, line, e.name, e.value.scalar(), 1, 0, c);
+  if (!e.value.is_map()) e.value.fail("expected a sensor key or {sensor, scale, offset}");
+  e.value.allow_keys({"sensor", "scale", "offset"});
+  const double scale = e.value["scale"] ? e.value["scale"].number() : 1;
+  const double offset = e.value["offset"] ? e.value["offset"].number() : 0;
+  return add_entry(out, name, line, e.name, e.value.required("sensor").text(), scale, offset, c);
+}
+
 expected<std::vector<column_mapping>, load_error> parse_yaml_mapping(std::string_view text,
                                                                      const std::string& name,
                                                                      const city& c) {
   std::vector<column_mapping> out;
-  // yaml-cpp reports problems by throwing: this is a file-loading boundary.
+  // The reader fails by throwing load_failure: this is a file-loading boundary.
   try {
-    YAML::Node root = YAML::Load(std::string(text));
-    if (root.IsNull()) return out;
-    if (!root.IsMap())
-      return unexpected{make_error(name, static_cast<std::size_t>(root.Mark().line) + 1, "",
-                                   "expected a map of column: sensor")};
-    for (const auto& entry : root) {
-      std::size_t line = static_cast<std::size_t>(entry.first.Mark().line) + 1;
-      std::string column = entry.first.as<std::string>();
-      std::string sensor_name;
-      double scale = 1;
-      double offset = 0;
-      if (entry.second.IsScalar()) {
-        sensor_name = entry.second.as<std::string>();
-      } else if (entry.second.IsMap() && entry.second["sensor"]) {
-        sensor_name = entry.second["sensor"].as<std::string>();
-        if (auto s = entry.second["scale"]) scale = s.as<double>();
-        if (auto o = entry.second["offset"]) offset = o.as<double>();
-      } else {
-        return unexpected{
-            make_error(name, line, column, "expected a sensor key or {sensor, scale, offset}")};
-      }
-      if (auto e = add_entry(out, name, line, std::move(column), sensor_name, scale, offset, c))
-        return unexpected{std::move(*e)};
-    }
-  } catch (const YAML::Exception& e) {
-    return unexpected{make_error(
-        name, e.mark.is_null() ? 0 : static_cast<std::size_t>(e.mark.line) + 1, "", e.msg)};
+    auto root = yaml_reader::load_text(std::string(text), name);
+    if (root.is_null()) return out;
+    if (!root.is_map()) root.fail("expected a map of column: sensor");
+    for (const auto& e : root.entries())
+      if (auto error = add_yaml_entry(out, e, name, c)) return unexpected{std::move(*error)};
+  } catch (const load_failure& f) {
+    return unexpected{f.error};
   }
   return out;
 }
@@ -204,85 +156,6 @@ constexpr std::array<std::string_view, 6> time_part_names{"year", "month",  "day
                                                           "hour", "minute", "second"};
 
 }  // namespace
-
-std::optional<double> compass_to_degrees(std::string_view point) {
-  static constexpr std::array<std::string_view, 16> points{"N",  "NNE", "NE", "ENE", "E",  "ESE",
-                                                           "SE", "SSE", "S",  "SSW", "SW", "WSW",
-                                                           "W",  "WNW", "NW", "NNW"};
-  point = trim(point);
-  for (std::size_t i = 0; i < points.size(); ++i)
-    if (iequals(point, points[i])) return 22.5 * static_cast<double>(i);
-  return std::nullopt;
-}
-
-std::optional<time_ms> parse_iso8601_ms(std::string_view s, std::int32_t utc_offset_minutes) {
-  s = trim(s);
-  std::size_t pos = 0;
-  auto expect = [&](char c) {
-    if (pos < s.size() && s[pos] == c) {
-      ++pos;
-      return true;
-    }
-    return false;
-  };
-  auto y = read_digits(s, pos, 4);
-  if (!y || !expect('-')) return std::nullopt;
-  auto mo = read_digits(s, pos, 2);
-  if (!mo || !expect('-')) return std::nullopt;
-  auto d = read_digits(s, pos, 2);
-  if (!d) return std::nullopt;
-  int h = 0, mi = 0, sec = 0;
-  time_ms frac_ms = 0;
-  if (pos < s.size() && (s[pos] == 'T' || s[pos] == 't' || s[pos] == ' ')) {
-    ++pos;
-    auto hh = read_digits(s, pos, 2);
-    if (!hh || !expect(':')) return std::nullopt;
-    auto mm = read_digits(s, pos, 2);
-    if (!mm) return std::nullopt;
-    h = *hh;
-    mi = *mm;
-    if (expect(':')) {
-      auto ss = read_digits(s, pos, 2);
-      if (!ss) return std::nullopt;
-      sec = *ss;
-      if (expect('.') || expect(',')) {
-        // Milliseconds from the first three fraction digits; finer digits are dropped.
-        std::size_t digits = 0;
-        time_ms scale = 100;
-        while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
-          if (digits < 3) frac_ms += (s[pos] - '0') * scale;
-          scale /= 10;
-          ++digits;
-          ++pos;
-        }
-        if (digits == 0) return std::nullopt;
-      }
-    }
-  }
-  std::int32_t offset = utc_offset_minutes;
-  if (pos < s.size()) {
-    char c = s[pos];
-    if (c == 'Z' || c == 'z') {
-      ++pos;
-      offset = 0;
-    } else if (c == '+' || c == '-') {
-      ++pos;
-      auto oh = read_digits(s, pos, 2);
-      if (!oh) return std::nullopt;
-      int om = 0;
-      if (pos < s.size()) {
-        expect(':');
-        auto m = read_digits(s, pos, 2);
-        if (!m) return std::nullopt;
-        om = *m;
-      }
-      if (*oh > 18 || om > 59) return std::nullopt;
-      offset = (c == '-' ? -1 : 1) * (*oh * 60 + om);
-    }
-  }
-  if (pos != s.size()) return std::nullopt;
-  return civil_to_ms(*y, *mo, *d, h, mi, sec, frac_ms, offset);
-}
 
 expected<std::vector<column_mapping>, load_error> parse_column_mapping(std::string_view text,
                                                                        const std::string& name,
@@ -430,14 +303,14 @@ std::optional<load_error> csv_replay::impl::row_time(time_ms& out) const {
       return row_error(*time_parts[i], "not a whole number: '" + f[*time_parts[i]] + "'");
     v[i] = static_cast<int>(*n);
   }
-  auto t = civil_to_ms(v[part_year], v[part_month], v[part_day], v[part_hour], v[part_minute],
-                       v[part_second], 0, options.utc_offset_minutes);
+  auto t = utc_ms_of(v[part_year], v[part_month], v[part_day], v[part_hour], v[part_minute],
+                     v[part_second]);
   if (!t)
     return row_error(*time_parts[part_year],
                      "not a valid date and time: " + std::to_string(v[part_year]) + "-" +
                          std::to_string(v[part_month]) + "-" + std::to_string(v[part_day]) + " " +
                          std::to_string(v[part_hour]) + ":" + std::to_string(v[part_minute]));
-  out = *t;
+  out = *t - static_cast<time_ms>(options.utc_offset_minutes) * ms_per_minute;
   return std::nullopt;
 }
 
@@ -481,7 +354,7 @@ std::optional<load_error> csv_replay::impl::read_row() {
       return std::nullopt;
     }
     if (kind == sensor_kind::wind_direction)
-      if (auto deg = compass_to_degrees(cell)) {
+      if (auto deg = compass_deg(cell)) {
         v = *deg;
         return std::nullopt;
       }

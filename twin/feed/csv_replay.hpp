@@ -11,6 +11,7 @@
 
 #include "twin/base/csv.hpp"
 #include "twin/base/expected.hpp"
+#include "twin/base/time_text.hpp"
 #include "twin/city/bundle.hpp"
 #include "twin/city/city.hpp"
 #include "twin/live/reading.hpp"
@@ -46,8 +47,9 @@ struct column_mapping {
 //   PM2.5 = aoti-pm25
 //   value = mndot-6005-speed * 1.609344
 // YAML form (a file ending in .yaml or .yml), a map of column to sensor key, or to
-// {sensor: key, scale: x, offset: y}. A sensor is named by key or by wire id number. Unknown
-// sensors and malformed entries are errors naming the mapping file and line.
+// {sensor: key, scale: x, offset: y} (other keys are refused). A sensor is named by key or by wire
+// id number. Unknown sensors and malformed entries are errors naming the mapping file and line.
+// ISO 8601 timestamps are read by parse_iso8601_ms (twin/base/time_text.hpp).
 expected<std::vector<column_mapping>, load_error> load_column_mapping(
     const std::filesystem::path& path, const city& c);
 expected<std::vector<column_mapping>, load_error> parse_column_mapping(std::string_view text,
@@ -117,13 +119,5 @@ class csv_replay {
                                                 replay_options options);
   std::unique_ptr<impl> impl_;
 };
-
-// Degrees clockwise from north for a compass point ("N", "NNE", ..., "NNW"; case-insensitive),
-// or nullopt.
-std::optional<double> compass_to_degrees(std::string_view point);
-
-// Parses an ISO 8601 date-time (see replay_time_format::iso8601) to UTC milliseconds; a time
-// without a zone is taken as local time at `utc_offset_minutes`.
-std::optional<time_ms> parse_iso8601_ms(std::string_view text, std::int32_t utc_offset_minutes);
 
 }  // namespace twin

@@ -349,7 +349,7 @@ TEST_CASE("bad bundles fail with the file, line and field at fault") {
   }
   SUBCASE("duplicate rule id") {
     auto dir = broken_bundle("duplicate-rule", "city.yaml", "id: slow-a", "id: pm25-high");
-    check_error(dir, "city.yaml", 20, "id", "duplicate rule 'pm25-high'");
+    check_error(dir, "city.yaml", 20, "rules[1].id", "duplicate rule 'pm25-high'");
   }
   SUBCASE("unknown district") {
     auto dir =
@@ -370,7 +370,7 @@ TEST_CASE("bad bundles fail with the file, line and field at fault") {
   }
   SUBCASE("unknown district in a rule") {
     auto dir = broken_bundle("unknown-rule-district", "city.yaml", "district: a", "district: q");
-    check_error(dir, "city.yaml", 25, "district", "unknown district 'q'");
+    check_error(dir, "city.yaml", 25, "rules[1].district", "unknown district 'q'");
   }
   SUBCASE("unknown sensor kind") {
     auto dir = broken_bundle("unknown-kind", "sensors.csv", "b-pm25,pm25", "b-pm25,pm3");
@@ -378,21 +378,24 @@ TEST_CASE("bad bundles fail with the file, line and field at fault") {
   }
   SUBCASE("unknown rule window") {
     auto dir = broken_bundle("unknown-window", "city.yaml", "window: 15m", "window: 5m");
-    check_error(dir, "city.yaml", 22, "window", "unknown window '5m'");
+    check_error(dir, "city.yaml", 22, "rules[1].window",
+                "unknown window '5m' (known: latest, 1m, 15m, 1h)");
   }
   SUBCASE("a misspelt key is refused, not ignored") {
     auto dir =
         broken_bundle("misspelt", "city.yaml", "sensors: sensors.csv", "sensor: sensors.csv");
-    check_error(dir, "city.yaml", 10, "sensor", "unknown key 'sensor'");
+    check_error(dir, "city.yaml", 10, "sensor",
+                "unknown key 'sensor' (known: citytwin_bundle, name, districts, network, zones, "
+                "demand, sensors, sources, fleet, rules)");
   }
   SUBCASE("a misspelt rule key is refused") {
     auto dir =
         broken_bundle("misspelt-rule", "city.yaml", "severity: critical", "severty: critical");
-    check_error(dir, "city.yaml", 24, "severty", "unknown key 'severty'");
+    check_error(dir, "city.yaml", 24, "rules[1].severty", "unknown key 'severty'");
   }
   SUBCASE("clear_at on the wrong side of the threshold") {
     auto dir = broken_bundle("clear-at", "city.yaml", "clear_at: 20", "clear_at: 10");
-    check_error(dir, "city.yaml", 26, "clear_at", "must be at or above 'below'");
+    check_error(dir, "city.yaml", 26, "rules[1].clear_at", "must be at or above 'below'");
   }
   SUBCASE("traffic sensor without link") {
     auto dir = broken_bundle("no-link", "sensors.csv", "22.105,ab,,\n2,", "22.105,,,\n2,");

@@ -62,16 +62,6 @@ bool contains(const std::string& text, const std::string& part) {
 
 }  // namespace
 
-TEST_CASE("compass points convert to degrees") {
-  CHECK(twin::compass_to_degrees("N") == 0.0);
-  CHECK(twin::compass_to_degrees("nne") == 22.5);
-  CHECK(twin::compass_to_degrees("E") == 90.0);
-  CHECK(twin::compass_to_degrees("SW") == 225.0);
-  CHECK(twin::compass_to_degrees(" NNW ") == 337.5);
-  CHECK_FALSE(twin::compass_to_degrees("CV").has_value());
-  CHECK_FALSE(twin::compass_to_degrees("").has_value());
-}
-
 TEST_CASE("ISO 8601 timestamps parse to UTC milliseconds") {
   constexpr twin::time_ms utc_midnight = 1362096000000;  // 2013-03-01T00:00:00Z
   CHECK(twin::parse_iso8601_ms("2013-03-01T00:00:00Z", 480) == utc_midnight);
@@ -277,6 +267,25 @@ TEST_CASE("mapping errors name the mapping file and line") {
   REQUIRE_FALSE(yaml.has_value());
   CHECK(yaml.error().line == 2);
   CHECK(yaml.error().field == "NO2");
+
+  auto misspelt = twin::parse_column_mapping(
+      "PM2.5: aoti-pm25\nNO2:\n  sensor: aoti-no2\n  scael: 2\n", "bad.yaml", *c);
+  REQUIRE_FALSE(misspelt.has_value());
+  CHECK(misspelt.error().to_string() ==
+        "bad.yaml:4: field 'NO2.scael': unknown key 'scael' (known: sensor, scale, offset)");
+
+  auto bad_scale =
+      twin::parse_column_mapping("NO2: {sensor: aoti-no2, scale: fast}\n", "b.yaml", *c);
+  REQUIRE_FALSE(bad_scale.has_value());
+  CHECK(bad_scale.error().to_string() ==
+        "b.yaml:1: field 'NO2.scale': 'fast' is not a finite number");
+
+  auto scaled =
+      twin::parse_column_mapping("NO2: {sensor: aoti-no2, scale: 2, offset: -1}\n", "ok.yaml", *c);
+  REQUIRE(scaled.has_value());
+  CHECK(scaled->at(0).scale == 2);
+  CHECK(scaled->at(0).offset == -1);
+  CHECK(scaled->at(0).line == 1);
 
   auto no_equals = twin::parse_column_mapping("PM2.5 aoti-pm25\n", "x.mapping", *c);
   REQUIRE_FALSE(no_equals.has_value());

@@ -1,0 +1,25 @@
+#include "twin/base/compass.hpp"
+
+#include <array>
+#include <cctype>
+
+#include "twin/base/csv.hpp"
+
+namespace twin {
+
+std::optional<double> compass_deg(std::string_view point) {
+  static constexpr std::array<std::string_view, 16> points{"N",  "NNE", "NE", "ENE", "E",  "ESE",
+                                                           "SE", "SSE", "S",  "SSW", "SW", "WSW",
+                                                           "W",  "WNW", "NW", "NNW"};
+  point = trim(point);
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const auto& p = points[i];
+    bool same = p.size() == point.size();
+    for (std::size_t k = 0; same && k < p.size(); ++k)
+      same = std::toupper(static_cast<unsigned char>(point[k])) == p[k];
+    if (same) return 22.5 * static_cast<double>(i);
+  }
+  return std::nullopt;
+}
+
+}  // namespace twin
