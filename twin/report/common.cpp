@@ -1,8 +1,5 @@
 #include "twin/report/common.hpp"
 
-#include <cstdio>
-#include <ctime>
-
 #include "twin/base/check.hpp"
 #include "twin/base/text.hpp"
 
@@ -26,18 +23,6 @@ std::string warning_text(const network_result& n) {
   return std::to_string(n.disconnected.size()) +
          " OD pair(s) disconnected: " + text::fixed(n.unassigned_veh_h, 1) +
          " veh/h of demand cannot be assigned";
-}
-
-// "2026-11-21T07:52:31.123Z": the live base's as-of time, readable beside its milliseconds.
-std::string utc_text(time_ms t) {
-  const std::time_t seconds = static_cast<std::time_t>(t / 1000 - (t % 1000 < 0 ? 1 : 0));
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(((t % 1000) + 1000) % 1000));
-  return buf;
 }
 
 }  // namespace twin

@@ -7,7 +7,6 @@
 #include <string>
 #include <string_view>
 
-#include "twin/base/time.hpp"
 #include "twin/scenario/scenario.hpp"
 
 namespace twin {
@@ -20,8 +19,6 @@ std::string zone_label(const city& c, zone_id z);
 bool traffic_reused(const variant_result& v);
 // "N OD pair(s) disconnected: X veh/h of demand cannot be assigned"; empty when none is.
 std::string warning_text(const network_result& n);
-// "2026-11-21T07:52:31.123Z": the live base's as-of time, readable beside its milliseconds.
-std::string utc_text(time_ms t);
 
 }  // namespace twin
 

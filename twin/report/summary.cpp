@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "twin/base/time_text.hpp"
 #include "twin/report/common.hpp"
 
 namespace twin {
@@ -153,7 +154,7 @@ json live_base_json(const scenario& s, const live_base_report& lb) {
   return {{"node", lb.node},
           {"city", lb.city_name},
           {"as_of_ms", lb.as_of},
-          {"as_of", utc_text(lb.as_of)},
+          {"as_of", iso8601_utc(lb.as_of)},
           {"stale_after_ms", lb.stale_after_ms},
           {"links_observed", lb.links_observed},
           {"links_stale", lb.links_stale},

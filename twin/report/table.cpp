@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "twin/base/text.hpp"
+#include "twin/base/time_text.hpp"
 #include "twin/report/common.hpp"
 
 namespace twin {
@@ -25,8 +26,8 @@ void live_base_lines(std::ostream& os, const scenario& s, const scenario_result&
                      const live_base_report& lb_ref) {
   const city& c = s.base;
   const auto* lb = &lb_ref;
-  os << "Live base: " << lb->node << " as of " << utc_text(lb->as_of) << ": " << lb->links_observed
-     << " links observed, " << lb->links_stale << " stale (older than "
+  os << "Live base: " << lb->node << " as of " << iso8601_utc(lb->as_of) << ": "
+     << lb->links_observed << " links observed, " << lb->links_stale << " stale (older than "
      << lb->stale_after_ms / 60000.0 << " min), " << lb->cuts.size() << " capacities cut, "
      << lb->links_within_tolerance << " slower than the BPR curve within the "
      << fixed(100 * lb->capacity_tolerance, 0) << " % tolerance\n";

@@ -145,6 +145,41 @@ void finish(measures& m) {
   m.congestion = m.free_flow_vht > 0 ? m.vht / m.free_flow_vht - 1 : 0;
 }
 
+// Travel time per OD pair along the cheapest paths at the equilibrium's costs, and the pairs a
+// closure cut off.
+void od_times(const city& c, const model& m, const assign::network& net,
+              std::span<const double> cost, std::span<const double> time, network_result& r) {
+  std::map<std::uint32_t, std::vector<std::size_t>> by_origin;
+  for (std::size_t i = 0; i < c.demand.size(); ++i)
+    if (m.trips[i] > 0) by_origin[c.zones[c.demand[i].from.value].centroid.value].push_back(i);
+  std::vector<od_result> od(c.demand.size());
+  std::vector<double> best, time_to;
+  for (const auto& [origin, entries] : by_origin) {
+    cheapest_from(net, cost, time, origin, best, time_to);
+    for (auto i : entries) {
+      const auto& d = c.demand[i];
+      od[i] = {d.from, d.to, m.trips[i], std::nullopt};
+      const auto dest = c.zones[d.to.value].centroid.value;
+      if (std::isfinite(best[dest])) od[i].time_min = time_to[dest];
+    }
+  }
+  for (std::size_t i = 0; i < c.demand.size(); ++i) {
+    if (!(m.trips[i] > 0)) continue;
+    r.demand_veh_h += m.trips[i];
+    r.od.push_back(od[i]);
+    if (!od[i].time_min) {
+      r.disconnected.push_back(od[i]);
+      r.unassigned_veh_h += m.trips[i];
+    }
+  }
+  auto by_pair = [&](const od_result& a, const od_result& b) {
+    return std::pair(c.zones[a.from.value].number, c.zones[a.to.value].number) <
+           std::pair(c.zones[b.from.value].number, c.zones[b.to.value].number);
+  };
+  std::sort(r.od.begin(), r.od.end(), by_pair);
+  std::sort(r.disconnected.begin(), r.disconnected.end(), by_pair);
+}
+
 struct solved {
   network_result result;
   assign::solution solution;
@@ -225,36 +260,7 @@ solved solve_model(const city& c, const model& m, const scenario_spec& spec,
   finish(r.city);
   for (auto& d : r.districts) finish(d);
 
-  // Travel time per OD pair, and the pairs a closure cut off.
-  std::map<std::uint32_t, std::vector<std::size_t>> by_origin;
-  for (std::size_t i = 0; i < c.demand.size(); ++i)
-    if (m.trips[i] > 0) by_origin[c.zones[c.demand[i].from.value].centroid.value].push_back(i);
-  std::vector<od_result> od(c.demand.size());
-  std::vector<double> best, time_to;
-  for (const auto& [origin, entries] : by_origin) {
-    cheapest_from(*net, sol.link_cost, time, origin, best, time_to);
-    for (auto i : entries) {
-      const auto& d = c.demand[i];
-      od[i] = {d.from, d.to, m.trips[i], std::nullopt};
-      const auto dest = c.zones[d.to.value].centroid.value;
-      if (std::isfinite(best[dest])) od[i].time_min = time_to[dest];
-    }
-  }
-  for (std::size_t i = 0; i < c.demand.size(); ++i) {
-    if (!(m.trips[i] > 0)) continue;
-    r.demand_veh_h += m.trips[i];
-    r.od.push_back(od[i]);
-    if (!od[i].time_min) {
-      r.disconnected.push_back(od[i]);
-      r.unassigned_veh_h += m.trips[i];
-    }
-  }
-  auto by_pair = [&](const od_result& a, const od_result& b) {
-    return std::pair(c.zones[a.from.value].number, c.zones[a.to.value].number) <
-           std::pair(c.zones[b.from.value].number, c.zones[b.to.value].number);
-  };
-  std::sort(r.od.begin(), r.od.end(), by_pair);
-  std::sort(r.disconnected.begin(), r.disconnected.end(), by_pair);
+  od_times(c, m, *net, sol.link_cost, time, r);
   return out;
 }
 
@@ -291,6 +297,40 @@ std::pair<live_base, solved> fork_live(const scenario& s, const run_options& opt
   return {std::move(*live), std::move(bundle)};
 }
 
+// A variant: solved (or the baseline's traffic when it changes the environment only), its
+// environment, and its comparison with the baseline.
+variant_result run_variant(const variant_spec& v, const city& base_city, const solved& base,
+                           const network_result& baseline, const scenario_spec& spec,
+                           const run_options& options,
+                           const env::scenario_environment* environment) {
+  variant_result vr;
+  vr.name = v.name;
+  vr.title = v.title;
+  // Environmental changes alone leave the network and the demand as they are: the baseline's
+  // traffic is the variant's, without solving it again.
+  const bool reuse = v.perturbations.empty() && !v.environment.empty();
+  if (reuse) {
+    vr.links = base_city.links;
+    vr.result = baseline;
+    vr.result.environment.reset();
+    vr.result.solve_ms = 0;
+  } else {
+    auto m = build_model(base_city, &v);
+    // New links change the network's shape: the baseline's bushes no longer fit.
+    const bool same_shape = m.network.size() == base_city.links.size();
+    vr.result =
+        solve_model(base_city, m, spec, options, same_shape ? &base.solution : nullptr).result;
+    vr.links = std::move(m.network);
+  }
+  if (environment) {
+    vr.result.environment = env::variant_environment(*environment, base_city, v.environment,
+                                                     traffic_of(base_city, vr.links, vr.result));
+    vr.result.environment->traffic_reused = reuse;
+  }
+  vr.against_baseline = compare(baseline, vr.result, spec.top);
+  return vr;
+}
+
 }  // namespace
 
 scenario_result run_scenario(const scenario& s, const run_options& options) {
@@ -315,34 +355,9 @@ scenario_result run_scenario(const scenario& s, const run_options& options) {
     out.baseline.environment = environment->baseline;
     out.live_environment = environment->live;
   }
-  for (const auto& v : s.spec.variants) {
-    variant_result vr;
-    vr.name = v.name;
-    vr.title = v.title;
-    // Environmental changes alone leave the network and the demand as they are: the baseline's
-    // traffic is the variant's, without solving it again.
-    const bool reuse = v.perturbations.empty() && !v.environment.empty();
-    if (reuse) {
-      vr.links = base_city.links;
-      vr.result = out.baseline;
-      vr.result.environment.reset();
-      vr.result.solve_ms = 0;
-    } else {
-      auto m = build_model(base_city, &v);
-      // New links change the network's shape: the baseline's bushes no longer fit.
-      const bool same_shape = m.network.size() == base_city.links.size();
-      vr.result =
-          solve_model(base_city, m, s.spec, options, same_shape ? &base.solution : nullptr).result;
-      vr.links = std::move(m.network);
-    }
-    if (environment) {
-      vr.result.environment = env::variant_environment(*environment, base_city, v.environment,
-                                                       traffic_of(base_city, vr.links, vr.result));
-      vr.result.environment->traffic_reused = reuse;
-    }
-    vr.against_baseline = compare(out.baseline, vr.result, s.spec.top);
-    out.variants.push_back(std::move(vr));
-  }
+  for (const auto& v : s.spec.variants)
+    out.variants.push_back(run_variant(v, base_city, base, out.baseline, s.spec, options,
+                                       environment ? &*environment : nullptr));
   return out;
 }
 

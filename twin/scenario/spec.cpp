@@ -13,6 +13,8 @@
 #include <unordered_map>
 
 #include "twin/base/csv.hpp"
+#include "twin/base/text.hpp"
+#include "twin/base/time_text.hpp"
 #include "twin/city/geo.hpp"
 #include "twin/env/weather.hpp"
 
@@ -40,15 +42,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Thrown inside the loader only, caught in load_scenario*: the file is the boundary.
-struct spec_failure {
-  load_error error;
-};
-
-std::string in_quotes(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
-
 std::size_t line_of(const YAML::Node& n) {
   return n.Mark().line >= 0 ? static_cast<std::size_t>(n.Mark().line) + 1 : 0;
 }
@@ -66,7 +59,7 @@ class spec_reader {
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& field,
                          std::string message) const {
-    throw spec_failure{load_error{file_, line_of(at), field, std::move(message)}};
+    throw load_failure{load_error{file_, line_of(at), field, std::move(message)}};
   }
 
   void only_keys(const YAML::Node& map, const std::string& path,
@@ -76,7 +69,8 @@ class spec_reader {
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
       std::string list;
       for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-      fail(kv.first, join(path, key), "unknown key " + in_quotes(key) + " (known: " + list + ")");
+      fail(kv.first, join(path, key),
+           "unknown key " + text::quoted(key) + " (known: " + list + ")");
     }
   }
 
@@ -106,7 +100,7 @@ class spec_reader {
     if (!n.IsScalar()) fail(n, field, "expected a number");
     auto s = n.as<std::string>();
     auto v = parse_double(s);
-    if (!v) fail(n, field, in_quotes(s) + " is not a finite number");
+    if (!v) fail(n, field, text::quoted(s) + " is not a finite number");
     return *v;
   }
 
@@ -128,7 +122,7 @@ class spec_reader {
     auto v = parse_int(n.as<std::string>());
     if (!v || *v < min || *v > max)
       fail(n, field,
-           in_quotes(n.as<std::string>()) + " is not a whole number in [" + std::to_string(min) +
+           text::quoted(n.as<std::string>()) + " is not a whole number in [" + std::to_string(min) +
                ", " + std::to_string(max) + "]");
     return static_cast<std::uint32_t>(*v);
   }
@@ -152,7 +146,7 @@ class spec_reader {
     auto it = node_by_number_.find(number);
     if (it == node_by_number_.end())
       fail(n, field,
-           "unknown node " + std::to_string(number) + " in city " + in_quotes(city_.name));
+           "unknown node " + std::to_string(number) + " in city " + text::quoted(city_.name));
     return it->second;
   }
 
@@ -161,7 +155,7 @@ class spec_reader {
     auto it = zone_by_number_.find(number);
     if (it == zone_by_number_.end())
       fail(n, field,
-           "unknown zone " + std::to_string(number) + " in city " + in_quotes(city_.name));
+           "unknown zone " + std::to_string(number) + " in city " + text::quoted(city_.name));
     return it->second;
   }
 
@@ -169,7 +163,8 @@ class spec_reader {
     auto key = text(n, field);
     auto d = city_.find_district(key);
     if (!d)
-      fail(n, field, "unknown district " + in_quotes(key) + " in city " + in_quotes(city_.name));
+      fail(n, field,
+           "unknown district " + text::quoted(key) + " in city " + text::quoted(city_.name));
     return *d;
   }
 
@@ -186,7 +181,8 @@ class spec_reader {
         auto key = text(k, field);
         auto it = link_by_key_.find(key);
         if (it == link_by_key_.end())
-          fail(k, field, "unknown link " + in_quotes(key) + " in city " + in_quotes(city_.name));
+          fail(k, field,
+               "unknown link " + text::quoted(key) + " in city " + text::quoted(city_.name));
         p.links.push_back(it->second);
         listed += (listed.empty() ? "" : ", ") + key;
       }
@@ -198,8 +194,8 @@ class spec_reader {
         if (l.name == name) p.links.push_back(l.id);
       if (p.links.empty())
         fail(bridge, field,
-             "no link is named " + in_quotes(name) + " in city " + in_quotes(city_.name));
-      p.target = "bridge " + in_quotes(name);
+             "no link is named " + text::quoted(name) + " in city " + text::quoted(city_.name));
+      p.target = "bridge " + text::quoted(name);
     } else {
       const auto field = join(path, "district");
       auto d = district(body["district"], field);
@@ -300,7 +296,7 @@ class spec_reader {
       if (link_by_key_.count(a.key) ||
           std::find(new_keys.begin(), new_keys.end(), a.key) != new_keys.end())
         fail(body["key"] ? body["key"] : body, join(field, "key"),
-             "link key " + in_quotes(a.key) + " is already taken");
+             "link key " + text::quoted(a.key) + " is already taken");
       new_keys.push_back(a.key);
       a.name = body["name"] ? text(body["name"], join(field, "name")) : "new link";
       a.district = body["district"] ? district(body["district"], join(field, "district"))
@@ -317,7 +313,7 @@ class spec_reader {
              "into minutes");
     } else {
       fail(kv.first, path,
-           "unknown perturbation " + in_quotes(kind) +
+           "unknown perturbation " + text::quoted(kind) +
                " (known: close, capacity, speed, demand, add_link, toll, weather, background, "
                "ban, electrify, low_emission_zone, add_source, remove_source, source)");
     }
@@ -372,7 +368,7 @@ double wind_from(const spec_reader& r, const YAML::Node& n, const std::string& f
   }
   if (auto deg = env::parse_compass_deg(trim(text))) return *deg;
   r.fail(n, field,
-         "unknown compass point " + in_quotes(text) +
+         "unknown compass point " + text::quoted(text) +
              " (give degrees, or one of N, NNE, NE, ENE, E, ESE, SE, SSE, S, SSW, SW, WSW, W, "
              "WNW, NW, NNW)");
 }
@@ -382,7 +378,7 @@ env::stability stability_class(const spec_reader& r, const YAML::Node& n,
   auto s = env::parse_stability(r.text(n, field));
   if (!s)
     r.fail(n, field,
-           "unknown stability class " + in_quotes(n.as<std::string>()) + " (known: A to F)");
+           "unknown stability class " + text::quoted(n.as<std::string>()) + " (known: A to F)");
   return *s;
 }
 
@@ -405,50 +401,6 @@ env::weather_change weather_fields(const spec_reader& r, const YAML::Node& body,
     c.air_temperature_k = t + 273.15;
   }
   return c;
-}
-
-// "2024-08-15T14:00:00+08:00", "2024-08-15T06:00Z": a time with its offset from UTC.
-std::optional<time_ms> parse_iso_time(std::string_view s) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  std::size_t at = 0;
-  auto digits = [&](std::size_t n, int& out) {
-    if (at + n > s.size()) return false;
-    out = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const char ch = s[at + i];
-      if (ch < '0' || ch > '9') return false;
-      out = out * 10 + (ch - '0');
-    }
-    at += n;
-    return true;
-  };
-  auto expect = [&](char ch) { return at < s.size() && s[at++] == ch; };
-  if (!digits(4, y) || !expect('-') || !digits(2, mo) || !expect('-') || !digits(2, d) ||
-      !(expect('T')) || !digits(2, h) || !expect(':') || !digits(2, mi))
-    return std::nullopt;
-  if (at < s.size() && s[at] == ':' && !(++at && digits(2, sec))) return std::nullopt;
-  int offset_min = 0;
-  if (at < s.size() && s[at] == 'Z') {
-    ++at;
-  } else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
-    const int sign = s[at++] == '-' ? -1 : 1;
-    int oh = 0, om = 0;
-    if (!digits(2, oh) || !expect(':') || !digits(2, om)) return std::nullopt;
-    offset_min = sign * (oh * 60 + om);
-  } else {
-    return std::nullopt;
-  }
-  if (at != s.size() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
-    return std::nullopt;
-  // Days since 1970-01-01 of a proleptic Gregorian date (the year shifted to start in March, so
-  // that the leap day ends it).
-  const int yy = mo <= 2 ? y - 1 : y;
-  const int era = (yy >= 0 ? yy : yy - 399) / 400;
-  const int year_of_era = yy - era * 400;
-  const int day_of_year = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + day_of_era - 719468;
-  return days * ms_per_day + (h * 60 + mi - offset_min) * ms_per_minute + sec * ms_per_second;
 }
 
 void read_environment(const spec_reader& r, const YAML::Node& root, const city& c,
@@ -494,10 +446,10 @@ void read_environment(const spec_reader& r, const YAML::Node& root, const city& 
           static_cast<int>(r.whole(w["cloud_oktas"], path + ".cloud_oktas", 0, 8));
       if (w["cloud_ceiling_m"])
         report.clouds.cloud_ceiling_m = r.positive(w["cloud_ceiling_m"], path + ".cloud_ceiling_m");
-      auto t = parse_iso_time(r.text(w["time"], path + ".time"));
+      auto t = parse_iso8601_ms(r.text(w["time"], path + ".time"), std::nullopt);
       if (!t)
         r.fail(w["time"], path + ".time",
-               in_quotes(w["time"].as<std::string>()) +
+               text::quoted(w["time"].as<std::string>()) +
                    " is not a time such as 2024-08-15T14:00:00+08:00 (an offset or Z is needed)");
       when = *t;
     } else if (!c0.stability_class) {
@@ -538,7 +490,7 @@ void read_environment(const spec_reader& r, const YAML::Node& root, const city& 
     auto scheme = env::parse_sigma_scheme(r.text(env["sigmas"], "environment.sigmas"));
     if (!scheme)
       r.fail(env["sigmas"], "environment.sigmas",
-             "unknown sigmas " + in_quotes(env["sigmas"].as<std::string>()) +
+             "unknown sigmas " + text::quoted(env["sigmas"].as<std::string>()) +
                  " (known: pg, briggs-urban, briggs-rural)");
     e.scheme = *scheme;
   }
@@ -585,7 +537,7 @@ auto known_name(const spec_reader& r, const YAML::Node& n, const std::string& fi
   auto v = parse(r.text(n, field));
   if (!v)
     r.fail(n, field,
-           "unknown " + std::string(what) + " " + in_quotes(n.as<std::string>()) +
+           "unknown " + std::string(what) + " " + text::quoted(n.as<std::string>()) +
                " (known: " + std::string(known) + ")");
   return *v;
 }
@@ -615,7 +567,7 @@ env::env_perturbation read_env_perturbation(const spec_reader& r, const city& c,
   auto known_source = [&](const YAML::Node& n, const std::string& at) {
     auto key = r.text(n, at);
     if (std::find(source_keys.begin(), source_keys.end(), key) == source_keys.end())
-      r.fail(n, at, "unknown source " + in_quotes(key) + " in city " + in_quotes(c.name));
+      r.fail(n, at, "unknown source " + text::quoted(key) + " in city " + text::quoted(c.name));
     return key;
   };
   if (kind == "weather") {
@@ -691,7 +643,7 @@ env::env_perturbation read_env_perturbation(const spec_reader& r, const city& c,
     auto& s = p.source;
     s.key = r.text(r.required(body, "key", field), f("key"));
     if (std::find(source_keys.begin(), source_keys.end(), s.key) != source_keys.end())
-      r.fail(body["key"], f("key"), "source key " + in_quotes(s.key) + " is already taken");
+      r.fail(body["key"], f("key"), "source key " + text::quoted(s.key) + " is already taken");
     if (source_keys.size() >= env::env_sources_max)
       r.fail(body["key"], f("key"),
              "at most " + std::to_string(env::env_sources_max) + " stacks in a variant");
@@ -712,7 +664,7 @@ env::env_perturbation read_env_perturbation(const spec_reader& r, const city& c,
         }
       if (!found)
         r.fail(body, f("district"),
-               "the source lies in no district of city " + in_quotes(c.name) +
+               "the source lies in no district of city " + text::quoted(c.name) +
                    ": name the district its emissions count in");
     }
     s.stack_height_m =
@@ -749,9 +701,9 @@ YAML::Node read_yaml(const fs::path& file) {
   try {
     return YAML::LoadFile(file.string());
   } catch (const YAML::BadFile&) {
-    throw spec_failure{load_error{file.string(), 0, "", "cannot open file"}};
+    throw load_failure{load_error{file.string(), 0, "", "cannot open file"}};
   } catch (const YAML::ParserException& e) {
-    throw spec_failure{load_error{file.string(), e.mark.line >= 0 ? e.mark.line + 1u : 0u, "",
+    throw load_failure{load_error{file.string(), e.mark.line >= 0 ? e.mark.line + 1u : 0u, "",
                                   "malformed YAML: " + e.msg}};
   }
 }
@@ -782,7 +734,7 @@ scenario_spec read_spec(const YAML::Node& root, const fs::path& file, spec_reade
     s.base_node = r.text(node, "base.node");
     if (s.base_node.find("://") == std::string::npos)
       r.fail(node, "base.node",
-             in_quotes(s.base_node) + " is not a node address such as tcp://127.0.0.1:7101");
+             text::quoted(s.base_node) + " is not a node address such as tcp://127.0.0.1:7101");
   }
   if (!root["scenario"]) r.fail(root, "scenario", "missing: the scenario's name");
   s.name = r.text(root["scenario"], "scenario");
@@ -825,7 +777,7 @@ scenario_spec read_spec(const YAML::Node& root, const fs::path& file, spec_reade
     vs.name = r.text(v["name"], path + ".name");
     for (const auto& other : s.variants)
       if (other.name == vs.name)
-        r.fail(v["name"], path + ".name", "duplicate variant name " + in_quotes(vs.name));
+        r.fail(v["name"], path + ".name", "duplicate variant name " + text::quoted(vs.name));
     if (vs.name == "baseline")
       r.fail(v["name"], path + ".name", "'baseline' is the unperturbed network's name");
     for (char ch : vs.name)
@@ -862,7 +814,7 @@ template <class F>
 auto guarded(const fs::path& file, F&& f) -> decltype(f()) {
   try {
     return f();
-  } catch (const spec_failure& e) {
+  } catch (const load_failure& e) {
     return unexpected{e.error};
   } catch (const YAML::Exception& e) {
     return unexpected{
