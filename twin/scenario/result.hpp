@@ -83,7 +83,7 @@ struct scenario_result {
   // What the live state changed in the base; empty when the base is the bundle alone.
   std::optional<live_base_report> live_base;
   // A live base with the environment: the weather and backgrounds the live twin set, and the
-  // modelled baseline against the observations (twin/env_scenario.hpp).
+  // modelled baseline against the observations (twin/scenario/environment.hpp).
   std::optional<env::live_coupling> live_environment;
 };
 

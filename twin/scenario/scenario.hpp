@@ -18,9 +18,9 @@
 //
 // Environmental scenarios: an `environment:` section, or environmental perturbations (weather,
 // background, ban, electrify, low_emission_zone, add_source, remove_source, source) in a variant's
-// list, add the air and noise of every run on a receptor grid (twin/env_scenario.hpp). A variant
-// with environmental perturbations only keeps the baseline's traffic without solving it again.
-// With a live base, the live twin's wind and air-quality sensors set the weather and the
+// list, add the air and noise of every run on a receptor grid (twin/scenario/environment.hpp). A
+// variant with environmental perturbations only keeps the baseline's traffic without solving it
+// again. With a live base, the live twin's wind and air-quality sensors set the weather and the
 // backgrounds of every run, and the baseline is compared with them (env::live_coupling).
 //
 // Same spec and same base give bit-for-bit the same numbers (one worker, no time limit); only

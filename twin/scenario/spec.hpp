@@ -64,7 +64,7 @@ struct scenario_spec {
   std::uint32_t iterations_max = 1000;
   double value_of_time_per_h = 0;  // needed only when a variant has tolls
   std::uint32_t top = 10;          // most affected links and OD pairs reported
-  // The `environment:` section (twin/env_scenario.hpp); computed only when enabled.
+  // The `environment:` section (twin/scenario/environment.hpp); computed only when enabled.
   env::environment_settings environment;
   std::vector<variant_spec> variants;
 };
@@ -74,7 +74,7 @@ struct scenario {
   scenario_spec spec;
   city base;
   // The live state the base is forked from, checked against `base` (check_live_snapshot); the
-  // run perturbs the bundle with it (twin/live_base.hpp) before the baseline.
+  // run perturbs the bundle with it (twin/scenario/live_base.hpp) before the baseline.
   std::optional<live_snapshot> live;
   live_base_options live_options;
 };
