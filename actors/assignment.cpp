@@ -12,7 +12,6 @@
 #include <string>
 #include <utility>
 
-#include "actors/own_system.hpp"
 #include "twin/base/check.hpp"
 
 namespace actors {
@@ -171,19 +170,6 @@ twin::assign::solve_function actor_solver(caf::actor_system& sys) {
              const twin::assign::solution* warm_start) {
         return solve_on_actors(sys, net, trips, options, std::move(part_of_origin), warm_start);
       };
-}
-
-struct assignment_system::impl : own_system {
-  using own_system::own_system;
-};
-
-assignment_system::assignment_system(std::size_t threads_max)
-    : impl_(std::make_unique<impl>(threads_max)) {}
-
-assignment_system::~assignment_system() = default;
-
-twin::assign::solve_function assignment_system::solver() {
-  return actor_solver(impl_->get());
 }
 
 }  // namespace actors

@@ -8,7 +8,6 @@
 #include <caf/fwd.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "twin/assign/assignment.hpp"
@@ -26,21 +25,5 @@ twin::assign::solution solve_on_actors(caf::actor_system& sys, const twin::assig
 
 // solve_on_actors() on `sys` as a twin::assign::solve_function; `sys` must outlive it.
 twin::assign::solve_function actor_solver(caf::actor_system& sys);
-
-// An actor system of its own for the solves of a command that runs no node.
-class assignment_system {
- public:
-  explicit assignment_system(std::size_t threads_max);
-  ~assignment_system();
-  assignment_system(const assignment_system&) = delete;
-  assignment_system& operator=(const assignment_system&) = delete;
-
-  // Valid while this object lives.
-  twin::assign::solve_function solver();
-
- private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
-};
 
 }  // namespace actors

@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "actors/own_system.hpp"
 #include "twin/base/check.hpp"
 
 namespace actors {
@@ -110,19 +109,6 @@ twin::env::grid_function actor_grid(caf::actor_system& sys) {
                 const receptor_grid& grid, std::array<std::span<double>, pollutant_count> out) {
     compute_on_actors(sys, w, o, points, lines, grid, out);
   };
-}
-
-struct environment_system::impl : own_system {
-  using own_system::own_system;
-};
-
-environment_system::environment_system(std::size_t threads_max)
-    : impl_(std::make_unique<impl>(threads_max)) {}
-
-environment_system::~environment_system() = default;
-
-twin::env::grid_function environment_system::grid() {
-  return actor_grid(impl_->get());
 }
 
 }  // namespace actors

@@ -9,7 +9,6 @@
 #include <array>
 #include <caf/fwd.hpp>
 #include <cstddef>
-#include <memory>
 #include <span>
 
 #include "twin/scenario/environment.hpp"
@@ -27,21 +26,5 @@ void compute_on_actors(caf::actor_system& sys, const twin::env::weather& w,
 
 // compute_on_actors() on `sys` as a twin::env::grid_function; `sys` must outlive it.
 twin::env::grid_function actor_grid(caf::actor_system& sys);
-
-// An actor system of its own for the grids of a command that runs no node.
-class environment_system {
- public:
-  explicit environment_system(std::size_t threads_max);
-  ~environment_system();
-  environment_system(const environment_system&) = delete;
-  environment_system& operator=(const environment_system&) = delete;
-
-  // Valid while this object lives.
-  twin::env::grid_function grid();
-
- private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
-};
 
 }  // namespace actors

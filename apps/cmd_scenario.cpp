@@ -6,11 +6,10 @@
 #include <optional>
 #include <string>
 
-#include "actors/assignment.hpp"
-#include "actors/environment.hpp"
+#include "actors/compute_system.hpp"
 #include "apps/commands.hpp"
 #include "cluster/live_fetch.hpp"
-#include "twin/report/scenario_output.hpp"
+#include "twin/report/report.hpp"
 #include "twin/scenario/scenario.hpp"
 
 namespace apps {
@@ -45,18 +44,13 @@ int run(const scenario_flags& f) {
   if (!s->spec.base_node.empty()) {
     auto live = fetch_live_snapshot(s->spec.base_node, s->base, f.node_timeout_ms);
     if (!live) return fail("live base: " + live.error(), 1);
-    if (auto ok = twin::check_live_snapshot(s->base, *live); !ok)
+    if (auto ok = twin::attach_live_base(*s, std::move(*live)); !ok)
       return fail(ok.error().message, 1);
-    s->live = std::move(*live);
   }
-  // Each solve runs on the actor system: one worker actor per district.
-  actors::assignment_system solvers(2);
-  twin::run_options options;
+  // Each solve and each receptor grid runs on one actor system: one worker actor per district.
+  actors::compute_system compute(2);
+  auto options = compute.run_options();
   options.relative_gap = f.gap;
-  options.solver = solvers.solver();
-  // The receptor grid of an environmental scenario too: one worker actor per district's cells.
-  actors::environment_system grids(2);
-  options.grid = grids.grid();
   const auto result = twin::run_scenario(*s, options);
   const std::filesystem::path dir = f.out.empty()
                                         ? std::filesystem::path("scenario-out") / s->spec.name

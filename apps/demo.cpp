@@ -11,15 +11,14 @@
 #include <thread>
 #include <vector>
 
-#include "actors/assignment.hpp"
-#include "actors/environment.hpp"
+#include "actors/compute_system.hpp"
 #include "apps/commands.hpp"
 #include "apps/render.hpp"
 #include "apps/signals.hpp"
 #include "cluster/live_fetch.hpp"
 #include "node/feed_driver.hpp"
 #include "node/node_host.hpp"
-#include "twin/report/scenario_output.hpp"
+#include "twin/report/report.hpp"
 #include "twin/scenario/scenario.hpp"
 
 namespace apps {
@@ -64,11 +63,8 @@ int run_what_ifs(const demo_flags& f, const std::optional<twin::live_snapshot>& 
     for (const char* name : {"sai-van-closed.yaml", "diesel-truck-ban.yaml"})
       files.push_back(std::filesystem::path(f.city) / "scenarios" / name);
   }
-  actors::assignment_system solvers(2);
-  actors::environment_system grids(2);
-  twin::run_options options;
-  options.solver = solvers.solver();
-  options.grid = grids.grid();
+  actors::compute_system compute(2);
+  const auto options = compute.run_options();
   for (const auto& file : files) {
     if (!std::filesystem::exists(file)) continue;
     auto s = twin::load_scenario(file);
@@ -76,10 +72,8 @@ int run_what_ifs(const demo_flags& f, const std::optional<twin::live_snapshot>& 
       std::cerr << "citytwin demo: " << s.error().to_string() << "\n";
       return 2;
     }
-    if (live && twin::check_live_snapshot(s->base, *live)) {
-      s->spec.base_node = live->node;
-      s->live = *live;
-    }
+    // A snapshot the bundle does not match leaves the what-if on the bundle alone.
+    if (live) (void)twin::attach_live_base(*s, *live);
     std::cout << "\nwhat-if" << (s->live ? ", forked from the live twin" : "") << ": "
               << file.string() << "\n(citytwin scenario run " << file.string()
               << (s->live ? " --node ADDR" : "")

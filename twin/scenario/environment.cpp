@@ -1,9 +1,11 @@
 #include "twin/scenario/environment.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <unordered_map>
+#include <utility>
 
 #include "twin/env/weather.hpp"
 
@@ -605,6 +607,66 @@ environment_result compute_environment(const city& c, const environment_settings
       air_over(all, grid, r.no2_ug_m3, settings.short_term.no2_ug_m3, settings.annual.no2_ug_m3);
   r.city.lden_db = lden_over(all, grid, r.lden_db);
   return r;
+}
+
+namespace {
+
+// Replays the first dispersion for the second call: the live coupling runs the baseline twice
+// under the same weather and emitters, only the backgrounds differ (added after the dispersion).
+grid_function once_on_grid(const grid_function& on_grid) {
+  auto memo = std::make_shared<std::array<std::vector<double>, pollutant_count>>();
+  auto done = std::make_shared<bool>(false);
+  return [on_grid, memo, done](const weather& w, const dispersion_options& o,
+                               std::span<const point_emitter> points,
+                               std::span<const line_emitter> lines, const receptor_grid& grid,
+                               std::array<std::span<double>, pollutant_count> out) {
+    if (*done) {
+      for (std::size_t p = 0; p < out.size(); ++p) {
+        TWIN_CHECK_OP((*memo)[p].size(), ==, out[p].size());
+        for (std::size_t i = 0; i < out[p].size(); ++i) out[p][i] += (*memo)[p][i];
+      }
+      return;
+    }
+    if (on_grid)
+      on_grid(w, o, points, lines, grid, out);
+    else
+      disperse_on_grid(w, o, points, lines, grid, out);
+    for (std::size_t p = 0; p < out.size(); ++p) (*memo)[p].assign(out[p].begin(), out[p].end());
+    *done = true;
+  };
+}
+
+}  // namespace
+
+scenario_environment start_environment(const city& c, const environment_settings& settings,
+                                       const live_snapshot* live, time_ms stale_after_ms,
+                                       std::span<const link_traffic> traffic,
+                                       const grid_function& on_grid) {
+  scenario_environment e;
+  auto grid = build_receptor_grid(c, settings.grid);  // its shape was checked on loading
+  e.grid = std::make_shared<const receptor_grid>(std::move(grid.value()));
+  e.on_grid = on_grid;
+  if (!live) {
+    e.settings = settings;
+    e.baseline = compute_environment(c, settings, {}, traffic, *e.grid, on_grid);
+    return e;
+  }
+  auto lc = couple_weather(c, settings, *live, stale_after_ms, *e.grid);
+  const auto once = once_on_grid(on_grid);
+  const auto local = compute_environment(c, lc.settings, {}, traffic, *e.grid, once);
+  fit_background(lc, c, *e.grid, local);
+  e.baseline = compute_environment(c, lc.settings, {}, traffic, *e.grid, once);
+  compare_observed(lc, e.baseline);
+  e.settings = lc.settings;
+  e.live = std::move(lc);
+  return e;
+}
+
+environment_result variant_environment(const scenario_environment& e, const city& c,
+                                       std::span<const env_perturbation> changes,
+                                       std::span<const link_traffic> traffic) {
+  TWIN_CHECK(e.grid != nullptr);
+  return compute_environment(c, e.settings, changes, traffic, *e.grid, e.on_grid);
 }
 
 }  // namespace twin::env

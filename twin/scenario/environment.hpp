@@ -338,6 +338,36 @@ void fit_background(live_coupling& lc, const city& c, const receptor_grid& grid,
 // Step 3: the modelled baseline (computed with step 2's settings) at every sensor.
 void compare_observed(live_coupling& lc, const environment_result& baseline);
 
+// ---------------------------------------------------------------------------------------------
+// The environment of a scenario's runs: the one entry point of the runner.
+
+// What every run of a scenario shares: the receptor grid, the settings every run is computed
+// under (the file's, or the file's with the live twin's weather and backgrounds) and the grid
+// function.
+struct scenario_environment {
+  std::shared_ptr<const receptor_grid> grid;
+  environment_settings settings;
+  grid_function on_grid;
+  // A live base: where its weather and backgrounds came from, and the modelled baseline against
+  // the observations.
+  std::optional<live_coupling> live;
+  environment_result baseline;
+};
+
+// The baseline's environment. Builds the grid (its shape was checked when the scenario was
+// loaded); with a live snapshot, steps 1-3 above: the live weather, the backgrounds fitted to the
+// local contribution at the sensors and the modelled baseline against them, the two baselines
+// under one weather sharing one dispersion of the grid.
+scenario_environment start_environment(const city& c, const environment_settings& settings,
+                                       const live_snapshot* live, time_ms stale_after_ms,
+                                       std::span<const link_traffic> traffic,
+                                       const grid_function& on_grid);
+
+// The environment of a variant under the scenario's settings, with its own changes.
+environment_result variant_environment(const scenario_environment& e, const city& c,
+                                       std::span<const env_perturbation> changes,
+                                       std::span<const link_traffic> traffic);
+
 // The cell of the grid holding a position; empty outside the grid.
 std::optional<std::uint32_t> cell_holding(const receptor_grid& grid, lon_lat position);
 

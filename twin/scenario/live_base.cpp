@@ -8,6 +8,7 @@
 
 #include "twin/assign/bpr.hpp"
 #include "twin/base/check.hpp"
+#include "twin/base/text.hpp"
 
 namespace twin {
 
@@ -15,10 +16,6 @@ namespace {
 
 bool fresh(time_ms t, time_ms as_of, time_ms stale_after_ms) {
   return t >= as_of - stale_after_ms;
-}
-
-std::string in_quotes(std::string_view s) {
-  return "'" + std::string(s) + "'";
 }
 
 live_base_error failure(live_base_failure f, const live_snapshot& s, std::string what) {
@@ -36,40 +33,40 @@ bool valid_or_missing(double v) {
 expected<bool, live_base_error> check_live_snapshot(const city& bundle, const live_snapshot& s) {
   if (s.city_name != bundle.name)
     return unexpected{failure(live_base_failure::city_mismatch, s,
-                              "the node runs city " + in_quotes(s.city_name) +
-                                  " but the scenario's bundle is " + in_quotes(bundle.name))};
+                              "the node runs city " + text::quoted(s.city_name) +
+                                  " but the scenario's bundle is " + text::quoted(bundle.name))};
   std::unordered_map<std::string_view, link_id> link_by_key;
   for (const auto& l : bundle.links) link_by_key.emplace(l.key, l.id);
   for (const auto& l : s.links) {
     if (!link_by_key.count(l.key))
       return unexpected{failure(live_base_failure::unknown_link, s,
-                                "link " + in_quotes(l.key) + " is not in the bundle of " +
-                                    in_quotes(bundle.name) +
+                                "link " + text::quoted(l.key) + " is not in the bundle of " +
+                                    text::quoted(bundle.name) +
                                     " (is the node running another bundle?)")};
     if (!valid_or_missing(l.speed_kmh))
       return unexpected{failure(live_base_failure::bad_value, s,
-                                "link " + in_quotes(l.key) + ": field speed_kmh is " +
+                                "link " + text::quoted(l.key) + ": field speed_kmh is " +
                                     std::to_string(l.speed_kmh) + ", not a speed")};
     if (!valid_or_missing(l.flow_veh_h))
       return unexpected{failure(live_base_failure::bad_value, s,
-                                "link " + in_quotes(l.key) + ": field flow_veh_h is " +
+                                "link " + text::quoted(l.key) + ": field flow_veh_h is " +
                                     std::to_string(l.flow_veh_h) + ", not a flow")};
   }
   for (const auto& d : s.districts)
     if (!bundle.find_district(d.key))
-      return unexpected{failure(
-          live_base_failure::city_mismatch, s,
-          "district " + in_quotes(d.key) + " is not in the bundle of " + in_quotes(bundle.name))};
+      return unexpected{failure(live_base_failure::city_mismatch, s,
+                                "district " + text::quoted(d.key) + " is not in the bundle of " +
+                                    text::quoted(bundle.name))};
   for (const auto& x : s.sensors) {
     const sensor* known = bundle.find_sensor(x.key);
     if (!known || known->kind != x.kind)
       return unexpected{failure(live_base_failure::city_mismatch, s,
-                                "sensor " + in_quotes(x.key) + " (" +
+                                "sensor " + text::quoted(x.key) + " (" +
                                     std::string(to_string(x.kind)) + ") is not in the bundle of " +
-                                    in_quotes(bundle.name))};
+                                    text::quoted(bundle.name))};
     if (x.reported && !std::isfinite(x.value))
       return unexpected{failure(live_base_failure::bad_value, s,
-                                "sensor " + in_quotes(x.key) + ": field value is " +
+                                "sensor " + text::quoted(x.key) + ": field value is " +
                                     std::to_string(x.value) + " at time " + std::to_string(x.time) +
                                     ", not a reading")};
   }

@@ -1,915 +1,28 @@
 #include "twin/scenario/scenario.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <queue>
-#include <unordered_map>
+#include <span>
+#include <utility>
 
 #include "twin/assign/assignment.hpp"
-#include "twin/base/csv.hpp"
-#include "twin/city/geo.hpp"
-#include "twin/env/weather.hpp"
+#include "twin/assign/bpr.hpp"
+#include "twin/base/check.hpp"
 
 namespace twin {
-
-std::string_view to_string(perturbation_kind k) {
-  switch (k) {
-    case perturbation_kind::close:
-      return "close";
-    case perturbation_kind::capacity:
-      return "capacity";
-    case perturbation_kind::speed:
-      return "speed";
-    case perturbation_kind::demand:
-      return "demand";
-    case perturbation_kind::add_link:
-      return "add_link";
-    case perturbation_kind::toll:
-      return "toll";
-  }
-  return "?";
-}
-
-namespace {
-
-namespace fs = std::filesystem;
-
-// Thrown inside the loader only, caught in load_scenario*: the file is the boundary.
-struct spec_failure {
-  load_error error;
-};
-
-std::string in_quotes(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
-
-std::size_t line_of(const YAML::Node& n) {
-  return n.Mark().line >= 0 ? static_cast<std::size_t>(n.Mark().line) + 1 : 0;
-}
-
-// Reads one scenario file: every failure names the file, the line and the dotted field path.
-class spec_reader {
- public:
-  spec_reader(std::string file, const city& c) : file_(std::move(file)), city_(c) {
-    for (const auto& n : c.nodes) node_by_number_.emplace(n.number, n.id);
-    for (const auto& z : c.zones) zone_by_number_.emplace(z.number, z.id);
-    for (const auto& l : c.links) link_by_key_.emplace(l.key, l.id);
-  }
-
-  const city& base_city() const { return city_; }
-
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& field,
-                         std::string message) const {
-    throw spec_failure{load_error{file_, line_of(at), field, std::move(message)}};
-  }
-
-  void only_keys(const YAML::Node& map, const std::string& path,
-                 std::initializer_list<std::string_view> known) const {
-    for (const auto& kv : map) {
-      auto key = kv.first.as<std::string>();
-      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-      std::string list;
-      for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-      fail(kv.first, join(path, key), "unknown key " + in_quotes(key) + " (known: " + list + ")");
-    }
-  }
-
-  static std::string join(const std::string& path, std::string_view key) {
-    return path.empty() ? std::string(key) : path + "." + std::string(key);
-  }
-
-  YAML::Node map(const YAML::Node& parent, const char* key, const std::string& path,
-                 bool required) const {
-    YAML::Node n = parent[key];
-    if (!n) {
-      if (required) fail(parent, join(path, key), "missing");
-      return n;
-    }
-    if (!n.IsMap()) fail(n, join(path, key), "expected a map");
-    return n;
-  }
-
-  std::string text(const YAML::Node& n, const std::string& field) const {
-    if (!n.IsScalar()) fail(n, field, "expected text");
-    auto s = n.as<std::string>();
-    if (trim(s).empty()) fail(n, field, "must not be empty");
-    return s;
-  }
-
-  double number(const YAML::Node& n, const std::string& field) const {
-    if (!n.IsScalar()) fail(n, field, "expected a number");
-    auto s = n.as<std::string>();
-    auto v = parse_double(s);
-    if (!v) fail(n, field, in_quotes(s) + " is not a finite number");
-    return *v;
-  }
-
-  double non_negative(const YAML::Node& n, const std::string& field) const {
-    double v = number(n, field);
-    if (v < 0) fail(n, field, "must not be negative, got " + n.as<std::string>());
-    return v;
-  }
-
-  double positive(const YAML::Node& n, const std::string& field) const {
-    double v = number(n, field);
-    if (!(v > 0)) fail(n, field, "must be positive, got " + n.as<std::string>());
-    return v;
-  }
-
-  std::uint32_t whole(const YAML::Node& n, const std::string& field, std::uint32_t min,
-                      std::uint32_t max) const {
-    if (!n.IsScalar()) fail(n, field, "expected a whole number");
-    auto v = parse_int(n.as<std::string>());
-    if (!v || *v < min || *v > max)
-      fail(n, field,
-           in_quotes(n.as<std::string>()) + " is not a whole number in [" + std::to_string(min) +
-               ", " + std::to_string(max) + "]");
-    return static_cast<std::uint32_t>(*v);
-  }
-
-  // A scalar or a list of scalars.
-  std::vector<YAML::Node> one_or_many(const YAML::Node& n, const std::string& field) const {
-    std::vector<YAML::Node> out;
-    if (n.IsScalar()) {
-      out.push_back(n);
-    } else if (n.IsSequence()) {
-      for (const auto& e : n) out.push_back(e);
-      if (out.empty()) fail(n, field, "must not be an empty list");
-    } else {
-      fail(n, field, "expected a value or a list of values");
-    }
-    return out;
-  }
-
-  node_id node(const YAML::Node& n, const std::string& field) const {
-    auto number = whole(n, field, 0, std::numeric_limits<std::uint32_t>::max());
-    auto it = node_by_number_.find(number);
-    if (it == node_by_number_.end())
-      fail(n, field,
-           "unknown node " + std::to_string(number) + " in city " + in_quotes(city_.name));
-    return it->second;
-  }
-
-  zone_id zone(const YAML::Node& n, const std::string& field) const {
-    auto number = whole(n, field, 0, std::numeric_limits<std::uint32_t>::max());
-    auto it = zone_by_number_.find(number);
-    if (it == zone_by_number_.end())
-      fail(n, field,
-           "unknown zone " + std::to_string(number) + " in city " + in_quotes(city_.name));
-    return it->second;
-  }
-
-  district_id district(const YAML::Node& n, const std::string& field) const {
-    auto key = text(n, field);
-    auto d = city_.find_district(key);
-    if (!d)
-      fail(n, field, "unknown district " + in_quotes(key) + " in city " + in_quotes(city_.name));
-    return *d;
-  }
-
-  // `links: [keys]`, `bridge: NAME` or `district: KEY`: exactly one of them.
-  void select_links(const YAML::Node& body, const std::string& path, perturbation& p) const {
-    int given = 0;
-    for (const char* k : {"links", "bridge", "district"}) given += body[k] ? 1 : 0;
-    if (given != 1)
-      fail(body, path, "name the links with exactly one of 'links', 'bridge' or 'district'");
-    if (YAML::Node keys = body["links"]) {
-      const auto field = join(path, "links");
-      std::string listed;
-      for (const auto& k : one_or_many(keys, field)) {
-        auto key = text(k, field);
-        auto it = link_by_key_.find(key);
-        if (it == link_by_key_.end())
-          fail(k, field, "unknown link " + in_quotes(key) + " in city " + in_quotes(city_.name));
-        p.links.push_back(it->second);
-        listed += (listed.empty() ? "" : ", ") + key;
-      }
-      p.target = "links " + listed;
-    } else if (YAML::Node bridge = body["bridge"]) {
-      const auto field = join(path, "bridge");
-      auto name = text(bridge, field);
-      for (const auto& l : city_.links)
-        if (l.name == name) p.links.push_back(l.id);
-      if (p.links.empty())
-        fail(bridge, field,
-             "no link is named " + in_quotes(name) + " in city " + in_quotes(city_.name));
-      p.target = "bridge " + in_quotes(name);
-    } else {
-      const auto field = join(path, "district");
-      auto d = district(body["district"], field);
-      p.links = city_.links_of(d);
-      p.target = "district " + city_.districts[d.value].key;
-    }
-    std::sort(p.links.begin(), p.links.end());
-    p.links.erase(std::unique(p.links.begin(), p.links.end()), p.links.end());
-  }
-
-  perturbation read_perturbation(const YAML::Node& item, const std::string& path,
-                                 const scenario_spec& spec, std::vector<std::string>& new_keys) {
-    if (!item.IsMap() || item.size() != 1)
-      fail(item, path,
-           "expected one perturbation such as '- close: { bridge: NAME }' (close, capacity, "
-           "speed, demand, add_link, toll, weather, background, ban, electrify, "
-           "low_emission_zone, add_source, remove_source, source)");
-    const auto& kv = *item.begin();
-    const auto kind = kv.first.as<std::string>();
-    const YAML::Node body = kv.second;
-    const std::string field = join(path, kind);
-    if (!body.IsMap()) fail(body, field, "expected a map");
-    perturbation p;
-    p.line = line_of(kv.first);
-    if (kind == "close") {
-      p.kind = perturbation_kind::close;
-      only_keys(body, field, {"links", "bridge", "district"});
-      select_links(body, field, p);
-    } else if (kind == "capacity") {
-      p.kind = perturbation_kind::capacity;
-      only_keys(body, field, {"links", "bridge", "district", "factor"});
-      select_links(body, field, p);
-      p.factor = non_negative(required(body, "factor", field), join(field, "factor"));
-    } else if (kind == "speed") {
-      p.kind = perturbation_kind::speed;
-      only_keys(body, field, {"links", "bridge", "district", "factor", "free_speed_kmh"});
-      select_links(body, field, p);
-      if ((body["factor"] ? 1 : 0) + (body["free_speed_kmh"] ? 1 : 0) != 1)
-        fail(body, field, "give exactly one of 'factor' or 'free_speed_kmh'");
-      if (body["factor"])
-        p.factor = positive(body["factor"], join(field, "factor"));
-      else
-        p.free_speed_kmh = positive(body["free_speed_kmh"], join(field, "free_speed_kmh"));
-    } else if (kind == "demand") {
-      p.kind = perturbation_kind::demand;
-      only_keys(body, field, {"factor", "from_zone", "to_zone", "from_district", "to_district"});
-      p.factor = non_negative(required(body, "factor", field), join(field, "factor"));
-      std::string target;
-      auto describe = [&](const char* key, const YAML::Node& n) {
-        target += (target.empty() ? "" : ", ") + std::string(key) + " " +
-                  (n.IsScalar() ? n.as<std::string>() : YAML::Dump(n));
-      };
-      if (YAML::Node n = body["from_zone"]) {
-        for (const auto& e : one_or_many(n, join(field, "from_zone")))
-          p.from_zones.push_back(zone(e, join(field, "from_zone")));
-        describe("from_zone", n);
-      }
-      if (YAML::Node n = body["to_zone"]) {
-        for (const auto& e : one_or_many(n, join(field, "to_zone")))
-          p.to_zones.push_back(zone(e, join(field, "to_zone")));
-        describe("to_zone", n);
-      }
-      if (YAML::Node n = body["from_district"]) {
-        for (const auto& e : one_or_many(n, join(field, "from_district")))
-          p.from_districts.push_back(district(e, join(field, "from_district")));
-        describe("from_district", n);
-      }
-      if (YAML::Node n = body["to_district"]) {
-        for (const auto& e : one_or_many(n, join(field, "to_district")))
-          p.to_districts.push_back(district(e, join(field, "to_district")));
-        describe("to_district", n);
-      }
-      p.target = target.empty() ? "all trips" : "trips " + target;
-    } else if (kind == "add_link") {
-      p.kind = perturbation_kind::add_link;
-      only_keys(body, field,
-                {"from", "to", "capacity_veh_h", "free_speed_kmh", "lanes", "length_m", "name",
-                 "key", "district"});
-      auto& a = p.added;
-      a.from = node(required(body, "from", field), join(field, "from"));
-      a.to = node(required(body, "to", field), join(field, "to"));
-      if (a.from == a.to) fail(body["to"], join(field, "to"), "a link needs two different nodes");
-      a.capacity_veh_h =
-          positive(required(body, "capacity_veh_h", field), join(field, "capacity_veh_h"));
-      a.free_speed_kmh =
-          positive(required(body, "free_speed_kmh", field), join(field, "free_speed_kmh"));
-      a.lanes = body["lanes"] ? whole(body["lanes"], join(field, "lanes"), 1, 64) : 1;
-      const auto from_pos = city_.nodes[a.from.value].position;
-      const auto to_pos = city_.nodes[a.to.value].position;
-      a.length_m = body["length_m"] ? positive(body["length_m"], join(field, "length_m"))
-                                    : haversine_m(from_pos, to_pos);
-      if (!(a.length_m > 0))
-        fail(body, join(field, "length_m"), "the nodes coincide: give length_m");
-      const auto from_number = std::to_string(city_.nodes[a.from.value].number);
-      const auto to_number = std::to_string(city_.nodes[a.to.value].number);
-      a.key = body["key"] ? text(body["key"], join(field, "key"))
-                          : "new-" + from_number + "-" + to_number;
-      if (link_by_key_.count(a.key) ||
-          std::find(new_keys.begin(), new_keys.end(), a.key) != new_keys.end())
-        fail(body["key"] ? body["key"] : body, join(field, "key"),
-             "link key " + in_quotes(a.key) + " is already taken");
-      new_keys.push_back(a.key);
-      a.name = body["name"] ? text(body["name"], join(field, "name")) : "new link";
-      a.district = body["district"] ? district(body["district"], join(field, "district"))
-                                    : district_at(a.from, midpoint(from_pos, to_pos));
-      p.target = "link " + a.key + " (" + from_number + " -> " + to_number + ")";
-    } else if (kind == "toll") {
-      p.kind = perturbation_kind::toll;
-      only_keys(body, field, {"links", "bridge", "district", "toll"});
-      select_links(body, field, p);
-      p.toll = non_negative(required(body, "toll", field), join(field, "toll"));
-      if (!(spec.value_of_time_per_h > 0))
-        fail(kv.first, field,
-             "a toll needs 'value_of_time_per_h' at the top of the scenario, to turn money "
-             "into minutes");
-    } else {
-      fail(kv.first, path,
-           "unknown perturbation " + in_quotes(kind) +
-               " (known: close, capacity, speed, demand, add_link, toll, weather, background, "
-               "ban, electrify, low_emission_zone, add_source, remove_source, source)");
-    }
-    return p;
-  }
-
-  YAML::Node required(const YAML::Node& body, const char* key, const std::string& path) const {
-    YAML::Node n = body[key];
-    if (!n) fail(body, join(path, key), "missing");
-    return n;
-  }
-
-  // The district whose polygon holds `at`; else that of a link at the node; else the first.
-  district_id district_at(node_id n, lon_lat at) const {
-    for (const auto& d : city_.districts)
-      if (contains(d.area, at)) return d.id;
-    for (const auto& l : city_.links)
-      if (l.from == n || l.to == n) return l.district;
-    return district_id{0};
-  }
-
- private:
-  std::string file_;
-  const city& city_;
-  std::unordered_map<std::uint32_t, node_id> node_by_number_;
-  std::unordered_map<std::uint32_t, zone_id> zone_by_number_;
-  std::unordered_map<std::string, link_id> link_by_key_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// The environment: the `environment:` section and the environmental perturbations.
-
-bool is_environmental(std::string_view kind) {
-  return kind == "weather" || kind == "background" || kind == "ban" || kind == "electrify" ||
-         kind == "low_emission_zone" || kind == "add_source" || kind == "remove_source" ||
-         kind == "source";
-}
-
-double fraction(const spec_reader& r, const YAML::Node& n, const std::string& field) {
-  const double v = r.number(n, field);
-  if (v < 0 || v > 1) r.fail(n, field, "must be in [0, 1], got " + n.as<std::string>());
-  return v;
-}
-
-// Degrees clockwise from north, or a 16-point compass name; where the wind comes from.
-double wind_from(const spec_reader& r, const YAML::Node& n, const std::string& field) {
-  if (!n.IsScalar()) r.fail(n, field, "expected degrees or a compass point such as S or SSW");
-  const auto text = n.as<std::string>();
-  if (auto v = parse_double(text)) {
-    if (*v < 0 || *v > 360) r.fail(n, field, "must be in [0, 360] degrees, got " + text);
-    return *v == 360 ? 0 : *v;
-  }
-  if (auto deg = env::parse_compass_deg(trim(text))) return *deg;
-  r.fail(n, field,
-         "unknown compass point " + in_quotes(text) +
-             " (give degrees, or one of N, NNE, NE, ENE, E, ESE, SE, SSE, S, SSW, SW, WSW, W, "
-             "WNW, NW, NNW)");
-}
-
-env::stability stability_class(const spec_reader& r, const YAML::Node& n,
-                               const std::string& field) {
-  auto s = env::parse_stability(r.text(n, field));
-  if (!s)
-    r.fail(n, field,
-           "unknown stability class " + in_quotes(n.as<std::string>()) + " (known: A to F)");
-  return *s;
-}
-
-// The weather keys both the settings and a variant's `weather` change take.
-env::weather_change weather_fields(const spec_reader& r, const YAML::Node& body,
-                                   const std::string& path) {
-  env::weather_change c;
-  const auto f = [&](const char* key) { return spec_reader::join(path, key); };
-  if (body["wind_from"]) c.wind_from_deg = wind_from(r, body["wind_from"], f("wind_from"));
-  if (body["wind_speed_m_s"])
-    c.wind_speed_m_s = r.positive(body["wind_speed_m_s"], f("wind_speed_m_s"));
-  if (body["stability"]) c.stability_class = stability_class(r, body["stability"], f("stability"));
-  if (body["mixing_height_m"])
-    c.mixing_height_m = r.positive(body["mixing_height_m"], f("mixing_height_m"));
-  if (body["air_temperature_c"]) {
-    const double t = r.number(body["air_temperature_c"], f("air_temperature_c"));
-    if (t < -60 || t > 60)
-      r.fail(body["air_temperature_c"], f("air_temperature_c"),
-             "must be in [-60, 60] degrees C, got " + body["air_temperature_c"].as<std::string>());
-    c.air_temperature_k = t + 273.15;
-  }
-  return c;
-}
-
-// "2024-08-15T14:00:00+08:00", "2024-08-15T06:00Z": a time with its offset from UTC.
-std::optional<time_ms> parse_iso_time(std::string_view s) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  std::size_t at = 0;
-  auto digits = [&](std::size_t n, int& out) {
-    if (at + n > s.size()) return false;
-    out = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const char ch = s[at + i];
-      if (ch < '0' || ch > '9') return false;
-      out = out * 10 + (ch - '0');
-    }
-    at += n;
-    return true;
-  };
-  auto expect = [&](char ch) { return at < s.size() && s[at++] == ch; };
-  if (!digits(4, y) || !expect('-') || !digits(2, mo) || !expect('-') || !digits(2, d) ||
-      !(expect('T')) || !digits(2, h) || !expect(':') || !digits(2, mi))
-    return std::nullopt;
-  if (at < s.size() && s[at] == ':' && !(++at && digits(2, sec))) return std::nullopt;
-  int offset_min = 0;
-  if (at < s.size() && s[at] == 'Z') {
-    ++at;
-  } else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
-    const int sign = s[at++] == '-' ? -1 : 1;
-    int oh = 0, om = 0;
-    if (!digits(2, oh) || !expect(':') || !digits(2, om)) return std::nullopt;
-    offset_min = sign * (oh * 60 + om);
-  } else {
-    return std::nullopt;
-  }
-  if (at != s.size() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
-    return std::nullopt;
-  // Days since 1970-01-01 of a proleptic Gregorian date (the year shifted to start in March, so
-  // that the leap day ends it).
-  const int yy = mo <= 2 ? y - 1 : y;
-  const int era = (yy >= 0 ? yy : yy - 399) / 400;
-  const int year_of_era = yy - era * 400;
-  const int day_of_year = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + day_of_era - 719468;
-  return days * ms_per_day + (h * 60 + mi - offset_min) * ms_per_minute + sec * ms_per_second;
-}
-
-void read_environment(const spec_reader& r, const YAML::Node& root, const city& c,
-                      scenario_spec& s) {
-  auto& e = s.environment;
-  e.district_background.assign(c.districts.size(), std::nullopt);
-  e.district_background_set.assign(c.districts.size(), {});
-  YAML::Node env = r.map(root, "environment", "", false);
-  if (!env) return;
-  e.enabled = true;
-  r.only_keys(env, "environment",
-              {"weather", "background", "grid", "sigmas", "no2_from_nox", "receptor_height_m",
-               "guidelines", "noise_periods"});
-  if (YAML::Node g = r.map(env, "grid", "environment", false)) {
-    r.only_keys(g, "environment.grid", {"resolution_m", "margin_m"});
-    if (g["resolution_m"])
-      e.grid.resolution_m = r.positive(g["resolution_m"], "environment.grid.resolution_m");
-    if (g["margin_m"]) e.grid.margin_m = r.non_negative(g["margin_m"], "environment.grid.margin_m");
-  }
-  auto planned = env::plan_receptor_grid(c, e.grid);
-  if (!planned) r.fail(env, "environment.grid", planned.error());
-
-  if (YAML::Node w = r.map(env, "weather", "environment", false)) {
-    const std::string path = "environment.weather";
-    r.only_keys(w, path,
-                {"wind_from", "wind_speed_m_s", "stability", "cloud_oktas", "cloud_ceiling_m",
-                 "time", "mixing_height_m", "air_temperature_c"});
-    const auto c0 = weather_fields(r, w, path);
-    env::station_report report;
-    if (c0.wind_speed_m_s) report.wind_speed_m_s = *c0.wind_speed_m_s;
-    if (c0.wind_from_deg) report.wind_from_deg = *c0.wind_from_deg;
-    if (c0.air_temperature_k) report.air_temperature_k = *c0.air_temperature_k;
-    report.mixing_height_m = c0.mixing_height_m;
-    report.stability_class = c0.stability_class;
-    time_ms when = 0;
-    if (w["cloud_oktas"] || w["time"] || w["cloud_ceiling_m"]) {
-      if (w["stability"])
-        r.fail(w["stability"], path + ".stability",
-               "give either 'stability' or 'cloud_oktas' and 'time' (to derive it), not both");
-      if (!w["cloud_oktas"] || !w["time"])
-        r.fail(w, path, "deriving the stability class needs both 'cloud_oktas' and 'time'");
-      report.clouds.cloud_oktas =
-          static_cast<int>(r.whole(w["cloud_oktas"], path + ".cloud_oktas", 0, 8));
-      if (w["cloud_ceiling_m"])
-        report.clouds.cloud_ceiling_m = r.positive(w["cloud_ceiling_m"], path + ".cloud_ceiling_m");
-      auto t = parse_iso_time(r.text(w["time"], path + ".time"));
-      if (!t)
-        r.fail(w["time"], path + ".time",
-               in_quotes(w["time"].as<std::string>()) +
-                   " is not a time such as 2024-08-15T14:00:00+08:00 (an offset or Z is needed)");
-      when = *t;
-    } else if (!c0.stability_class) {
-      report.stability_class = e.w.stability_class;
-    }
-    e.w = env::make_weather(report, when, planned->frame.origin());
-    e.mixing_height_given = c0.mixing_height_m.has_value();
-    e.wind_speed_given = c0.wind_speed_m_s.has_value();
-    e.wind_from_given = c0.wind_from_deg.has_value();
-    e.station = report;
-    e.station_time = when;
-  } else {
-    e.w.mixing_height_m = env::default_mixing_height_m(e.w.stability_class, e.w.wind_speed_m_s);
-  }
-
-  if (YAML::Node b = r.map(env, "background", "environment", false)) {
-    r.only_keys(b, "environment.background", {"pm25", "no2", "districts"});
-    if (b["pm25"])
-      e.background.pm25_ug_m3 = r.non_negative(b["pm25"], "environment.background.pm25");
-    if (b["no2"]) e.background.no2_ug_m3 = r.non_negative(b["no2"], "environment.background.no2");
-    e.background_set = {static_cast<bool>(b["pm25"]), static_cast<bool>(b["no2"])};
-    if (YAML::Node ds = r.map(b, "districts", "environment.background", false)) {
-      for (const auto& kv : ds) {
-        const std::string path = "environment.background.districts." + kv.first.as<std::string>();
-        const auto d = r.district(kv.first, path);
-        if (!kv.second.IsMap()) r.fail(kv.second, path, "expected a map with pm25 and/or no2");
-        r.only_keys(kv.second, path, {"pm25", "no2"});
-        env::air_background one = e.background;
-        if (kv.second["pm25"]) one.pm25_ug_m3 = r.non_negative(kv.second["pm25"], path + ".pm25");
-        if (kv.second["no2"]) one.no2_ug_m3 = r.non_negative(kv.second["no2"], path + ".no2");
-        e.district_background[d.value] = one;
-        e.district_background_set[d.value] = {static_cast<bool>(kv.second["pm25"]),
-                                              static_cast<bool>(kv.second["no2"])};
-      }
-    }
-  }
-  if (env["sigmas"]) {
-    auto scheme = env::parse_sigma_scheme(r.text(env["sigmas"], "environment.sigmas"));
-    if (!scheme)
-      r.fail(env["sigmas"], "environment.sigmas",
-             "unknown sigmas " + in_quotes(env["sigmas"].as<std::string>()) +
-                 " (known: pg, briggs-urban, briggs-rural)");
-    e.scheme = *scheme;
-  }
-  if (env["no2_from_nox"])
-    e.no2_from_nox = fraction(r, env["no2_from_nox"], "environment.no2_from_nox");
-  if (env["receptor_height_m"])
-    e.receptor_height_m = r.non_negative(env["receptor_height_m"], "environment.receptor_height_m");
-  if (YAML::Node g = r.map(env, "guidelines", "environment", false)) {
-    const std::string path = "environment.guidelines";
-    r.only_keys(g, path, {"pm25", "no2", "annual_pm25", "annual_no2"});
-    if (g["pm25"]) e.short_term.pm25_ug_m3 = r.positive(g["pm25"], path + ".pm25");
-    if (g["no2"]) e.short_term.no2_ug_m3 = r.positive(g["no2"], path + ".no2");
-    if (g["annual_pm25"]) e.annual.pm25_ug_m3 = r.positive(g["annual_pm25"], path + ".annual_pm25");
-    if (g["annual_no2"]) e.annual.no2_ug_m3 = r.positive(g["annual_no2"], path + ".annual_no2");
-  }
-  if (YAML::Node n = r.map(env, "noise_periods", "environment", false)) {
-    const std::string path = "environment.noise_periods";
-    r.only_keys(n, path, {"day", "evening", "night"});
-    if (n["day"]) e.noise_periods.day = r.positive(n["day"], path + ".day");
-    if (n["evening"]) e.noise_periods.evening = r.positive(n["evening"], path + ".evening");
-    if (n["night"]) e.noise_periods.night = r.positive(n["night"], path + ".night");
-  }
-}
-
-std::vector<district_id> districts_of(const spec_reader& r, const YAML::Node& n,
-                                      const std::string& field, std::string& target) {
-  std::vector<district_id> out;
-  std::string listed;
-  for (const auto& e : r.one_or_many(n, field)) {
-    out.push_back(r.district(e, field));
-    listed += (listed.empty() ? "" : ", ") + e.as<std::string>();
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  target += " in " + listed;
-  return out;
-}
-
-// A name from a closed vocabulary; `parse` gives nothing for a name it does not know, and the
-// message then lists the known ones.
-template <class Parse>
-auto known_name(const spec_reader& r, const YAML::Node& n, const std::string& field, Parse parse,
-                std::string_view what, std::string_view known) {
-  auto v = parse(r.text(n, field));
-  if (!v)
-    r.fail(n, field,
-           "unknown " + std::string(what) + " " + in_quotes(n.as<std::string>()) +
-               " (known: " + std::string(known) + ")");
-  return *v;
-}
-
-vehicle_category category_at(const spec_reader& r, const YAML::Node& n, const std::string& field) {
-  return known_name(r, n, field, parse_vehicle_category, "vehicle category",
-                    "car, taxi, light_goods, heavy_goods, bus, motorcycle, moped");
-}
-
-euro_standard standard_at(const spec_reader& r, const YAML::Node& n, const std::string& field) {
-  return known_name(r, n, field, parse_euro_standard, "emission standard",
-                    "pre_euro, euro_1 ... euro_6");
-}
-
-// One environmental perturbation; `source_keys` are the stacks the variant has so far.
-env::env_perturbation read_env_perturbation(const spec_reader& r, const city& c,
-                                            const YAML::Node& item, const std::string& path,
-                                            std::vector<std::string>& source_keys) {
-  const auto& kv = *item.begin();
-  const auto kind = kv.first.as<std::string>();
-  const YAML::Node body = kv.second;
-  const std::string field = spec_reader::join(path, kind);
-  if (!body.IsMap()) r.fail(body, field, "expected a map");
-  const auto f = [&](const char* key) { return spec_reader::join(field, key); };
-  env::env_perturbation p;
-  p.line = line_of(kv.first);
-  auto known_source = [&](const YAML::Node& n, const std::string& at) {
-    auto key = r.text(n, at);
-    if (std::find(source_keys.begin(), source_keys.end(), key) == source_keys.end())
-      r.fail(n, at, "unknown source " + in_quotes(key) + " in city " + in_quotes(c.name));
-    return key;
-  };
-  if (kind == "weather") {
-    p.kind = env::env_change_kind::weather;
-    r.only_keys(
-        body, field,
-        {"wind_from", "wind_speed_m_s", "stability", "mixing_height_m", "air_temperature_c"});
-    if (body.size() == 0) r.fail(body, field, "change at least one weather field");
-    p.weather = weather_fields(r, body, field);
-    p.target = "weather";
-  } else if (kind == "background") {
-    p.kind = env::env_change_kind::background;
-    r.only_keys(body, field, {"pm25", "no2", "districts"});
-    if (!body["pm25"] && !body["no2"]) r.fail(body, field, "give 'pm25' and/or 'no2' (ug/m3)");
-    if (body["pm25"]) p.pm25_ug_m3 = r.non_negative(body["pm25"], f("pm25"));
-    if (body["no2"]) p.no2_ug_m3 = r.non_negative(body["no2"], f("no2"));
-    p.target = "background";
-    if (body["districts"])
-      p.districts = districts_of(r, body["districts"], f("districts"), p.target);
-  } else if (kind == "ban") {
-    p.kind = env::env_change_kind::ban;
-    r.only_keys(body, field, {"category", "fuel", "standard_below", "districts"});
-    std::string what;
-    if (body["category"]) {
-      const auto v = category_at(r, body["category"], f("category"));
-      p.vehicles.category = v;
-      what += std::string(to_string(v));
-    }
-    if (body["fuel"]) {
-      const auto v = known_name(r, body["fuel"], f("fuel"), parse_fuel, "fuel",
-                                "petrol, diesel, lpg, cng, hybrid, electric");
-      p.vehicles.f = v;
-      what = std::string(to_string(v)) + (what.empty() ? "" : " ") + what;
-    }
-    if (body["standard_below"]) {
-      const auto v = standard_at(r, body["standard_below"], f("standard_below"));
-      p.vehicles.standard_below = v;
-      what += (what.empty() ? "" : " ") + std::string("below ") + std::string(to_string(v));
-    }
-    if (!body["districts"]) r.fail(body, f("districts"), "missing: the districts banned from");
-    p.target = "ban " + (what.empty() ? std::string("every vehicle") : what);
-    p.districts = districts_of(r, body["districts"], f("districts"), p.target);
-  } else if (kind == "electrify") {
-    p.kind = env::env_change_kind::electrify;
-    r.only_keys(body, field, {"category", "share", "districts"});
-    if (body["category"]) p.vehicles.category = category_at(r, body["category"], f("category"));
-    p.share = fraction(r, r.required(body, "share", field), f("share"));
-    p.target = "electrify " +
-               (p.vehicles.category ? std::string(to_string(*p.vehicles.category)) : "all") + " " +
-               std::to_string(static_cast<int>(std::lround(p.share * 100))) + "%";
-    if (body["districts"])
-      p.districts = districts_of(r, body["districts"], f("districts"), p.target);
-  } else if (kind == "low_emission_zone") {
-    p.kind = env::env_change_kind::low_emission_zone;
-    r.only_keys(body, field, {"minimum", "districts", "replacement"});
-    p.minimum = standard_at(r, r.required(body, "minimum", field), f("minimum"));
-    if (body["replacement"])
-      p.replacement = known_name(
-          r, body["replacement"], f("replacement"),
-          [](std::string_view rule) -> std::optional<env::lez_replacement> {
-            if (rule == "stay_out") return env::lez_replacement::stay_out;
-            if (rule == "upgrade") return env::lez_replacement::upgrade;
-            return std::nullopt;
-          },
-          "replacement", "stay_out, upgrade");
-    p.target = "low-emission zone " + std::string(to_string(p.minimum));
-    p.districts = districts_of(r, r.required(body, "districts", field), f("districts"), p.target);
-  } else if (kind == "add_source") {
-    p.kind = env::env_change_kind::add_source;
-    r.only_keys(body, field,
-                {"key", "name", "lon", "lat", "district", "stack_height_m", "stack_diameter_m",
-                 "exit_velocity_m_s", "exit_temperature_k", "nox_g_s", "pm25_g_s", "co2_g_s"});
-    auto& s = p.source;
-    s.key = r.text(r.required(body, "key", field), f("key"));
-    if (std::find(source_keys.begin(), source_keys.end(), s.key) != source_keys.end())
-      r.fail(body["key"], f("key"), "source key " + in_quotes(s.key) + " is already taken");
-    if (source_keys.size() >= env::env_sources_max)
-      r.fail(body["key"], f("key"),
-             "at most " + std::to_string(env::env_sources_max) + " stacks in a variant");
-    s.name = body["name"] ? r.text(body["name"], f("name")) : s.key;
-    s.position.lon = r.number(r.required(body, "lon", field), f("lon"));
-    s.position.lat = r.number(r.required(body, "lat", field), f("lat"));
-    if (std::abs(s.position.lon) > 180) r.fail(body["lon"], f("lon"), "must be in [-180, 180]");
-    if (std::abs(s.position.lat) > 90) r.fail(body["lat"], f("lat"), "must be in [-90, 90]");
-    if (body["district"]) {
-      s.district = r.district(body["district"], f("district"));
-    } else {
-      bool found = false;
-      for (const auto& d : c.districts)
-        if (contains(d.area, s.position)) {
-          s.district = d.id;
-          found = true;
-          break;
-        }
-      if (!found)
-        r.fail(body, f("district"),
-               "the source lies in no district of city " + in_quotes(c.name) +
-                   ": name the district its emissions count in");
-    }
-    s.stack_height_m =
-        r.non_negative(r.required(body, "stack_height_m", field), f("stack_height_m"));
-    s.stack_diameter_m =
-        r.positive(r.required(body, "stack_diameter_m", field), f("stack_diameter_m"));
-    s.exit_velocity_m_s =
-        r.non_negative(r.required(body, "exit_velocity_m_s", field), f("exit_velocity_m_s"));
-    s.exit_temperature_k =
-        r.positive(r.required(body, "exit_temperature_k", field), f("exit_temperature_k"));
-    s.nox_g_s = body["nox_g_s"] ? r.non_negative(body["nox_g_s"], f("nox_g_s")) : 0;
-    s.pm25_g_s = body["pm25_g_s"] ? r.non_negative(body["pm25_g_s"], f("pm25_g_s")) : 0;
-    s.co2_g_s = body["co2_g_s"] ? r.non_negative(body["co2_g_s"], f("co2_g_s")) : 0;
-    source_keys.push_back(s.key);
-    p.key = s.key;
-    p.target = "source " + s.key + " (new)";
-  } else if (kind == "remove_source") {
-    p.kind = env::env_change_kind::remove_source;
-    r.only_keys(body, field, {"key"});
-    p.key = known_source(r.required(body, "key", field), f("key"));
-    std::erase(source_keys, p.key);
-    p.target = "source " + p.key + " removed";
-  } else {
-    p.kind = env::env_change_kind::source;
-    r.only_keys(body, field, {"key", "factor"});
-    p.key = known_source(r.required(body, "key", field), f("key"));
-    p.factor = r.non_negative(r.required(body, "factor", field), f("factor"));
-    p.target = "source " + p.key;
-  }
-  return p;
-}
-
-YAML::Node read_yaml(const fs::path& file) {
-  try {
-    return YAML::LoadFile(file.string());
-  } catch (const YAML::BadFile&) {
-    throw spec_failure{load_error{file.string(), 0, "", "cannot open file"}};
-  } catch (const YAML::ParserException& e) {
-    throw spec_failure{load_error{file.string(), e.mark.line >= 0 ? e.mark.line + 1u : 0u, "",
-                                  "malformed YAML: " + e.msg}};
-  }
-}
-
-// The top-level keys and the base folder: what is needed before the base city is loaded.
-fs::path read_base(const YAML::Node& root, const fs::path& file, const spec_reader& r) {
-  if (!root.IsMap()) r.fail(root, "", "expected a map of scenario settings");
-  r.only_keys(root, "",
-              {"scenario", "title", "description", "base", "assignment", "value_of_time_per_h",
-               "report", "variants", "environment"});
-  YAML::Node base = r.map(root, "base", "", true);
-  r.only_keys(base, "base", {"city", "node", "snapshot", "capacity_tolerance"});
-  if (base["snapshot"])
-    r.fail(base["snapshot"], "base.snapshot",
-           "a saved snapshot as the base is not supported yet: use base: { city: FOLDER }");
-  if (!base["city"])
-    r.fail(base, "base.city",
-           "missing: the city bundle folder (a live base needs it too: it gives the network)");
-  fs::path dir = r.text(base["city"], "base.city");
-  return dir.is_absolute() ? dir : file.parent_path() / dir;
-}
-
-scenario_spec read_spec(const YAML::Node& root, const fs::path& file, spec_reader& r) {
-  scenario_spec s;
-  s.file = file;
-  s.base_city = read_base(root, file, r);
-  if (YAML::Node node = root["base"]["node"]) {
-    s.base_node = r.text(node, "base.node");
-    if (s.base_node.find("://") == std::string::npos)
-      r.fail(node, "base.node",
-             in_quotes(s.base_node) + " is not a node address such as tcp://127.0.0.1:7101");
-  }
-  if (!root["scenario"]) r.fail(root, "scenario", "missing: the scenario's name");
-  s.name = r.text(root["scenario"], "scenario");
-  for (char ch : s.name)
-    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
-      r.fail(root["scenario"], "scenario",
-             "use letters, digits, '-', '_' and '.' only (it names the output folder)");
-  s.title = root["title"] ? r.text(root["title"], "title") : s.name;
-  if (YAML::Node a = r.map(root, "assignment", "", false)) {
-    r.only_keys(a, "assignment", {"gap", "iterations_max"});
-    if (a["gap"]) {
-      s.relative_gap = r.positive(a["gap"], "assignment.gap");
-      if (s.relative_gap >= 1) r.fail(a["gap"], "assignment.gap", "must be below 1");
-    }
-    if (a["iterations_max"])
-      s.iterations_max = r.whole(a["iterations_max"], "assignment.iterations_max", 1, 100000);
-  }
-  if (root["value_of_time_per_h"])
-    s.value_of_time_per_h = r.positive(root["value_of_time_per_h"], "value_of_time_per_h");
-  if (YAML::Node rep = r.map(root, "report", "", false)) {
-    r.only_keys(rep, "report", {"top"});
-    if (rep["top"]) s.top = r.whole(rep["top"], "report.top", 1, scenario_top_max);
-  }
-  read_environment(r, root, r.base_city(), s);
-  YAML::Node variants = root["variants"];
-  if (!variants) r.fail(root, "variants", "missing: at least one variant");
-  if (!variants.IsSequence() || variants.size() == 0)
-    r.fail(variants, "variants", "expected a non-empty list of variants");
-  if (variants.size() > scenario_variants_max)
-    r.fail(variants, "variants",
-           "at most " + std::to_string(scenario_variants_max) + " variants per scenario");
-  std::vector<std::string> new_keys;
-  for (std::size_t i = 0; i < variants.size(); ++i) {
-    const YAML::Node v = variants[i];
-    const std::string path = "variants[" + std::to_string(i) + "]";
-    if (!v.IsMap()) r.fail(v, path, "expected a map with 'name' and 'perturbations'");
-    r.only_keys(v, path, {"name", "title", "perturbations"});
-    variant_spec vs;
-    if (!v["name"]) r.fail(v, path + ".name", "missing");
-    vs.name = r.text(v["name"], path + ".name");
-    for (const auto& other : s.variants)
-      if (other.name == vs.name)
-        r.fail(v["name"], path + ".name", "duplicate variant name " + in_quotes(vs.name));
-    if (vs.name == "baseline")
-      r.fail(v["name"], path + ".name", "'baseline' is the unperturbed network's name");
-    for (char ch : vs.name)
-      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
-        r.fail(v["name"], path + ".name",
-               "use letters, digits, '-', '_' and '.' only (it names an output file)");
-    vs.title = v["title"] ? r.text(v["title"], path + ".title") : vs.name;
-    YAML::Node list = v["perturbations"];
-    if (!list) r.fail(v, path + ".perturbations", "missing");
-    if (!list.IsSequence()) r.fail(list, path + ".perturbations", "expected a list");
-    if (list.size() > scenario_perturbations_max)
-      r.fail(list, path + ".perturbations",
-             "at most " + std::to_string(scenario_perturbations_max) + " perturbations");
-    new_keys.clear();
-    std::vector<std::string> source_keys;
-    for (const auto& src : r.base_city().sources) source_keys.push_back(src.key);
-    for (std::size_t j = 0; j < list.size(); ++j) {
-      const auto item_path = path + ".perturbations[" + std::to_string(j) + "]";
-      const YAML::Node item = list[j];
-      if (item.IsMap() && item.size() == 1 &&
-          is_environmental(item.begin()->first.as<std::string>()))
-        vs.environment.push_back(
-            read_env_perturbation(r, r.base_city(), item, item_path, source_keys));
-      else
-        vs.perturbations.push_back(r.read_perturbation(item, item_path, s, new_keys));
-    }
-    if (!vs.environment.empty()) s.environment.enabled = true;
-    s.variants.push_back(std::move(vs));
-  }
-  return s;
-}
-
-template <class F>
-auto guarded(const fs::path& file, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const spec_failure& e) {
-    return unexpected{e.error};
-  } catch (const YAML::Exception& e) {
-    return unexpected{
-        load_error{file.string(), e.mark.line >= 0 ? e.mark.line + 1u : 0u, "", e.msg}};
-  }
-}
-
-}  // namespace
-
-expected<scenario_spec, load_error> load_scenario_spec(const fs::path& file, const city& base) {
-  return guarded(file, [&]() -> expected<scenario_spec, load_error> {
-    spec_reader r(file.string(), base);
-    return read_spec(read_yaml(file), file, r);
-  });
-}
-
-expected<scenario, load_error> load_scenario(const fs::path& file) {
-  return guarded(file, [&]() -> expected<scenario, load_error> {
-    YAML::Node root = read_yaml(file);
-    const city none;
-    spec_reader early(file.string(), none);
-    auto dir = read_base(root, file, early);
-    if (!fs::is_directory(dir))
-      early.fail(root["base"]["city"], "base.city", "no city bundle folder at " + dir.string());
-    auto c = load_city(dir);
-    if (!c) return unexpected{c.error()};
-    scenario s;
-    s.base = std::move(*c);
-    spec_reader r(file.string(), s.base);
-    s.spec = read_spec(root, file, r);
-    if (YAML::Node tolerance = root["base"]["capacity_tolerance"])
-      s.live_options.capacity_tolerance = fraction(r, tolerance, "base.capacity_tolerance");
-    return s;
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Running.
 
 namespace {
 
 // A city (and a variant's perturbations) as the engine's network and demand.
 struct model {
+  std::vector<link> network;       // the city's links, then the variant's added ones
   std::vector<link_result> links;  // capacity, free speed, toll, closed: before solving
-  std::vector<double> length_m;
-  std::vector<district_id> district;
   std::vector<assign::link_spec> specs;
   std::vector<double> trips;  // per city.demand entry, perturbed
 };
@@ -927,71 +40,65 @@ bool matches(const perturbation& p, const city& c, const od_demand& od) {
          has(p.to_districts, c.zones[od.to.value].district);
 }
 
-model build_model(const city& c, const variant_spec* v, std::vector<new_link>& added) {
-  model m;
-  const std::size_t n = c.links.size();
-  for (const auto& l : c.links) {
-    link_result r;
-    r.capacity_veh_h = l.capacity_veh_h;
-    r.free_speed_kmh = l.free_speed_kmh;
-    m.links.push_back(r);
-    m.length_m.push_back(l.length_m);
-    m.district.push_back(l.district);
-  }
-  m.trips.reserve(c.demand.size());
-  for (const auto& od : c.demand) m.trips.push_back(od.trips_veh_h);
-  if (v) {
-    for (const auto& p : v->perturbations) {
-      switch (p.kind) {
-        case perturbation_kind::close:
-          for (auto l : p.links) m.links[l.value].closed = true;
-          break;
-        case perturbation_kind::capacity:
-          for (auto l : p.links) m.links[l.value].capacity_veh_h *= p.factor;
-          break;
-        case perturbation_kind::speed:
-          for (auto l : p.links)
-            m.links[l.value].free_speed_kmh =
-                p.free_speed_kmh ? *p.free_speed_kmh : m.links[l.value].free_speed_kmh * p.factor;
-          break;
-        case perturbation_kind::toll:
-          for (auto l : p.links) m.links[l.value].toll = p.toll;
-          break;
-        case perturbation_kind::demand:
-          for (std::size_t i = 0; i < c.demand.size(); ++i)
-            if (matches(p, c, c.demand[i])) m.trips[i] *= p.factor;
-          break;
-        case perturbation_kind::add_link: {
-          link_result r;
-          r.capacity_veh_h = p.added.capacity_veh_h;
-          r.free_speed_kmh = p.added.free_speed_kmh;
-          m.links.push_back(r);
-          m.length_m.push_back(p.added.length_m);
-          m.district.push_back(p.added.district);
-          added.push_back(p.added);
-          break;
-        }
-      }
+link_result before_solving(const link& l) {
+  link_result r;
+  r.capacity_veh_h = l.capacity_veh_h;
+  r.free_speed_kmh = l.free_speed_kmh;
+  return r;
+}
+
+void perturb(model& m, const city& c, const perturbation& p) {
+  switch (p.kind) {
+    case perturbation_kind::close:
+      for (auto l : p.links) m.links[l.value].closed = true;
+      break;
+    case perturbation_kind::capacity:
+      for (auto l : p.links) m.links[l.value].capacity_veh_h *= p.factor;
+      break;
+    case perturbation_kind::speed:
+      for (auto l : p.links)
+        m.links[l.value].free_speed_kmh =
+            p.free_speed_kmh ? *p.free_speed_kmh : m.links[l.value].free_speed_kmh * p.factor;
+      break;
+    case perturbation_kind::toll:
+      for (auto l : p.links) m.links[l.value].toll = p.toll;
+      break;
+    case perturbation_kind::demand:
+      for (std::size_t i = 0; i < c.demand.size(); ++i)
+        if (matches(p, c, c.demand[i])) m.trips[i] *= p.factor;
+      break;
+    case perturbation_kind::add_link: {
+      link added = p.added;
+      added.id = link_id{static_cast<std::uint32_t>(m.network.size())};
+      m.network.push_back(added);
+      m.links.push_back(before_solving(added));
+      break;
     }
   }
+}
+
+model build_model(const city& c, const variant_spec* v) {
+  model m;
+  m.network = c.links;
+  for (const auto& l : c.links) m.links.push_back(before_solving(l));
+  m.trips.reserve(c.demand.size());
+  for (const auto& od : c.demand) m.trips.push_back(od.trips_veh_h);
+  if (v)
+    for (const auto& p : v->perturbations) perturb(m, c, p);
   for (std::size_t l = 0; l < m.links.size(); ++l) {
     auto& r = m.links[l];
     if (r.capacity_veh_h <= 0) r.closed = true;
     if (r.closed) r.capacity_veh_h = 0;
+    const auto& k = m.network[l];
     assign::link_spec s;
-    if (l < n) {
-      s.from = c.links[l].from.value;
-      s.to = c.links[l].to.value;
-    } else {
-      s.from = added[l - n].from.value;
-      s.to = added[l - n].to.value;
-    }
+    s.from = k.from.value;
+    s.to = k.to.value;
     s.capacity = r.capacity_veh_h;
-    s.free_flow_time = free_flow_min(m.length_m[l], r.free_speed_kmh);
+    s.free_flow_time = free_flow_min(k.length_m, r.free_speed_kmh);
     s.b = bpr_b;
     s.power = bpr_power;
     s.toll = r.toll;
-    s.length = m.length_m[l];
+    s.length = k.length_m;
     m.specs.push_back(s);
   }
   return m;
@@ -1036,6 +143,41 @@ void add(measures& m, double flow, double length_m, double time_min, double free
 void finish(measures& m) {
   m.mean_speed_kmh = m.vht > 0 ? m.vkt / m.vht : 0;
   m.congestion = m.free_flow_vht > 0 ? m.vht / m.free_flow_vht - 1 : 0;
+}
+
+// Travel time per OD pair along the cheapest paths at the equilibrium's costs, and the pairs a
+// closure cut off.
+void od_times(const city& c, const model& m, const assign::network& net,
+              std::span<const double> cost, std::span<const double> time, network_result& r) {
+  std::map<std::uint32_t, std::vector<std::size_t>> by_origin;
+  for (std::size_t i = 0; i < c.demand.size(); ++i)
+    if (m.trips[i] > 0) by_origin[c.zones[c.demand[i].from.value].centroid.value].push_back(i);
+  std::vector<od_result> od(c.demand.size());
+  std::vector<double> best, time_to;
+  for (const auto& [origin, entries] : by_origin) {
+    cheapest_from(net, cost, time, origin, best, time_to);
+    for (auto i : entries) {
+      const auto& d = c.demand[i];
+      od[i] = {d.from, d.to, m.trips[i], std::nullopt};
+      const auto dest = c.zones[d.to.value].centroid.value;
+      if (std::isfinite(best[dest])) od[i].time_min = time_to[dest];
+    }
+  }
+  for (std::size_t i = 0; i < c.demand.size(); ++i) {
+    if (!(m.trips[i] > 0)) continue;
+    r.demand_veh_h += m.trips[i];
+    r.od.push_back(od[i]);
+    if (!od[i].time_min) {
+      r.disconnected.push_back(od[i]);
+      r.unassigned_veh_h += m.trips[i];
+    }
+  }
+  auto by_pair = [&](const od_result& a, const od_result& b) {
+    return std::pair(c.zones[a.from.value].number, c.zones[a.to.value].number) <
+           std::pair(c.zones[b.from.value].number, c.zones[b.to.value].number);
+  };
+  std::sort(r.od.begin(), r.od.end(), by_pair);
+  std::sort(r.disconnected.begin(), r.disconnected.end(), by_pair);
 }
 
 struct solved {
@@ -1106,45 +248,17 @@ solved solve_model(const city& c, const model& m, const scenario_spec& spec,
       lr.time_min = free_min * bpr_time_ratio(lr.flow_veh_h, lr.capacity_veh_h);
       lr.vc = ratio;
     }
-    lr.speed_kmh = m.length_m[l] / 1000.0 / (lr.time_min / 60.0);
+    const auto& k = m.network[l];
+    lr.speed_kmh = k.length_m / 1000.0 / (lr.time_min / 60.0);
     time[l] = lr.time_min;
-    add(r.city, lr.flow_veh_h, m.length_m[l], lr.time_min, free_min);
-    if (m.district[l].valid() && m.district[l].value < r.districts.size())
-      add(r.districts[m.district[l].value], lr.flow_veh_h, m.length_m[l], lr.time_min, free_min);
+    add(r.city, lr.flow_veh_h, k.length_m, lr.time_min, free_min);
+    if (k.district.valid() && k.district.value < r.districts.size())
+      add(r.districts[k.district.value], lr.flow_veh_h, k.length_m, lr.time_min, free_min);
   }
   finish(r.city);
   for (auto& d : r.districts) finish(d);
 
-  // Travel time per OD pair, and the pairs a closure cut off.
-  std::map<std::uint32_t, std::vector<std::size_t>> by_origin;
-  for (std::size_t i = 0; i < c.demand.size(); ++i)
-    if (m.trips[i] > 0) by_origin[c.zones[c.demand[i].from.value].centroid.value].push_back(i);
-  std::vector<od_result> od(c.demand.size());
-  std::vector<double> best, time_to;
-  for (const auto& [origin, entries] : by_origin) {
-    cheapest_from(*net, sol.link_cost, time, origin, best, time_to);
-    for (auto i : entries) {
-      const auto& d = c.demand[i];
-      od[i] = {d.from, d.to, m.trips[i], std::nullopt};
-      const auto dest = c.zones[d.to.value].centroid.value;
-      if (std::isfinite(best[dest])) od[i].time_min = time_to[dest];
-    }
-  }
-  for (std::size_t i = 0; i < c.demand.size(); ++i) {
-    if (!(m.trips[i] > 0)) continue;
-    r.demand_veh_h += m.trips[i];
-    r.od.push_back(od[i]);
-    if (!od[i].time_min) {
-      r.disconnected.push_back(od[i]);
-      r.unassigned_veh_h += m.trips[i];
-    }
-  }
-  auto by_pair = [&](const od_result& a, const od_result& b) {
-    return std::pair(c.zones[a.from.value].number, c.zones[a.to.value].number) <
-           std::pair(c.zones[b.from.value].number, c.zones[b.to.value].number);
-  };
-  std::sort(r.od.begin(), r.od.end(), by_pair);
-  std::sort(r.disconnected.begin(), r.disconnected.end(), by_pair);
+  od_times(c, m, *net, sol.link_cost, time, r);
   return out;
 }
 
@@ -1152,21 +266,17 @@ solved solve_model(const city& c, const model& m, const scenario_spec& spec,
 
 namespace {
 
-// The links of a solved network as the environment sees them: the city's, then the added ones.
-std::vector<env::link_traffic> traffic_of(const city& c, const network_result& n,
-                                          const std::vector<new_link>& added) {
+// The links of a solved network as the environment sees them.
+std::vector<env::link_traffic> traffic_of(const city& c, const std::vector<link>& network,
+                                          const network_result& n) {
+  TWIN_CHECK_OP(network.size(), ==, n.links.size());
   std::vector<env::link_traffic> out;
   out.reserve(n.links.size());
   for (std::size_t l = 0; l < n.links.size(); ++l) {
     const auto& r = n.links[l];
-    env::link_traffic t;
-    if (l < c.links.size()) {
-      const auto& k = c.links[l];
-      t = {c.nodes[k.from.value].position, c.nodes[k.to.value].position, k.length_m, k.district};
-    } else {
-      const auto& a = added[l - c.links.size()];
-      t = {c.nodes[a.from.value].position, c.nodes[a.to.value].position, a.length_m, a.district};
-    }
+    const auto& k = network[l];
+    env::link_traffic t{c.nodes[k.from.value].position, c.nodes[k.to.value].position, k.length_m,
+                        k.district};
     t.flow_veh_h = r.closed ? 0 : r.flow_veh_h;
     t.speed_kmh = r.closed ? 0 : r.speed_kmh;
     out.push_back(t);
@@ -1174,159 +284,78 @@ std::vector<env::link_traffic> traffic_of(const city& c, const network_result& n
   return out;
 }
 
-// Replays the first dispersion for the second call: the live coupling runs the baseline twice
-// under the same weather and emitters, only the backgrounds differ (added after the dispersion).
-env::grid_function once_on_grid(const env::grid_function& on_grid) {
-  auto memo = std::make_shared<std::array<std::vector<double>, env::pollutant_count>>();
-  auto done = std::make_shared<bool>(false);
-  return [on_grid, memo, done](const env::weather& w, const env::dispersion_options& o,
-                               std::span<const env::point_emitter> points,
-                               std::span<const env::line_emitter> lines,
-                               const env::receptor_grid& grid,
-                               std::array<std::span<double>, env::pollutant_count> out) {
-    if (*done) {
-      for (std::size_t p = 0; p < out.size(); ++p) {
-        TWIN_CHECK_OP((*memo)[p].size(), ==, out[p].size());
-        for (std::size_t i = 0; i < out[p].size(); ++i) out[p][i] += (*memo)[p][i];
-      }
-      return;
-    }
-    if (on_grid)
-      on_grid(w, o, points, lines, grid, out);
-    else
-      env::disperse_on_grid(w, o, points, lines, grid, out);
-    for (std::size_t p = 0; p < out.size(); ++p) (*memo)[p].assign(out[p].begin(), out[p].end());
-    *done = true;
-  };
+// The live base: the bundle's own equilibrium first, whose flows the demand factor is fitted to.
+// The snapshot was checked against this bundle when it was attached to the scenario.
+std::pair<live_base, solved> fork_live(const scenario& s, const run_options& options) {
+  auto bundle = solve_model(s.base, build_model(s.base, nullptr), s.spec, options, nullptr);
+  std::vector<double> flows;
+  for (const auto& l : bundle.result.links) flows.push_back(l.flow_veh_h);
+  auto live = apply_live_base(s.base, *s.live, flows, s.live_options);
+  return {std::move(live.value()), std::move(bundle)};
+}
+
+// A variant: solved (or the baseline's traffic when it changes the environment only), its
+// environment, and its comparison with the baseline.
+variant_result run_variant(const variant_spec& v, const city& base_city, const solved& base,
+                           const network_result& baseline, const scenario_spec& spec,
+                           const run_options& options,
+                           const env::scenario_environment* environment) {
+  variant_result vr;
+  vr.name = v.name;
+  vr.title = v.title;
+  // Environmental changes alone leave the network and the demand as they are: the baseline's
+  // traffic is the variant's, without solving it again.
+  const bool reuse = v.perturbations.empty() && !v.environment.empty();
+  if (reuse) {
+    vr.links = base_city.links;
+    vr.result = baseline;
+    vr.result.environment.reset();
+    vr.result.solve_ms = 0;
+  } else {
+    auto m = build_model(base_city, &v);
+    // New links change the network's shape: the baseline's bushes no longer fit.
+    const bool same_shape = m.network.size() == base_city.links.size();
+    vr.result =
+        solve_model(base_city, m, spec, options, same_shape ? &base.solution : nullptr).result;
+    vr.links = std::move(m.network);
+  }
+  if (environment) {
+    vr.result.environment = env::variant_environment(*environment, base_city, v.environment,
+                                                     traffic_of(base_city, vr.links, vr.result));
+    vr.result.environment->traffic_reused = reuse;
+  }
+  vr.against_baseline = compare(baseline, vr.result, spec.top);
+  return vr;
 }
 
 }  // namespace
 
 scenario_result run_scenario(const scenario& s, const run_options& options) {
   scenario_result out;
-  std::vector<new_link> none;
-  // A live base: the bundle's own equilibrium first, whose flows the demand factor is fitted to;
-  // then the baseline on the live base, warm-started from it (the engine starts cold by itself
-  // when the demand factor changed the demand).
-  std::optional<city> live_city;
-  std::optional<solved> bundle_solved;
+  // With a live base, the baseline is solved on it, warm-started from the bundle's equilibrium
+  // (the engine starts cold by itself when the demand factor changed the demand).
+  std::optional<std::pair<live_base, solved>> fork;
   if (s.live) {
-    bundle_solved =
-        solve_model(s.base, build_model(s.base, nullptr, none), s.spec, options, nullptr);
-    std::vector<double> flows;
-    for (const auto& l : bundle_solved->result.links) flows.push_back(l.flow_veh_h);
-    auto live = apply_live_base(s.base, *s.live, flows, s.live_options);
-    // The snapshot was checked against this bundle when it was attached to the scenario.
-    out.live_base = std::move(live->report);
-    live_city = std::move(live->base);
+    fork = fork_live(s, options);
+    out.live_base = fork->first.report;
   }
-  const city& base_city = live_city ? *live_city : s.base;
-  const model base_model = build_model(base_city, nullptr, none);
-  auto base = solve_model(base_city, base_model, s.spec, options,
-                          bundle_solved ? &bundle_solved->solution : nullptr);
-  out.baseline = std::move(base.result);
-  const auto& file_settings = s.spec.environment;
-  if (file_settings.enabled) {
-    auto grid = env::build_receptor_grid(base_city, file_settings.grid);
-    // The grid's shape was checked when the scenario was loaded.
-    out.grid = std::make_shared<const env::receptor_grid>(std::move(*grid));
-    const auto traffic = traffic_of(base_city, out.baseline, {});
-    if (s.live) {
-      // The live twin sets the weather, then the backgrounds from the local contribution at its
-      // sensors: two baselines under one weather, whose dispersion is computed once.
-      auto lc = env::couple_weather(base_city, file_settings, *s.live,
-                                    s.live_options.stale_after_ms, *out.grid);
-      const auto once = once_on_grid(options.grid);
-      const auto local =
-          env::compute_environment(base_city, lc.settings, {}, traffic, *out.grid, once);
-      env::fit_background(lc, base_city, *out.grid, local);
-      out.baseline.environment =
-          env::compute_environment(base_city, lc.settings, {}, traffic, *out.grid, once);
-      env::compare_observed(lc, *out.baseline.environment);
-      out.live_environment = std::move(lc);
-    } else {
-      out.baseline.environment =
-          env::compute_environment(base_city, file_settings, {}, traffic, *out.grid, options.grid);
-    }
+  const city& base_city = fork ? fork->first.base : s.base;
+  const auto base = solve_model(base_city, build_model(base_city, nullptr), s.spec, options,
+                                fork ? &fork->second.solution : nullptr);
+  out.baseline = base.result;
+  std::optional<env::scenario_environment> environment;
+  if (s.spec.environment.enabled) {
+    environment = env::start_environment(
+        base_city, s.spec.environment, s.live ? &*s.live : nullptr, s.live_options.stale_after_ms,
+        traffic_of(base_city, base_city.links, out.baseline), options.grid);
+    out.grid = environment->grid;
+    out.baseline.environment = environment->baseline;
+    out.live_environment = environment->live;
   }
-  for (const auto& v : s.spec.variants) {
-    variant_result vr;
-    vr.name = v.name;
-    vr.title = v.title;
-    // Environmental changes alone leave the network and the demand as they are: the baseline's
-    // traffic is the variant's, without solving it again.
-    const bool reuse = v.perturbations.empty() && !v.environment.empty();
-    if (reuse) {
-      vr.result = out.baseline;
-      vr.result.environment.reset();
-      vr.result.solve_ms = 0;
-    } else {
-      const model m = build_model(base_city, &v, vr.added);
-      // New links change the network's shape: the baseline's bushes no longer fit.
-      const assign::solution* warm = vr.added.empty() ? &base.solution : nullptr;
-      vr.result = solve_model(base_city, m, s.spec, options, warm).result;
-    }
-    if (file_settings.enabled) {
-      const auto& env_settings =
-          out.live_environment ? out.live_environment->settings : file_settings;
-      vr.result.environment = env::compute_environment(base_city, env_settings, v.environment,
-                                                       traffic_of(base_city, vr.result, vr.added),
-                                                       *out.grid, options.grid);
-      vr.result.environment->traffic_reused = reuse;
-    }
-    out.variants.push_back(std::move(vr));
-  }
+  for (const auto& v : s.spec.variants)
+    out.variants.push_back(run_variant(v, base_city, base, out.baseline, s.spec, options,
+                                       environment ? &*environment : nullptr));
   return out;
-}
-
-std::vector<link_change> most_affected_links(const network_result& baseline,
-                                             const variant_result& v, std::size_t count) {
-  std::vector<link_change> all;
-  for (std::size_t l = 0; l < v.result.links.size(); ++l) {
-    const auto& now = v.result.links[l];
-    link_change ch{link_id{static_cast<std::uint32_t>(l)}, now.flow_veh_h, 0};
-    if (l < baseline.links.size()) {
-      const auto& before = baseline.links[l];
-      ch.delta_flow_veh_h = now.flow_veh_h - before.flow_veh_h;
-      if (!now.closed && !before.closed) ch.delta_time_min = now.time_min - before.time_min;
-    }
-    all.push_back(ch);
-  }
-  std::stable_sort(all.begin(), all.end(), [](const link_change& a, const link_change& b) {
-    return std::abs(a.delta_flow_veh_h) > std::abs(b.delta_flow_veh_h);
-  });
-  if (all.size() > count) all.resize(count);
-  return all;
-}
-
-std::vector<od_change> most_affected_od(const network_result& baseline, const variant_result& v,
-                                        std::size_t count) {
-  std::map<std::pair<std::uint32_t, std::uint32_t>, double> before;
-  for (const auto& od : baseline.od)
-    if (od.time_min) before[{od.from.value, od.to.value}] = *od.time_min;
-  std::vector<od_change> all;
-  for (const auto& od : v.result.od) {
-    auto it = before.find({od.from.value, od.to.value});
-    if (!od.time_min || it == before.end()) continue;
-    all.push_back(
-        {od.from, od.to, od.trips_veh_h, it->second, *od.time_min, *od.time_min - it->second});
-  }
-  std::stable_sort(all.begin(), all.end(), [](const od_change& a, const od_change& b) {
-    return std::abs(a.delta_time_min) > std::abs(b.delta_time_min);
-  });
-  if (all.size() > count) all.resize(count);
-  return all;
-}
-
-link_info describe_link(const city& c, const variant_result* v, std::size_t l) {
-  if (l < c.links.size()) {
-    const auto& k = c.links[l];
-    return {k.key, k.name, k.from, k.to, k.length_m, k.district};
-  }
-  TWIN_CHECK(v != nullptr);
-  TWIN_CHECK_OP(l - c.links.size(), <, v->added.size());
-  const auto& a = v->added[l - c.links.size()];
-  return {a.key, a.name, a.from, a.to, a.length_m, a.district};
 }
 
 }  // namespace twin

@@ -10,8 +10,7 @@
 
 #include "env_fixture.hpp"
 #include "twin/env/weather.hpp"
-#include "twin/report/env_output.hpp"
-#include "twin/report/scenario_output.hpp"
+#include "twin/report/report.hpp"
 #include "twin/scenario/scenario.hpp"
 
 namespace fs = std::filesystem;

@@ -13,7 +13,7 @@
 
 #include "twin/city/bundle.hpp"
 #include "twin/feed/synth.hpp"
-#include "twin/report/scenario_output.hpp"
+#include "twin/report/report.hpp"
 #include "twin/scenario/scenario.hpp"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "twin/report/scenario_output.hpp"
+#include "twin/report/report.hpp"
 
 namespace fs = std::filesystem;
 
@@ -141,14 +141,21 @@ value_of_time_per_h: 60
   CHECK(closed.links[north_b].closed);
   CHECK(closed.warm_started);
   CHECK(closed.unassigned_veh_h == 0);
-  auto top = twin::most_affected_links(r.baseline, r.variants[0], 3);
+  auto top = twin::most_affected_links(r.baseline, r.variants[0].result, 3);
   REQUIRE(top.size() == 3);
   // |delta| 500 on three links; ties keep link order.
   CHECK(top[0].link.value == direct);
   CHECK(top[0].delta_flow_veh_h == doctest::Approx(500).epsilon(1e-6));
   CHECK(top[1].link.value == north_a);
   CHECK(top[1].delta_flow_veh_h == doctest::Approx(-500).epsilon(1e-6));
-  auto od = twin::most_affected_od(r.baseline, r.variants[0], 10);
+  // The run compared the variant once, at the file's `top` (10): all five links.
+  const auto& stored = r.variants[0].against_baseline;
+  REQUIRE(stored.links.size() == 5);
+  for (std::size_t i = 0; i < top.size(); ++i) {
+    CHECK(stored.links[i].link.value == top[i].link.value);
+    CHECK(stored.links[i].delta_flow_veh_h == top[i].delta_flow_veh_h);
+  }
+  auto od = twin::most_affected_od(r.baseline, r.variants[0].result, 10);
   REQUIRE(od.size() == 2);
   CHECK(od[0].trips_veh_h == 1000);
   CHECK(od[0].delta_time_min ==
@@ -179,8 +186,11 @@ value_of_time_per_h: 60
   const auto& third = r.variants[4];
   CHECK_FALSE(third.result.warm_started);
   REQUIRE(third.result.links.size() == 6);
-  REQUIRE(third.added.size() == 1);
-  CHECK(third.added[0].key == "new-1-2");
+  // The variant's network: the city's five links, then the added one with the next id.
+  REQUIRE(third.links.size() == 6);
+  CHECK(third.links[5].key == "new-1-2");
+  CHECK(third.links[5].id.value == 5);
+  CHECK(third.links[0].key == r.variants[0].links[0].key);
   CHECK(flow(third.result, 5) == doctest::Approx(1000.0 / 3).epsilon(1e-6));
   CHECK(flow(third.result, direct) == doctest::Approx(1000.0 / 3).epsilon(1e-6));
   CHECK(flow(third.result, north_a) == doctest::Approx(1000.0 / 3).epsilon(1e-6));
