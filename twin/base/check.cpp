@@ -13,8 +13,12 @@ std::string check_message(check_kind kind, const char* expr, const char* file, i
   out += expr;
   out += " at ";
   out += file;
-  out += ":" + std::to_string(line);
-  if (!values.empty()) out += " with " + values;
+  out += ':';
+  out += std::to_string(line);
+  if (!values.empty()) {
+    out += " with ";
+    out += values;
+  }
   return out;
 }
 

@@ -20,7 +20,12 @@ std::string signed_fixed(double v, int decimals) {
 }
 
 std::string quoted(std::string_view s) {
-  return "'" + std::string(s) + "'";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '\'';
+  out += s;
+  out += '\'';
+  return out;
 }
 
 std::string yaml_quoted(std::string_view s) {
