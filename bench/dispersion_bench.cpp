@@ -195,6 +195,60 @@ run_result run_grid(const weather& w, const dispersion_options& o, const city_la
   return r;
 }
 
+void print_run(const run_result& r, unsigned threads, const dispersion_options& o) {
+  const double pairs = static_cast<double>(r.counts.pairs);
+  const double evaluated = static_cast<double>(r.counts.evaluated);
+  std::printf(
+      "disperse, %u thread%s: %.3f s wall, %.3f s CPU; pairs %.3g: %.1f M/s wall, %.1f M/s per "
+      "core of CPU; pairs evaluated %.3g (%.1f M/s per core; the rest upwind or beyond %.0f "
+      "km)\n",
+      threads, threads == 1 ? " " : "s", r.seconds, r.cpu_seconds, pairs, pairs / r.seconds / 1e6,
+      pairs / r.cpu_seconds / 1e6, evaluated, evaluated / r.cpu_seconds / 1e6,
+      o.max_distance_m / 1000);
+}
+
+struct reference_result {
+  double pairs;
+  double seconds;
+  double cpu_seconds;
+  double worst_rel;  // against the fast kernel, at receptors above a thousandth of the maximum
+};
+
+// REFERENCE: sampled rows spread over the grid, every road, one thread.
+reference_result run_reference(const weather& w, const dispersion_options& o, const city_layout& c,
+                               std::size_t side, std::size_t reference_rows,
+                               const run_result& fast_run) {
+  std::vector<std::size_t> rows;
+  for (std::size_t k = 0; k < reference_rows; ++k)
+    rows.push_back((2 * k + 1) * side / (2 * reference_rows));
+  std::vector<double> ref;
+  const auto start = clock_type::now();
+  const double ref_cpu_start = thread_cpu_seconds();
+  for (std::size_t row : rows) {
+    for (std::size_t j = 0; j < side; ++j) {
+      double sum = 0;
+      for (const auto& e : c.roads)
+        sum += e.g_m_s[0] * textbook_pair(w, o, e, c.receptors[row * side + j]);
+      ref.push_back(sum);
+    }
+  }
+  reference_result r{};
+  r.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  r.cpu_seconds = thread_cpu_seconds() - ref_cpu_start;
+  r.pairs = static_cast<double>(ref.size() * c.roads.size());
+  double worst_rel = 0;
+  std::size_t k = 0;
+  for (std::size_t row : rows) {
+    for (std::size_t j = 0; j < side; ++j, ++k) {
+      const double fast = fast_run.nox[row * side + j];
+      if (ref[k] > 1e-3 * *std::max_element(ref.begin(), ref.end()))
+        worst_rel = std::max(worst_rel, std::abs(fast - ref[k]) / ref[k]);
+    }
+  }
+  r.worst_rel = worst_rel;
+  return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -228,55 +282,19 @@ int main(int argc, char** argv) {
   std::printf("kernel build in use: %s\n", std::string(to_string(best_kernel_build())).c_str());
   const run_result one = run_grid(w, o, c, 1);
   const run_result two = run_grid(w, o, c, 2);
-  for (const run_result* r : {&one, &two}) {
-    const unsigned threads = r == &one ? 1 : 2;
-    const double pairs = static_cast<double>(r->counts.pairs);
-    const double evaluated = static_cast<double>(r->counts.evaluated);
-    std::printf(
-        "disperse, %u thread%s: %.3f s wall, %.3f s CPU; pairs %.3g: %.1f M/s wall, %.1f M/s per "
-        "core of CPU; pairs evaluated %.3g (%.1f M/s per core; the rest upwind or beyond %.0f "
-        "km)\n",
-        threads, threads == 1 ? " " : "s", r->seconds, r->cpu_seconds, pairs,
-        pairs / r->seconds / 1e6, pairs / r->cpu_seconds / 1e6, evaluated,
-        evaluated / r->cpu_seconds / 1e6, o.max_distance_m / 1000);
-  }
+  print_run(one, 1, o);
+  print_run(two, 2, o);
   double differ = 0;
   for (std::size_t i = 0; i < one.nox.size(); ++i)
     differ = std::max(differ, std::abs(one.nox[i] - two.nox[i]));
 
-  // REFERENCE: sampled rows spread over the grid, every road, one thread.
-  std::vector<std::size_t> rows;
-  for (std::size_t k = 0; k < reference_rows; ++k)
-    rows.push_back((2 * k + 1) * side / (2 * reference_rows));
-  std::vector<double> ref;
-  const auto start = clock_type::now();
-  const double ref_cpu_start = thread_cpu_seconds();
-  for (std::size_t row : rows) {
-    for (std::size_t j = 0; j < side; ++j) {
-      double sum = 0;
-      for (const auto& e : c.roads)
-        sum += e.g_m_s[0] * textbook_pair(w, o, e, c.receptors[row * side + j]);
-      ref.push_back(sum);
-    }
-  }
-  const double ref_seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-  const double ref_cpu = thread_cpu_seconds() - ref_cpu_start;
-  const double ref_pairs = static_cast<double>(ref.size() * c.roads.size());
-  double worst_rel = 0;
-  std::size_t k = 0;
-  for (std::size_t row : rows) {
-    for (std::size_t j = 0; j < side; ++j, ++k) {
-      const double fast = one.nox[row * side + j];
-      if (ref[k] > 1e-3 * *std::max_element(ref.begin(), ref.end()))
-        worst_rel = std::max(worst_rel, std::abs(fast - ref[k]) / ref[k]);
-    }
-  }
-  const double ref_rate = ref_pairs / ref_cpu;
+  const reference_result ref = run_reference(w, o, c, side, reference_rows, one);
+  const double ref_rate = ref.pairs / ref.cpu_seconds;
   const double one_rate = static_cast<double>(one.counts.pairs) / one.cpu_seconds;
   std::printf(
       "REFERENCE textbook code, 1 thread: %.3g pairs in %.3f s wall, %.3f s CPU: %.2f M "
       "pairs/s per core of CPU\n",
-      ref_pairs, ref_seconds, ref_cpu, ref_rate / 1e6);
+      ref.pairs, ref.seconds, ref.cpu_seconds, ref_rate / 1e6);
   std::printf(
       "ratio (disperse / reference, per core of CPU): %.1f x; full grid on 2 threads: %.3f "
       "s wall\n",
@@ -284,14 +302,14 @@ int main(int argc, char** argv) {
   std::printf(
       "checks: 1 vs 2 threads max difference %.3g g/m3; reference vs disperse NOx max "
       "relative difference %.2g (at most %.2g: erf approximation, 4-sigma cut)\n",
-      differ, worst_rel, drift_max);
+      differ, ref.worst_rel, drift_max);
   if (differ != 0) {
     std::fprintf(stderr, "1 and 2 threads disagree\n");
     return 1;
   }
-  if (!(worst_rel <= drift_max)) {
+  if (!(ref.worst_rel <= drift_max)) {
     std::fprintf(stderr, "disperse drifts from the textbook code: %.3g > %.3g relative\n",
-                 worst_rel, drift_max);
+                 ref.worst_rel, drift_max);
     return 1;
   }
   return 0;

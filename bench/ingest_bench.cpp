@@ -295,41 +295,10 @@ bool meets_target(const ingest_result& r, double raw_per_s) {
          r.readings_per_s() >= target_share_of_raw * raw_per_s;
 }
 
-int run(const bench_options& o) {
-  std::printf(
-      "citytwin ingest benchmark: %u readings per batch, %u gateways, node with %u "
-      "scheduler threads, credit %u batches per gateway, %u hardware threads\n",
-      o.batch, o.gateways, o.threads, o.inflight, std::thread::hardware_concurrency());
-
-  twin::generate_options go;
-  go.districts = o.districts;
-  go.sensors = o.sensors;
-  go.links = std::max<std::uint32_t>(100, o.sensors / 10);
-  if (auto why = twin::check_options(go)) {
-    std::fprintf(stderr, "cannot generate the city: %s\n", why->c_str());
-    return 2;
-  }
-  const auto synthetic = std::make_shared<const twin::city>(twin::generate_city(go));
-  auto macau_loaded = twin::load_city(o.macau);
-  if (!macau_loaded) {
-    std::fprintf(stderr, "cannot load the Macau bundle: %s\n",
-                 macau_loaded.error().to_string().c_str());
-    return 2;
-  }
-  const auto macau = std::make_shared<const twin::city>(std::move(macau_loaded.value()));
-  const twin::time_ms clock_ms = wall_now_ms();
-
-  auto t = steady::now();
-  auto plan =
-      bench::make_feed(synthetic, o.readings, o.gateways, clock_ms - twin::ms_per_second, 1);
-  std::printf(
-      "synthetic city: %zu districts, %zu sensors, %zu links; feed of %s readings, one "
-      "per sensor every %" PRId64 " ms (generated in %.1f s)\n",
-      synthetic->districts.size(), synthetic->sensors.size(), synthetic->links.size(),
-      millions(double(plan.total())).c_str(), plan.interval_ms,
-      std::chrono::duration<double>(steady::now() - t).count());
-
-  // [1] The reference: the same frames, encoded once, over bare ZeroMQ.
+// [1] The reference: the same frames, encoded once, over bare ZeroMQ. Nothing when the feed is
+// shorter than one batch.
+std::optional<bench::raw_result> run_reference(const bench::feed_plan& plan,
+                                               const bench_options& o) {
   std::vector<std::vector<std::byte>> frames;
   {
     cluster::encoder encoder;
@@ -344,7 +313,7 @@ int run(const bench_options& o) {
   }
   if (frames.empty()) {
     std::fprintf(stderr, "the feed is shorter than one batch\n");
-    return 2;
+    return std::nullopt;
   }
   const std::uint64_t raw_frame_count = std::max<std::uint64_t>(plan.total() / o.batch, 1000);
   const auto raw = bench::run_raw_transport(frames, raw_frame_count, o.batch);
@@ -354,10 +323,18 @@ int run(const bench_options& o) {
       frames.front().size(), o.batch);
   std::printf("    %" PRIu64 " frames in %.2f s = %.0f frames/s = %s readings/s\n", raw.frames,
               raw.seconds, raw.frames_per_s(), millions(raw.readings_per_s()).c_str());
-  frames.clear();
-  frames.shrink_to_fit();
+  return raw;
+}
 
-  // [2] End to end.
+struct end_to_end_result {
+  ingest_result synthetic;
+  ingest_result macau;
+};
+
+// [2] End to end, the synthetic city's feed (released once sent) then the Macau bundle's.
+end_to_end_result run_end_to_end(const twin::city_ptr& synthetic, bench::feed_plan& plan,
+                                 const twin::city_ptr& macau, const bench_options& o,
+                                 twin::time_ms clock_ms) {
   std::printf(
       "\n[2] end to end: gateways -> node ingest socket -> decode -> district actors -> "
       "state, first send to last ack\n");
@@ -374,20 +351,25 @@ int run(const bench_options& o) {
               macau->districts.size(), macau->sensors.size(), macau_plan.interval_ms);
   const auto e2e_macau = run_feed(macau, macau_plan, o, clock_ms, sent);
   print_ingest("Macau bundle", e2e_macau);
-  macau_plan = {};
+  return {e2e_synthetic, e2e_macau};
+}
 
-  // [3] Against the reference and the target.
+// [3] Against the reference and the target.
+void print_against_target(const end_to_end_result& e2e, const bench::raw_result& raw) {
   std::printf(
       "\n[3] end to end / raw ZeroMQ: synthetic %.1f %%, Macau %.1f %%; target >= %s "
       "readings/s and >= %.0f %% of raw\n",
-      100 * e2e_synthetic.readings_per_s() / raw.readings_per_s(),
-      100 * e2e_macau.readings_per_s() / raw.readings_per_s(),
+      100 * e2e.synthetic.readings_per_s() / raw.readings_per_s(),
+      100 * e2e.macau.readings_per_s() / raw.readings_per_s(),
       millions(target_readings_per_s).c_str(), 100 * target_share_of_raw);
   std::printf("    synthetic city: %s; Macau bundle: %s\n",
-              meets_target(e2e_synthetic, raw.readings_per_s()) ? "target met" : "BELOW TARGET",
-              meets_target(e2e_macau, raw.readings_per_s()) ? "target met" : "BELOW TARGET");
+              meets_target(e2e.synthetic, raw.readings_per_s()) ? "target met" : "BELOW TARGET",
+              meets_target(e2e.macau, raw.readings_per_s()) ? "target met" : "BELOW TARGET");
+}
 
-  // [4] Overload: more gateways at full speed than one scheduler thread can serve.
+// [4] Overload: more gateways at full speed than one scheduler thread can serve.
+ingest_result run_overload(const twin::city_ptr& synthetic, const bench_options& o,
+                           twin::time_ms clock_ms) {
   const unsigned overload_threads = 1;
   std::printf(
       "\n[4] overload: %u gateways at full speed into a node with %u scheduler thread, "
@@ -425,8 +407,50 @@ int run(const bench_options& o) {
       overload_sent, true);
   print_ingest("overload", overload);
   report_memory(overload);
+  return overload;
+}
 
-  const bool done = e2e_synthetic.work_done() && e2e_macau.work_done() && overload.work_done();
+int run(const bench_options& o) {
+  std::printf(
+      "citytwin ingest benchmark: %u readings per batch, %u gateways, node with %u "
+      "scheduler threads, credit %u batches per gateway, %u hardware threads\n",
+      o.batch, o.gateways, o.threads, o.inflight, std::thread::hardware_concurrency());
+
+  twin::generate_options go;
+  go.districts = o.districts;
+  go.sensors = o.sensors;
+  go.links = std::max<std::uint32_t>(100, o.sensors / 10);
+  if (auto why = twin::check_options(go)) {
+    std::fprintf(stderr, "cannot generate the city: %s\n", why->c_str());
+    return 2;
+  }
+  const auto synthetic = std::make_shared<const twin::city>(twin::generate_city(go));
+  auto macau_loaded = twin::load_city(o.macau);
+  if (!macau_loaded) {
+    std::fprintf(stderr, "cannot load the Macau bundle: %s\n",
+                 macau_loaded.error().to_string().c_str());
+    return 2;
+  }
+  const auto macau = std::make_shared<const twin::city>(std::move(macau_loaded.value()));
+  const twin::time_ms clock_ms = wall_now_ms();
+
+  auto t = steady::now();
+  auto plan =
+      bench::make_feed(synthetic, o.readings, o.gateways, clock_ms - twin::ms_per_second, 1);
+  std::printf(
+      "synthetic city: %zu districts, %zu sensors, %zu links; feed of %s readings, one "
+      "per sensor every %" PRId64 " ms (generated in %.1f s)\n",
+      synthetic->districts.size(), synthetic->sensors.size(), synthetic->links.size(),
+      millions(double(plan.total())).c_str(), plan.interval_ms,
+      std::chrono::duration<double>(steady::now() - t).count());
+
+  const auto raw = run_reference(plan, o);
+  if (!raw) return 2;
+  const auto e2e = run_end_to_end(synthetic, plan, macau, o, clock_ms);
+  print_against_target(e2e, *raw);
+  const auto overload = run_overload(synthetic, o, clock_ms);
+
+  const bool done = e2e.synthetic.work_done() && e2e.macau.work_done() && overload.work_done();
   std::printf("\n%s\n", done ? "every reading sent was applied" : "SOME WORK WAS NOT DONE");
   return done ? 0 : 1;
 }

@@ -78,6 +78,132 @@ std::optional<std::pair<twin::time_ms, twin::time_ms>> replay_span(
   return std::make_pair(lo, hi);
 }
 
+// What a feed run shares between its sources: the gateway, the summary, the stop test and the
+// once-a-second progress report.
+struct feed_run {
+  feed_run(cluster::gateway& gw, const feed_config& config, feed_summary& summary,
+           const std::function<bool()>& keep_going,
+           const std::function<void(const feed_summary&)>& progress, steady::time_point started)
+      : gw(gw),
+        config(config),
+        summary(summary),
+        keep_going(keep_going),
+        progress(progress),
+        started(started),
+        out(gw, config, summary),
+        last_progress(steady::now()) {}
+
+  double elapsed_s() const {
+    return std::chrono::duration<double>(steady::now() - started).count();
+  }
+
+  bool should_stop() const {
+    if (keep_going && !keep_going()) return true;
+    if (config.seconds > 0 && elapsed_s() >= config.seconds) return true;
+    if (config.count > 0 && summary.readings >= config.count) return true;
+    return false;
+  }
+
+  void report() {
+    if (progress && steady::now() - last_progress >= std::chrono::seconds(1)) {
+      last_progress = steady::now();
+      summary.gateway = gw.stats();
+      summary.elapsed_s = elapsed_s();
+      progress(summary);
+    }
+  }
+
+  // The readings to ask a source for next: a batch, or what is left of the count.
+  std::size_t want() const {
+    std::size_t n = config.batch_readings;
+    if (config.count > 0) n = std::min<std::uint64_t>(n, config.count - summary.readings);
+    return n;
+  }
+
+  cluster::gateway& gw;
+  const feed_config& config;
+  feed_summary& summary;
+  const std::function<bool()>& keep_going;
+  const std::function<void(const feed_summary&)>& progress;
+  steady::time_point started;
+  sender out;
+  steady::time_point last_progress;
+};
+
+// Replays the configured file; false when it cannot be opened (nothing was sent).
+bool feed_replay(feed_run& run, const twin::city_ptr& city, const twin::clock& clock) {
+  const auto& config = run.config;
+  twin::replay_options ro;
+  ro.mapping_file = config.mapping;
+  ro.time_column = config.time_column;
+  ro.utc_offset_minutes = config.replay_utc_offset_minutes;
+  ro.bad_rows_max = config.bad_rows_max;
+  auto now = clock.now_ms();
+  if (!config.keep_time) {
+    if (config.speed > 0) {
+      ro.start_ms = now;
+      ro.speed = config.speed;
+    } else if (auto span = replay_span(city, ro, config)) {
+      ro.start_ms = now - (span->second - span->first);  // the newest row lands at now
+    }
+  }
+  auto replay = twin::csv_replay::open(*config.replay, city, ro);
+  if (!replay) {
+    run.summary.error = replay.error().to_string();
+    return false;
+  }
+  std::vector<twin::reading> buf;
+  auto wall_start = steady::now();
+  while (!run.should_stop()) {
+    buf.clear();
+    auto n = replay->next(buf, run.want());
+    if (!n) {
+      run.summary.error = n.error().to_string();
+      break;
+    }
+    if (*n == 0) break;
+    if (config.speed > 0) {
+      // Paced: a reading goes out when the clock reaches its (rebased) time.
+      auto due_ms = buf.back().time - *ro.start_ms;
+      auto due = wall_start + std::chrono::milliseconds(due_ms);
+      while (steady::now() < due && !run.should_stop()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - steady::now());
+        run.gw.poll(static_cast<int>(std::clamp<long>(left.count(), 0, 50)));
+      }
+    }
+    if (!run.out.send(buf)) break;
+    run.report();
+  }
+  run.summary.replay = replay->stats();
+  return true;
+}
+
+// Generates synthetic readings: the backfilled hours first, then live until told to stop.
+void feed_synthetic(feed_run& run, const twin::city_ptr& city, const twin::clock& clock) {
+  const auto& config = run.config;
+  twin::synth_options so;
+  so.utc_offset_minutes = config.utc_offset_minutes;
+  so.bad_share = config.bad_share;
+  twin::synthetic_feed synth(city, config.seed, so);
+  std::vector<twin::reading> buf;
+  if (config.backfill_hours > 0) {
+    auto now = clock.now_ms();
+    auto minutes = static_cast<long>(config.backfill_hours * 60);
+    for (long m = minutes; m >= 1 && !run.should_stop(); --m) {
+      buf.clear();
+      synth.sample_all(now - m * twin::ms_per_minute, buf);
+      if (!run.out.send(buf)) break;
+    }
+  }
+  while (run.summary.error.empty() && !run.should_stop()) {
+    buf.clear();
+    synth.generate(clock.now_ms(), run.want(), buf);
+    if (!run.out.send(buf)) break;
+    run.report();
+  }
+  run.summary.injected = synth.bad_counts();
+}
+
 }  // namespace
 
 feed_summary run_feed(const twin::city_ptr& city, const feed_config& config,
@@ -94,98 +220,16 @@ feed_summary run_feed(const twin::city_ptr& city, const feed_config& config,
     summary.error = describe(c.error());
     return summary;
   }
-  sender out(gw, config, summary);
-  auto last_progress = steady::now();
-  auto elapsed_s = [&] { return std::chrono::duration<double>(steady::now() - started).count(); };
-  auto should_stop = [&] {
-    if (keep_going && !keep_going()) return true;
-    if (config.seconds > 0 && elapsed_s() >= config.seconds) return true;
-    if (config.count > 0 && summary.readings >= config.count) return true;
-    return false;
-  };
-  auto report = [&] {
-    if (progress && steady::now() - last_progress >= std::chrono::seconds(1)) {
-      last_progress = steady::now();
-      summary.gateway = gw.stats();
-      summary.elapsed_s = elapsed_s();
-      progress(summary);
-    }
-  };
-  std::vector<twin::reading> buf;
-
+  feed_run run(gw, config, summary, keep_going, progress, started);
   if (config.replay) {
-    twin::replay_options ro;
-    ro.mapping_file = config.mapping;
-    ro.time_column = config.time_column;
-    ro.utc_offset_minutes = config.replay_utc_offset_minutes;
-    ro.bad_rows_max = config.bad_rows_max;
-    auto now = clock.now_ms();
-    if (!config.keep_time) {
-      if (config.speed > 0) {
-        ro.start_ms = now;
-        ro.speed = config.speed;
-      } else if (auto span = replay_span(city, ro, config)) {
-        ro.start_ms = now - (span->second - span->first);  // the newest row lands at now
-      }
-    }
-    auto replay = twin::csv_replay::open(*config.replay, city, ro);
-    if (!replay) {
-      summary.error = replay.error().to_string();
-      return summary;
-    }
-    auto wall_start = steady::now();
-    while (!should_stop()) {
-      buf.clear();
-      std::size_t want = config.batch_readings;
-      if (config.count > 0) want = std::min<std::uint64_t>(want, config.count - summary.readings);
-      auto n = replay->next(buf, want);
-      if (!n) {
-        summary.error = n.error().to_string();
-        break;
-      }
-      if (*n == 0) break;
-      if (config.speed > 0) {
-        // Paced: a reading goes out when the clock reaches its (rebased) time.
-        auto due_ms = buf.back().time - *ro.start_ms;
-        auto due = wall_start + std::chrono::milliseconds(due_ms);
-        while (steady::now() < due && !should_stop()) {
-          auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - steady::now());
-          gw.poll(static_cast<int>(std::clamp<long>(left.count(), 0, 50)));
-        }
-      }
-      if (!out.send(buf)) break;
-      report();
-    }
-    summary.replay = replay->stats();
+    if (!feed_replay(run, city, clock)) return summary;
   } else {
-    twin::synth_options so;
-    so.utc_offset_minutes = config.utc_offset_minutes;
-    so.bad_share = config.bad_share;
-    twin::synthetic_feed synth(city, config.seed, so);
-    if (config.backfill_hours > 0) {
-      auto now = clock.now_ms();
-      auto minutes = static_cast<long>(config.backfill_hours * 60);
-      for (long m = minutes; m >= 1 && !should_stop(); --m) {
-        buf.clear();
-        synth.sample_all(now - m * twin::ms_per_minute, buf);
-        if (!out.send(buf)) break;
-      }
-    }
-    while (summary.error.empty() && !should_stop()) {
-      buf.clear();
-      std::size_t want = config.batch_readings;
-      if (config.count > 0) want = std::min<std::uint64_t>(want, config.count - summary.readings);
-      synth.generate(clock.now_ms(), want, buf);
-      if (!out.send(buf)) break;
-      report();
-    }
-    summary.injected = synth.bad_counts();
+    feed_synthetic(run, city, clock);
   }
-
   auto flushed = gw.flush(config.flush_timeout_ms);
   if (!flushed && summary.error.empty()) summary.error = describe(flushed.error());
   summary.gateway = gw.stats();
-  summary.elapsed_s = elapsed_s();
+  summary.elapsed_s = run.elapsed_s();
   return summary;
 }
 

@@ -164,12 +164,10 @@ std::string observed_metrics(const scenario& s, const live_coupling& lc,
   return os.str();
 }
 
-}  // namespace
-
-std::string environment_metrics(const scenario& s, const scenario_result& r) {
-  if (!r.grid) return {};
+// Concentration and exposure of each run, per district and city-wide.
+std::string air_metrics(const scenario& s, const scenario_result& r,
+                        const std::string& scenario_label) {
   const city& c = s.base;
-  const std::string scenario_label = "scenario=\"" + label_value(s.spec.name) + "\"";
   std::ostringstream os;
   const pollutant air[] = {pollutant::pm25, pollutant::nox};
   auto air_family = [&](const char* name, const char* help, bool city_wide, auto value) {
@@ -216,7 +214,14 @@ std::string environment_metrics(const scenario& s, const scenario_result& r) {
              [&](const district_environment& d, pollutant p) {
                return indicators(d, p).share_above_short_term;
              });
+  return os.str();
+}
 
+// Emission rate of each run's districts, roads and stacks together.
+std::string emission_metrics(const scenario& s, const scenario_result& r,
+                             const std::string& scenario_label) {
+  const city& c = s.base;
+  std::ostringstream os;
   const char* emissions = "citytwin_scenario_emissions_grams_per_second";
   os << "# HELP " << emissions << " Emission rate of the district's roads and stacks.\n# TYPE "
      << emissions << " gauge\n";
@@ -232,8 +237,14 @@ std::string environment_metrics(const scenario& s, const scenario_result& r) {
            << "\"} " << metric_number(v) << '\n';
     }
   }
-  if (r.live_environment) os << observed_metrics(s, *r.live_environment, scenario_label);
+  return os.str();
+}
 
+// Road noise of each run's districts.
+std::string lden_metrics(const scenario& s, const scenario_result& r,
+                         const std::string& scenario_label) {
+  const city& c = s.base;
+  std::ostringstream os;
   const char* lden = "citytwin_scenario_lden_db";
   os << "# HELP " << lden
      << " Population-weighted mean day-evening-night road noise level of the district.\n# TYPE "
@@ -246,6 +257,18 @@ std::string environment_metrics(const scenario& s, const scenario_result& r) {
          << metric_number(e.districts[d].lden_db) << '\n';
   }
   return os.str();
+}
+
+}  // namespace
+
+std::string environment_metrics(const scenario& s, const scenario_result& r) {
+  if (!r.grid) return {};
+  const std::string scenario_label = "scenario=\"" + label_value(s.spec.name) + "\"";
+  std::string out = air_metrics(s, r, scenario_label);
+  out += emission_metrics(s, r, scenario_label);
+  if (r.live_environment) out += observed_metrics(s, *r.live_environment, scenario_label);
+  out += lden_metrics(s, r, scenario_label);
+  return out;
 }
 
 }  // namespace twin::env

@@ -120,18 +120,11 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
-live_coupling couple_weather(const city& c, const environment_settings& settings,
-                             const live_snapshot& s, time_ms stale_after_ms,
-                             const receptor_grid& grid) {
-  live_coupling lc;
-  lc.node = s.node;
-  lc.as_of = s.as_of;
-  lc.stale_after_ms = stale_after_ms;
-  lc.settings = settings;
-  auto& e = lc.settings;
-  e.district_background.resize(c.districts.size());
-  e.district_background_set.resize(c.districts.size());
+namespace {
 
+// Counts the live sensors of each kind and keeps the fresh air-quality readings, PM2.5 first.
+void take_live_sensors(live_coupling& lc, const city& c, const live_snapshot& s,
+                       time_ms stale_after_ms, const receptor_grid& grid) {
   std::unordered_map<std::string_view, const sensor*> by_key;
   for (const auto& x : c.sensors) by_key.emplace(x.key, &x);
   for (const auto& x : s.sensors) {
@@ -178,7 +171,11 @@ live_coupling couple_weather(const city& c, const environment_settings& settings
   }
   std::stable_partition(lc.sensors.begin(), lc.sensors.end(),
                         [](const observed_sensor& o) { return o.p == pollutant::pm25; });
+}
 
+// Wind the file does not give comes from the fresh live readings, over the file's station.
+void take_live_wind(live_coupling& lc, const environment_settings& settings, const live_snapshot& s,
+                    time_ms stale_after_ms, const receptor_grid& grid) {
   const auto speed = fresh_mean(s, sensor_kind::wind_speed, stale_after_ms);
   const auto from = fresh_mean(s, sensor_kind::wind_direction, stale_after_ms);
   lc.wind_speed = settings.wind_speed_given ? value_source::file
@@ -187,23 +184,26 @@ live_coupling couple_weather(const city& c, const environment_settings& settings
   lc.wind_from = settings.wind_from_given ? value_source::file
                  : from                   ? value_source::live
                                           : value_source::none;
-  if (lc.wind_speed == value_source::live || lc.wind_from == value_source::live) {
-    station_report report;
-    if (settings.station) {
-      report = *settings.station;
-    } else {
-      report.wind_speed_m_s = settings.w.wind_speed_m_s;
-      report.wind_from_deg = settings.w.wind_from_deg;
-      report.air_temperature_k = settings.w.air_temperature_k;
-      report.stability_class = settings.w.stability_class;
-      if (settings.mixing_height_given) report.mixing_height_m = settings.w.mixing_height_m;
-    }
-    if (lc.wind_speed == value_source::live) report.wind_speed_m_s = *speed;
-    if (lc.wind_from == value_source::live) report.wind_from_deg = *from;
-    e.w = make_weather(report, settings.station_time, grid.frame.origin());
+  if (lc.wind_speed != value_source::live && lc.wind_from != value_source::live) return;
+  station_report report;
+  if (settings.station) {
+    report = *settings.station;
+  } else {
+    report.wind_speed_m_s = settings.w.wind_speed_m_s;
+    report.wind_from_deg = settings.w.wind_from_deg;
+    report.air_temperature_k = settings.w.air_temperature_k;
+    report.stability_class = settings.w.stability_class;
+    if (settings.mixing_height_given) report.mixing_height_m = settings.w.mixing_height_m;
   }
+  if (lc.wind_speed == value_source::live) report.wind_speed_m_s = *speed;
+  if (lc.wind_from == value_source::live) report.wind_from_deg = *from;
+  lc.settings.w = make_weather(report, settings.station_time, grid.frame.origin());
+}
 
-  // The backgrounds to fit start at 0: a run with these settings is the local contribution.
+// The backgrounds to fit start at 0: a run with these settings is the local contribution.
+void clear_backgrounds_to_fit(live_coupling& lc, const city& c,
+                              const environment_settings& settings) {
+  auto& e = lc.settings;
   for (auto p : {pollutant::pm25, pollutant::nox}) {
     auto& fit = p == pollutant::pm25 ? lc.pm25_background : lc.no2_background;
     fit.district_ug_m3.assign(c.districts.size(), 0);
@@ -221,6 +221,23 @@ live_coupling couple_weather(const city& c, const environment_settings& settings
       background_of(*b, p) = 0;
     }
   }
+}
+
+}  // namespace
+
+live_coupling couple_weather(const city& c, const environment_settings& settings,
+                             const live_snapshot& s, time_ms stale_after_ms,
+                             const receptor_grid& grid) {
+  live_coupling lc;
+  lc.node = s.node;
+  lc.as_of = s.as_of;
+  lc.stale_after_ms = stale_after_ms;
+  lc.settings = settings;
+  lc.settings.district_background.resize(c.districts.size());
+  lc.settings.district_background_set.resize(c.districts.size());
+  take_live_sensors(lc, c, s, stale_after_ms, grid);
+  take_live_wind(lc, settings, s, stale_after_ms, grid);
+  clear_backgrounds_to_fit(lc, c, settings);
   return lc;
 }
 
@@ -461,16 +478,17 @@ std::vector<emission_source> perturbed_sources(const city& c,
   return out;
 }
 
-environment_result compute_environment(const city& c, const environment_settings& settings,
-                                       std::span<const env_perturbation> changes,
-                                       std::span<const link_traffic> links,
-                                       const receptor_grid& grid, const grid_function& on_grid) {
-  environment_result r;
-  r.w = apply_weather(settings, changes);
-  const std::size_t district_count = c.districts.size();
-  TWIN_CHECK_OP(grid.cells_of_district.size(), ==, district_count);
+namespace {
 
-  // Background, city-wide then per district, as changed in order.
+// The air background, city-wide and per district, after the background changes in order.
+struct changed_backgrounds {
+  air_background city;
+  std::vector<std::optional<air_background>> district;
+};
+
+changed_backgrounds change_backgrounds(const environment_settings& settings,
+                                       std::span<const env_perturbation> changes,
+                                       std::size_t district_count) {
   air_background city_bg = settings.background;
   std::vector<std::optional<air_background>> district_bg = settings.district_background;
   district_bg.resize(district_count);
@@ -491,11 +509,16 @@ environment_result compute_environment(const city& c, const environment_settings
       }
     }
   }
+  return {city_bg, std::move(district_bg)};
+}
 
-  r.districts.assign(district_count, {});
+// The roads as line emitters and noise segments; their emissions are added to their districts.
+void road_emitters(const city& c, std::span<const env_perturbation> changes,
+                   std::span<const link_traffic> links, const receptor_grid& grid,
+                   std::vector<district_environment>& districts, std::vector<line_emitter>& lines,
+                   std::vector<noise_segment>& noise) {
+  const std::size_t district_count = districts.size();
   const auto fleets = district_fleets(c, changes);
-  std::vector<line_emitter> lines;
-  std::vector<noise_segment> noise;
   lines.reserve(links.size());
   for (const auto& l : links) {
     if (!(l.flow_veh_h > 0) || !(l.length_m > 0) || !l.district.valid() ||
@@ -505,7 +528,7 @@ environment_result compute_environment(const city& c, const environment_settings
     const double flow = l.flow_veh_h * f.flow_factor;
     if (!(flow > 0) || f.mix.shares.empty()) continue;
     const auto e = link_emissions(f.mix, flow, l.speed_kmh, l.length_m);
-    add_emissions(r.districts[l.district.value], e.g_s, true);
+    add_emissions(districts[l.district.value], e.g_s, true);
     const xy a = grid.frame.to_xy(l.from), b = grid.frame.to_xy(l.to);
     const double straight_m = std::hypot(b.x - a.x, b.y - a.y);
     if (!(straight_m > 0)) continue;
@@ -522,7 +545,13 @@ environment_result compute_environment(const city& c, const environment_settings
     for (auto& band : ns.power_db_per_m) band += stretch_db;
     noise.push_back(ns);
   }
+}
 
+// The (changed) point sources as emitters; their emissions are added to their districts.
+std::vector<point_emitter> source_emitters(const city& c, std::span<const env_perturbation> changes,
+                                           const receptor_grid& grid,
+                                           std::vector<district_environment>& districts) {
+  const std::size_t district_count = districts.size();
   std::vector<point_emitter> points;
   for (const auto& s : perturbed_sources(c, changes)) {
     point_emitter pe;
@@ -532,11 +561,17 @@ environment_result compute_environment(const city& c, const environment_settings
     pe.g_s[index(pollutant::pm25)] = s.pm25_g_s;
     pe.g_s[index(pollutant::co2)] = s.co2_g_s;
     if (s.district.valid() && s.district.value < district_count)
-      add_emissions(r.districts[s.district.value], pe.g_s, false);
+      add_emissions(districts[s.district.value], pe.g_s, false);
     points.push_back(pe);
   }
-  r.sources = points.size();
+  return points;
+}
 
+// Disperses the emitters over the grid and adds each cell's background.
+void air_on_grid(environment_result& r, const environment_settings& settings,
+                 std::span<const point_emitter> points, std::span<const line_emitter> lines,
+                 const changed_backgrounds& bg_of, const receptor_grid& grid,
+                 const grid_function& on_grid) {
   dispersion_options o;
   o.scheme = settings.scheme;
   o.receptor_height_m = settings.receptor_height_m;
@@ -556,13 +591,18 @@ environment_result compute_environment(const city& c, const environment_settings
   r.no2_ug_m3.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     const auto& d = grid.cells[i].district;
-    const air_background& bg = d && district_bg[d->value] ? *district_bg[d->value] : city_bg;
+    const air_background& bg =
+        d && bg_of.district[d->value] ? *bg_of.district[d->value] : bg_of.city;
     r.pm25_ug_m3[i] = pm25[i] * 1e6 + bg.pm25_ug_m3;
     r.no2_ug_m3[i] = settings.no2_from_nox * nox[i] * 1e6 + bg.no2_ug_m3;
   }
+}
 
-  // Noise: the modelled hour's level, shifted to each period by its flow factor (same speed).
-  r.lden_db.assign(n, noise_floor_db);
+// Noise: the modelled hour's level, shifted to each period by its flow factor (same speed).
+std::vector<double> lden_on_grid(const environment_settings& settings,
+                                 std::span<const noise_segment> noise, const receptor_grid& grid) {
+  const std::size_t n = grid.size();
+  std::vector<double> lden_db(n, noise_floor_db);
   const auto& pf = settings.noise_periods;
   const double day_db = 10 * std::log10(pf.day), evening_db = 10 * std::log10(pf.evening),
                night_db = 10 * std::log10(pf.night);
@@ -578,11 +618,16 @@ environment_result compute_environment(const city& c, const environment_settings
     const double hour_db = level_at(near, p, po);
     if (!std::isfinite(hour_db)) continue;
     const double l = lden(hour_db + day_db, hour_db + evening_db, hour_db + night_db);
-    r.lden_db[i] = std::max(l, noise_floor_db);
+    lden_db[i] = std::max(l, noise_floor_db);
   }
+  return lden_db;
+}
 
+// The indicators of each district, then of the city over the cells of all districts.
+void summarise_districts(environment_result& r, const environment_settings& settings,
+                         const receptor_grid& grid) {
   std::vector<std::uint32_t> all;
-  for (std::size_t d = 0; d < district_count; ++d) {
+  for (std::size_t d = 0; d < r.districts.size(); ++d) {
     const auto& cells = grid.cells_of_district[d];
     auto& de = r.districts[d];
     de.cells = cells.size();
@@ -606,6 +651,28 @@ environment_result compute_environment(const city& c, const environment_settings
   r.city.no2 =
       air_over(all, grid, r.no2_ug_m3, settings.short_term.no2_ug_m3, settings.annual.no2_ug_m3);
   r.city.lden_db = lden_over(all, grid, r.lden_db);
+}
+
+}  // namespace
+
+environment_result compute_environment(const city& c, const environment_settings& settings,
+                                       std::span<const env_perturbation> changes,
+                                       std::span<const link_traffic> links,
+                                       const receptor_grid& grid, const grid_function& on_grid) {
+  environment_result r;
+  r.w = apply_weather(settings, changes);
+  const std::size_t district_count = c.districts.size();
+  TWIN_CHECK_OP(grid.cells_of_district.size(), ==, district_count);
+  const auto backgrounds = change_backgrounds(settings, changes, district_count);
+  r.districts.assign(district_count, {});
+  std::vector<line_emitter> lines;
+  std::vector<noise_segment> noise;
+  road_emitters(c, changes, links, grid, r.districts, lines, noise);
+  const auto points = source_emitters(c, changes, grid, r.districts);
+  r.sources = points.size();
+  air_on_grid(r, settings, points, lines, backgrounds, grid, on_grid);
+  r.lden_db = lden_on_grid(settings, noise, grid);
+  summarise_districts(r, settings, grid);
   return r;
 }
 

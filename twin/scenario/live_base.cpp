@@ -73,6 +73,53 @@ expected<bool, live_base_error> check_live_snapshot(const city& bundle, const li
   return true;
 }
 
+namespace {
+
+// Cuts the capacity of a link that runs slower than the bundle's curve allows at its live flow.
+void cut_capacity(live_base_report& r, link& l, link_id id, const live_link& obs,
+                  const live_base_options& options) {
+  if (std::isnan(obs.speed_kmh) || std::isnan(obs.flow_veh_h)) return;
+  auto c_live =
+      inferred_capacity_veh_h(l.length_m, l.free_speed_kmh, obs.speed_kmh, obs.flow_veh_h);
+  // Below the bundle's capacity exactly when slower than the bundle's curve at this flow.
+  if (!c_live || *c_live >= l.capacity_veh_h) return;
+  const double observed_ratio = obs.speed_kmh > 0 ? l.free_speed_kmh / obs.speed_kmh
+                                                  : std::numeric_limits<double>::infinity();
+  if (observed_ratio <=
+      (1 + options.capacity_tolerance) * bpr_time_ratio(obs.flow_veh_h, l.capacity_veh_h)) {
+    ++r.links_within_tolerance;
+    return;
+  }
+  const double floor = options.capacity_floor_fraction * l.capacity_veh_h;
+  live_capacity_cut cut;
+  cut.link = id;
+  cut.observed_speed_kmh = obs.speed_kmh;
+  cut.observed_flow_veh_h = obs.flow_veh_h;
+  cut.bundle_capacity_veh_h = l.capacity_veh_h;
+  cut.inferred_capacity_veh_h = *c_live;
+  cut.at_floor = *c_live < floor;
+  cut.capacity_veh_h = std::max(floor, *c_live);
+  l.capacity_veh_h = cut.capacity_veh_h;
+  r.cuts.push_back(cut);
+}
+
+// Scales the demand by the least-squares fit of live to bundle flows, within the options' bounds.
+void scale_demand(live_base& out, double cross, double square, const live_base_options& options) {
+  auto& r = out.report;
+  if (r.demand_links > 0 && square > 0) {
+    r.demand_factor_fit = cross / square;
+    const double f =
+        std::clamp(r.demand_factor_fit, options.demand_factor_min, options.demand_factor_max);
+    r.demand_clamped = f != r.demand_factor_fit;
+    r.demand_factor = f;
+    for (auto& od : out.base.demand) od.trips_veh_h *= f;
+  } else {
+    r.demand_links = 0;
+  }
+}
+
+}  // namespace
+
 expected<live_base, live_base_error> apply_live_base(const city& bundle, const live_snapshot& s,
                                                      std::span<const double> bundle_flow_veh_h,
                                                      const live_base_options& options) {
@@ -108,53 +155,20 @@ expected<live_base, live_base_error> apply_live_base(const city& bundle, const l
       continue;
     }
     const link_id id = link_by_key.at(obs.key);
-    auto& l = out.base.links[id.value];
     if (!bundle_flow_veh_h.empty() && !std::isnan(obs.flow_veh_h) &&
         bundle_flow_veh_h[id.value] > 0) {
       cross += obs.flow_veh_h * bundle_flow_veh_h[id.value];
       square += bundle_flow_veh_h[id.value] * bundle_flow_veh_h[id.value];
       ++r.demand_links;
     }
-    if (std::isnan(obs.speed_kmh) || std::isnan(obs.flow_veh_h)) continue;
-    auto c_live =
-        inferred_capacity_veh_h(l.length_m, l.free_speed_kmh, obs.speed_kmh, obs.flow_veh_h);
-    // Below the bundle's capacity exactly when slower than the bundle's curve at this flow.
-    if (!c_live || *c_live >= l.capacity_veh_h) continue;
-    const double observed_ratio = obs.speed_kmh > 0 ? l.free_speed_kmh / obs.speed_kmh
-                                                    : std::numeric_limits<double>::infinity();
-    if (observed_ratio <=
-        (1 + options.capacity_tolerance) * bpr_time_ratio(obs.flow_veh_h, l.capacity_veh_h)) {
-      ++r.links_within_tolerance;
-      continue;
-    }
-    const double floor = options.capacity_floor_fraction * l.capacity_veh_h;
-    live_capacity_cut cut;
-    cut.link = id;
-    cut.observed_speed_kmh = obs.speed_kmh;
-    cut.observed_flow_veh_h = obs.flow_veh_h;
-    cut.bundle_capacity_veh_h = l.capacity_veh_h;
-    cut.inferred_capacity_veh_h = *c_live;
-    cut.at_floor = *c_live < floor;
-    cut.capacity_veh_h = std::max(floor, *c_live);
-    l.capacity_veh_h = cut.capacity_veh_h;
-    r.cuts.push_back(cut);
+    cut_capacity(r, out.base.links[id.value], id, obs, options);
   }
   std::sort(r.cuts.begin(), r.cuts.end(), [](const auto& a, const auto& b) {
     const double ra = a.capacity_veh_h / a.bundle_capacity_veh_h;
     const double rb = b.capacity_veh_h / b.bundle_capacity_veh_h;
     return ra != rb ? ra < rb : a.link < b.link;
   });
-
-  if (r.demand_links > 0 && square > 0) {
-    r.demand_factor_fit = cross / square;
-    const double f =
-        std::clamp(r.demand_factor_fit, options.demand_factor_min, options.demand_factor_max);
-    r.demand_clamped = f != r.demand_factor_fit;
-    r.demand_factor = f;
-    for (auto& od : out.base.demand) od.trips_veh_h *= f;
-  } else {
-    r.demand_links = 0;
-  }
+  scale_demand(out, cross, square, options);
   return out;
 }
 
