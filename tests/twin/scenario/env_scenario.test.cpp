@@ -263,7 +263,7 @@ twin::load_error load_fails(const std::string& perturbation) {
 
 TEST_CASE("environmental perturbations: errors name the line, the field and the value") {
   auto e = load_fails("ban: { fuel: diesel, districts: [west, nowhere] }");
-  CHECK(e.field == "variants[0].perturbations[0].ban.districts");
+  CHECK(e.field == "variants[0].perturbations[0].ban.districts[1]");
   CHECK(e.message == "unknown district 'nowhere' in city 'Two Routes'");
   e = load_fails("electrify: { category: bus, share: 1.5 }");
   CHECK(e.field == "variants[0].perturbations[0].electrify.share");

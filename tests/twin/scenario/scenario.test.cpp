@@ -293,7 +293,7 @@ TEST_CASE("scenario: invalid specs name the file, the line and the field") {
           factor: 0.5
 )"));
     CHECK(e.line == 7);
-    CHECK(e.field == "variants[0].perturbations[0].capacity.links");
+    CHECK(e.field == "variants[0].perturbations[0].capacity.links[1]");
     CHECK(e.message == "unknown link 'nope' in city 'Two Routes'");
   }
   SUBCASE("negative factor") {
@@ -331,7 +331,7 @@ TEST_CASE("scenario: invalid specs name the file, the line and the field") {
       - demand: { factor: 2, to_zone: [2, 9] }
 )"));
     CHECK(z.line == 6);
-    CHECK(z.field == "variants[0].perturbations[0].demand.to_zone");
+    CHECK(z.field == "variants[0].perturbations[0].demand.to_zone[1]");
     CHECK(z.message == "unknown zone 9 in city 'Two Routes'");
     auto n = load_fails(write_scenario("bad-node", R"(variants:
   - name: v
@@ -357,7 +357,7 @@ TEST_CASE("scenario: invalid specs name the file, the line and the field") {
       - flood: { district: west }
 )"));
     CHECK(p.line == 6);
-    CHECK(p.field == "variants[0].perturbations[0]");
+    CHECK(p.field == "variants[0].perturbations[0].flood");
     auto top = load_fails(write_scenario("bad-top", "colour: red\nvariants: []\n"));
     CHECK(top.line == 3);
     CHECK(top.field == "colour");
