@@ -312,17 +312,6 @@ void compare_observed(live_coupling& lc, const environment_result& baseline) {
   lc.no2 = summarise_observed(lc.sensors, pollutant::nox);
 }
 
-std::optional<double> parse_compass_deg(std::string_view text) {
-  static constexpr std::array<std::string_view, 16> points{"N",  "NNE", "NE", "ENE", "E",  "ESE",
-                                                           "SE", "SSE", "S",  "SSW", "SW", "WSW",
-                                                           "W",  "WNW", "NW", "NNW"};
-  std::string upper(text);
-  for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  for (std::size_t i = 0; i < points.size(); ++i)
-    if (upper == points[i]) return 22.5 * static_cast<double>(i);
-  return std::nullopt;
-}
-
 weather apply_weather(const environment_settings& settings,
                       std::span<const env_perturbation> changes) {
   weather w = settings.w;

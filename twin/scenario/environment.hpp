@@ -371,7 +371,4 @@ environment_result variant_environment(const scenario_environment& e, const city
 // The cell of the grid holding a position; empty outside the grid.
 std::optional<std::uint32_t> cell_holding(const receptor_grid& grid, lon_lat position);
 
-// 16-point compass names to the direction the wind comes from ("S" 180, "SSW" 202.5).
-std::optional<double> parse_compass_deg(std::string_view text);
-
 }  // namespace twin::env

@@ -220,9 +220,6 @@ TEST_CASE("weather changes apply in order and a default mixing height follows th
   CHECK(w.wind_speed_m_s == 8);
   CHECK(w.stability_class == stability::c);
   CHECK(w.mixing_height_m == doctest::Approx(default_mixing_height_m(stability::c, 8)));
-  CHECK(parse_compass_deg("SSW") == 202.5);
-  CHECK(parse_compass_deg("s") == 180);
-  CHECK_FALSE(parse_compass_deg("SXS").has_value());
 }
 
 // ---------------------------------------------------------------------------------------------
