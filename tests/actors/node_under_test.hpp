@@ -64,11 +64,7 @@ struct node_under_test {
 
   // Submits one batch, runs the actors until idle and returns its one ack.
   twin::batch_ack submit(twin::reading_batch_ptr batch) {
-    captured<twin::batch_ack> ack;
-    rt.submit(std::move(batch), ack.sink());
-    sim.run();
-    REQUIRE(ack.calls == 1);
-    return *ack.value;
+    return submit_all({std::move(batch)})[0];
   }
   // Submits every batch before any actor runs, then runs until idle: the acks in batch order.
   std::vector<twin::batch_ack> submit_all(const std::vector<twin::reading_batch_ptr>& batches) {

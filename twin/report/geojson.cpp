@@ -9,6 +9,21 @@ namespace twin {
 
 using nlohmann::json;
 
+namespace {
+
+// What every link feature says of the link itself (the object's keys are written sorted).
+json link_properties(const city& c, const link& k) {
+  return json{{"key", k.key},
+              {"name", k.name},
+              {"district", c.districts[k.district.value].key},
+              {"from_node", c.nodes[k.from.value].number},
+              {"to_node", c.nodes[k.to.value].number},
+              {"lanes", k.lanes},
+              {"capacity_veh_h", k.capacity_veh_h}};
+}
+
+}  // namespace
+
 std::string links_geojson(const scenario& s, const scenario_result& r) {
   const city& c = s.base;
   json features = json::array();
@@ -22,16 +37,10 @@ std::string links_geojson(const scenario& s, const scenario_result& r) {
   for (std::size_t l = 0; l < c.links.size(); ++l) {
     const auto& k = c.links[l];
     const auto& b = r.baseline.links[l];
-    json p{{"key", k.key},
-           {"name", k.name},
-           {"district", c.districts[k.district.value].key},
-           {"from_node", c.nodes[k.from.value].number},
-           {"to_node", c.nodes[k.to.value].number},
-           {"lanes", k.lanes},
-           {"capacity_veh_h", k.capacity_veh_h},
-           {"flow_baseline", b.flow_veh_h},
-           {"vc_baseline", b.vc},
-           {"speed_baseline", b.speed_kmh}};
+    json p = link_properties(c, k);
+    p["flow_baseline"] = b.flow_veh_h;
+    p["vc_baseline"] = b.vc;
+    p["speed_baseline"] = b.speed_kmh;
     for (const auto& v : r.variants) {
       const auto& now = v.result.links[l];
       p["flow_" + v.name] = now.flow_veh_h;
@@ -49,18 +58,12 @@ std::string links_geojson(const scenario& s, const scenario_result& r) {
     for (std::size_t l = c.links.size(); l < v.links.size(); ++l) {
       const auto& a = v.links[l];
       const auto& now = v.result.links[l];
-      json p{{"key", a.key},
-             {"name", a.name},
-             {"district", c.districts[a.district.value].key},
-             {"from_node", c.nodes[a.from.value].number},
-             {"to_node", c.nodes[a.to.value].number},
-             {"lanes", a.lanes},
-             {"capacity_veh_h", a.capacity_veh_h},
-             {"added_in", v.name},
-             {"flow_" + v.name, now.flow_veh_h},
-             {"delta_flow_" + v.name, now.flow_veh_h},
-             {"vc_" + v.name, now.vc},
-             {"speed_" + v.name, now.speed_kmh}};
+      json p = link_properties(c, a);
+      p["added_in"] = v.name;
+      p["flow_" + v.name] = now.flow_veh_h;
+      p["delta_flow_" + v.name] = now.flow_veh_h;
+      p["vc_" + v.name] = now.vc;
+      p["speed_" + v.name] = now.speed_kmh;
       features.push_back({{"type", "Feature"},
                           {"properties", std::move(p)},
                           {"geometry", geometry(a.from, a.to)}});
