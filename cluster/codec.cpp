@@ -25,8 +25,10 @@ namespace {
 
 namespace s = ::citytwin::schema;
 
-static_assert(static_cast<int>(s::AckStatus::WRONG_VERSION) ==
-              static_cast<int>(twin::ack_status::wrong_version));
+static_assert(static_cast<int>(s::AckStatus::STORAGE_UNAVAILABLE) ==
+              static_cast<int>(twin::ack_status::storage_unavailable));
+static_assert(twin::ack_status_count ==
+              static_cast<std::size_t>(twin::ack_status::storage_unavailable) + 1);
 
 constexpr std::size_t word_bytes = sizeof(capnp::word);
 constexpr std::size_t severity_count = 3;
@@ -600,7 +602,7 @@ twin::expected<twin::batch_ack, decode_error> decoder::decode_ack(
               decode_failure::wrong_version,
               version_message(r.getProtocolVersion(), ingest_protocol_version), ack.key, 0}};
         auto status = static_cast<unsigned>(r.getStatus());
-        if (status > static_cast<unsigned>(twin::ack_status::wrong_version))
+        if (status >= twin::ack_status_count)
           throw invalid_value("ack status " + std::to_string(status) + " is unknown");
         ack.status = static_cast<twin::ack_status>(status);
         ack.accepted = r.getAccepted();

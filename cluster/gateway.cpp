@@ -175,6 +175,9 @@ void gateway::handle_ack(const zmq::message_t& frame) {
       }
       return;
     case twin::ack_status::overloaded:
+    case twin::ack_status::stopping:
+    case twin::ack_status::storage_unavailable:
+      // Nothing applied: back off and resend (a stopping node's batches go on when it is back).
       ++stats_.overloaded;
       if (it != unacked_.end()) {
         auto& p = it->second;
@@ -185,11 +188,14 @@ void gateway::handle_ack(const zmq::message_t& frame) {
       return;
     case twin::ack_status::malformed:
     case twin::ack_status::wrong_version:
+    case twin::ack_status::wrong_city:
       // Resending the same bytes cannot help: give the batch up and tell the caller.
       if (it != unacked_.end()) unacked_.erase(it);
       if (!error_)
         error_ = gateway_error{ack.status == twin::ack_status::wrong_version
                                    ? gateway_error::kind::wrong_version
+                               : ack.status == twin::ack_status::wrong_city
+                                   ? gateway_error::kind::wrong_city
                                    : gateway_error::kind::malformed,
                                options_.endpoint + " refused batch " +
                                    std::to_string(ack.key.sequence) + ": " + ack.message};

@@ -57,6 +57,7 @@ struct gateway_error {
     timeout,        // no credit or no acks in time
     wrong_version,  // the node speaks another protocol version
     malformed,      // the node could not decode our batch, or we could not decode its ack
+    wrong_city,     // the node runs another city than the one we send for
     transport,      // ZeroMQ refused (bad endpoint)
   };
   kind what = kind::transport;

@@ -15,7 +15,7 @@ class Histogram;
 
 namespace observability {
 
-inline constexpr std::size_t ack_status_count = 5;
+using twin::ack_status_count;
 
 // Metrics of the ingest path. Every series is created at construction so that an update is a
 // cached reference away (a label lookup per update costs an order of magnitude more).

@@ -30,6 +30,9 @@ enum AckStatus {
   overloaded @2;
   malformed @3;
   wrongVersion @4;
+  stopping @5;            # the node is shutting down: nothing applied, resend elsewhere or later
+  wrongCity @6;           # the batch names another city: nothing applied
+  storageUnavailable @7;  # the node could not make the batch durable: nothing applied
 }
 
 struct BatchAck {

@@ -26,6 +26,14 @@ std::string_view to_string(reject_reason r) {
       return "malformed";
     case reject_reason::wrong_version:
       return "wrong_version";
+    case reject_reason::too_late:
+      return "too_late";
+    case reject_reason::stopping:
+      return "stopping";
+    case reject_reason::wrong_city:
+      return "wrong_city";
+    case reject_reason::storage_unavailable:
+      return "storage_unavailable";
   }
   return "?";
 }
@@ -42,6 +50,12 @@ std::string_view to_string(ack_status s) {
       return "malformed";
     case ack_status::wrong_version:
       return "wrong_version";
+    case ack_status::stopping:
+      return "stopping";
+    case ack_status::wrong_city:
+      return "wrong_city";
+    case ack_status::storage_unavailable:
+      return "storage_unavailable";
   }
   return "?";
 }
@@ -57,17 +71,34 @@ reject_counts& reject_counts::operator+=(const reject_counts& other) {
   return *this;
 }
 
+reject_reason refusal_reason(ack_status status) {
+  switch (status) {
+    case ack_status::overloaded:
+      return reject_reason::overloaded;
+    case ack_status::malformed:
+      return reject_reason::malformed;
+    case ack_status::wrong_version:
+      return reject_reason::wrong_version;
+    case ack_status::stopping:
+      return reject_reason::stopping;
+    case ack_status::wrong_city:
+      return reject_reason::wrong_city;
+    case ack_status::storage_unavailable:
+      return reject_reason::storage_unavailable;
+    case ack_status::applied:
+    case ack_status::duplicate:
+      break;
+  }
+  TWIN_CHECK(!"a refusal is neither applied nor duplicate");
+  return reject_reason::malformed;
+}
+
 batch_ack refusal_ack(const batch_key& key, ack_status status, std::uint32_t readings,
                       std::string message) {
-  TWIN_CHECK(status == ack_status::overloaded || status == ack_status::malformed ||
-             status == ack_status::wrong_version);
   batch_ack ack;
   ack.key = key;
   ack.status = status;
-  const auto reason = status == ack_status::overloaded  ? reject_reason::overloaded
-                      : status == ack_status::malformed ? reject_reason::malformed
-                                                        : reject_reason::wrong_version;
-  ack.rejected[reason] = readings;
+  ack.rejected[refusal_reason(status)] = readings;
   ack.message = std::move(message);
   return ack;
 }

@@ -49,8 +49,12 @@ enum class reject_reason : std::uint8_t {
   overloaded,      // the node had no room; the gateway should resend later
   malformed,       // the frame could not be decoded
   wrong_version,   // the frame speaks another protocol version
+  too_late,        // older than the sensor's latest by more than the node's lateness bound
+  stopping,        // the node is shutting down; the gateway should resend elsewhere or later
+  wrong_city,      // the batch was sent for another city than the node's
+  storage_unavailable,  // the node could not make the batch durable; nothing applied
 };
-inline constexpr std::size_t reject_reason_count = 10;
+inline constexpr std::size_t reject_reason_count = 14;
 std::string_view to_string(reject_reason r);
 
 // Counts per reason; 64-bit because running totals (since start) use it too.
@@ -71,7 +75,11 @@ enum class ack_status : std::uint8_t {
   overloaded,     // nothing applied; resend later
   malformed,      // frame could not be decoded; nothing applied
   wrong_version,  // protocol version mismatch; nothing applied
+  stopping,       // the node is shutting down; nothing applied; resend elsewhere or later
+  wrong_city,     // the batch names another city than the node's; nothing applied
+  storage_unavailable,  // the node could not make the batch durable; nothing applied
 };
+inline constexpr std::size_t ack_status_count = 8;
 std::string_view to_string(ack_status s);
 
 struct batch_ack {
@@ -84,8 +92,10 @@ struct batch_ack {
   std::string message;  // human-readable detail for errors
 };
 
-// The ack of a batch refused whole (`overloaded`, `malformed` or `wrong_version`): nothing
-// applied, its `readings` counted under the reason of the same name. Credit is the transport's.
+// The ack of a batch refused whole (any status but `applied` and `duplicate`): nothing applied,
+// its `readings` counted under the reason of the same name. Credit is the transport's.
+// The reason of the same name as a refusal status (a status other than applied and duplicate).
+reject_reason refusal_reason(ack_status status);
 batch_ack refusal_ack(const batch_key& key, ack_status status, std::uint32_t readings,
                       std::string message);
 
