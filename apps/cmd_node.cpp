@@ -137,11 +137,10 @@ int run_node(node_flags& f) {
   std::cerr << "citytwin node: stopped on " << signal_name << ": " << report.batches_applied
             << " batches applied (" << report.readings_accepted << " readings accepted), "
             << report.in_flight_finished << " in flight at the stop finished, "
-            << report.batches_stopping << " batches refused stopping ("
-            << report.readings_stopping << " readings)" << std::endl;
+            << report.batches_stopping << " batches refused stopping (" << report.readings_stopping
+            << " readings)" << std::endl;
   std::cout << "citytwin node: stopped" << std::endl;
-  if (!report.drained)
-    return fail("batches still in flight after the stop's bound were not acked");
+  if (!report.drained) return fail("batches still in flight after the stop's bound were not acked");
   return 0;
 }
 

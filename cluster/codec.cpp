@@ -535,8 +535,8 @@ std::string too_large_message(std::size_t bytes, std::size_t bytes_max) {
 template <class Root, class Result, class Header, class Body>
 twin::expected<Result, decode_error> read_frame(decoder::state& st, std::size_t bytes_max,
                                                 std::uint64_t& realigned,
-                                                std::span<const std::byte> frame,
-                                                Header&& header, Body&& body) {
+                                                std::span<const std::byte> frame, Header&& header,
+                                                Body&& body) {
   using twin::unexpected;
   const std::size_t bytes = frame.size();
   const bool oversize = bytes > bytes_max;
@@ -590,8 +590,8 @@ twin::expected<Result, decode_error> read_frame(decoder::state& st, std::size_t 
     if (oversize)
       return unexpected{
           failure(head, decode_failure::too_large, too_large_message(bytes, bytes_max))};
-    return unexpected{
-        failure(head, decode_failure::garbage, std::string("garbage: ") + e.getDescription().cStr())};
+    return unexpected{failure(head, decode_failure::garbage,
+                              std::string("garbage: ") + e.getDescription().cStr())};
   } catch (const std::exception& e) {
     if (oversize)
       return unexpected{

@@ -117,10 +117,10 @@ bool ingest_server::handle_frame(const router_frame& frame) {
       ++counters_.decode_failures;
       if (observer_) observer_->decode_failed();
     }
-    send_ack(frame.peer,
-             twin::refusal_ack(error.key, ack_status_for(error.failure), error.readings,
-                               error.message),
-             now);
+    send_ack(
+        frame.peer,
+        twin::refusal_ack(error.key, ack_status_for(error.failure), error.readings, error.message),
+        now);
     return false;
   }
   if (auto refused = refusal(*decoded)) {
@@ -140,10 +140,9 @@ std::optional<twin::batch_ack> ingest_server::refusal(const twin::reading_batch&
     return (c.name.empty() ? std::string("an unnamed city") : "'" + c.name + "'") + " (" +
            twin::fingerprint_text(c.fingerprint) + ")";
   };
-  return twin::refusal_ack(batch.key, twin::ack_status::wrong_city,
-                           static_cast<std::uint32_t>(batch.readings.size()),
-                           "batch for city " + name(batch.city) + ", this node runs city " +
-                               name(ours));
+  return twin::refusal_ack(
+      batch.key, twin::ack_status::wrong_city, static_cast<std::uint32_t>(batch.readings.size()),
+      "batch for city " + name(batch.city) + ", this node runs city " + name(ours));
 }
 
 bool ingest_server::admit(const std::string& peer, twin::reading_batch batch,

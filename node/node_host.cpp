@@ -4,8 +4,8 @@
 
 #include <caf/all.hpp>
 #include <fstream>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "actors/runtime.hpp"
 #include "cluster/ingest_server.hpp"
@@ -16,7 +16,9 @@ namespace node {
 
 struct node_host::impl {
   impl(twin::city_ptr c, const node_config& config)
-      : city(std::move(c)), probes(registry, *city), stop_drain_max(config.stop_drain_max),
+      : city(std::move(c)),
+        probes(registry, *city),
+        stop_drain_max(config.stop_drain_max),
         stop_refuse(config.stop_refuse) {
     cfg.set("scheduler.max-threads", static_cast<size_t>(config.threads));
     system = std::make_unique<caf::actor_system>(cfg);

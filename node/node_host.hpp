@@ -37,8 +37,8 @@ struct node_config {
 
 // What a graceful stop did, over the node's whole run (from the transport's acks).
 struct stop_report {
-  std::uint64_t batches_applied = 0;    // acked `applied`
-  std::uint64_t readings_accepted = 0;  // accepted over every ack
+  std::uint64_t batches_applied = 0;     // acked `applied`
+  std::uint64_t readings_accepted = 0;   // accepted over every ack
   std::uint64_t in_flight_finished = 0;  // in flight when the stop began, finished and acked
   std::uint64_t batches_stopping = 0;    // refused `stopping`
   std::uint64_t readings_stopping = 0;

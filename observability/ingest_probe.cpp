@@ -48,8 +48,9 @@ ingest_probe::ingest_probe(metrics_registry& registry) {
                           .Add({});
   acks_unsent_ = &prometheus::BuildCounter()
                       .Name("citytwin_ingest_acks_unsent_total")
-                      .Help("Acks formed (and counted) that could not be sent: the gateway was "
-                            "gone or had stopped reading.")
+                      .Help(
+                          "Acks formed (and counted) that could not be sent: the gateway was "
+                          "gone or had stopped reading.")
                       .Register(reg)
                       .Add({});
   auto& dropped = prometheus::BuildCounter()

@@ -447,16 +447,20 @@ TEST_CASE("a batch of an older gateway, without city fields, decodes with no cit
   // pointer (no city, no fingerprint), and a list of 2 readings of 3 words each.
   const std::uint64_t n = 2;
   std::vector<std::uint64_t> words{
-      0,                                                                    // segment table
-      (4ULL << 32) | (1ULL << 48),                                          // root: 4 data, 1 ptr
-      cluster::ingest_protocol_version,                                     // protocolVersion
-      1,                                                                    // gateway
-      2,                                                                    // session
-      3,                                                                    // sequence
+      0,                                      // segment table
+      (4ULL << 32) | (1ULL << 48),            // root: 4 data, 1 ptr
+      cluster::ingest_protocol_version,       // protocolVersion
+      1,                                      // gateway
+      2,                                      // session
+      3,                                      // sequence
       1ULL | (7ULL << 32) | ((3 * n) << 35),  // readings: inline composite list of 3n words
       (n << 2) | (3ULL << 32),                // its tag: n elements of 3 data words
-      4, 10, 0x3ff8000000000000ULL,           // sensor 4, time 10, value 1.5
-      5, 11, 0x4004000000000000ULL,           // sensor 5, time 11, value 2.5
+      4,
+      10,
+      0x3ff8000000000000ULL,  // sensor 4, time 10, value 1.5
+      5,
+      11,
+      0x4004000000000000ULL,  // sensor 5, time 11, value 2.5
   };
   words[0] = static_cast<std::uint64_t>(words.size() - 1) << 32;  // one segment of the rest
   std::vector<std::byte> frame(words.size() * 8);

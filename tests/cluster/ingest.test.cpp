@@ -680,8 +680,8 @@ TEST_CASE("every frame's readings are in its ack, and the totals equal the sums 
   REQUIRE(server.wait_drained(5000ms));
 
   using s = twin::ack_status;
-  const std::vector<s> statuses{s::overloaded,    s::applied,   s::duplicate,
-                                s::wrong_version, s::malformed, s::malformed,
+  const std::vector<s> statuses{s::overloaded,    s::applied,    s::duplicate,
+                                s::wrong_version, s::malformed,  s::malformed,
                                 s::malformed,     s::wrong_city, s::stopping};
   const std::vector<std::uint64_t> readings{256, 256, 256, 256, 256, 256, 65537, 256, 256};
   REQUIRE(acks.size() == statuses.size());

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
 #include <cmath>
 #include <deque>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -36,11 +36,12 @@ struct raw_gateway {
     dealer.connect(endpoint);
   }
   // 64 readings of the small city's PM2.5 sensor (id 5), times rising from `t0` by 1 ms.
-  std::uint32_t send(std::uint64_t sequence, std::int64_t t0, const twin::city_identity& city = {}) {
+  std::uint32_t send(std::uint64_t sequence, std::int64_t t0,
+                     const twin::city_identity& city = {}) {
     std::vector<twin::reading> readings;
     for (int i = 0; i < 64; ++i)
-      readings.push_back({twin::sensor_id{5}, t0 + static_cast<std::int64_t>(sequence) * 64 + i,
-                          10.0 + i % 7});
+      readings.push_back(
+          {twin::sensor_id{5}, t0 + static_cast<std::int64_t>(sequence) * 64 + i, 10.0 + i % 7});
     encoder.encode_batch({77, 1, sequence}, readings, frame, city);
     dealer.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);
     return static_cast<std::uint32_t>(readings.size());
@@ -78,7 +79,7 @@ TEST_CASE("SIGTERM: every later batch is refused stopping, those in flight finis
   REQUIRE_MESSAGE(node.ready, node.proc->errors());
   raw_gateway gw(node.ingest);
 
-  constexpr std::size_t window = 8;          // batches in flight, so some are in flight at the stop
+  constexpr std::size_t window = 8;  // batches in flight, so some are in flight at the stop
   constexpr std::uint64_t before_stop = 200;  // acks before the signal
   constexpr std::uint64_t stopping_wanted = 5;
   const std::int64_t t0 = now_ms() - 600'000;
@@ -133,7 +134,8 @@ TEST_CASE("SIGTERM: every later batch is refused stopping, those in flight finis
 
   std::uint64_t applied = 0, accepted = 0, stopping_readings = 0;
   for (const auto& a : acks) {
-    const bool known = a.status == twin::ack_status::applied || a.status == twin::ack_status::stopping;
+    const bool known =
+        a.status == twin::ack_status::applied || a.status == twin::ack_status::stopping;
     CHECK(known);
     if (a.status == twin::ack_status::applied) ++applied, accepted += a.accepted;
     if (a.status == twin::ack_status::stopping)
@@ -154,9 +156,9 @@ TEST_CASE("SIGTERM: every later batch is refused stopping, those in flight finis
   CHECK(stopping_readings == 64 * stopping_wanted);
   CHECK(applied >= before_stop - window);
   CHECK(accepted == 64 * applied);
-  MESSAGE("SIGTERM after " << before_stop << " acks: " << applied << " batches applied, "
-                           << m[3] << " finished in flight, first `stopping` ack "
-                           << first_stopping_ms << " ms after the signal");
+  MESSAGE("SIGTERM after " << before_stop << " acks: " << applied << " batches applied, " << m[3]
+                           << " finished in flight, first `stopping` ack " << first_stopping_ms
+                           << " ms after the signal");
 }
 
 TEST_CASE("the city handshake: a feed of another city is refused, nothing applied, exit 1") {
