@@ -418,7 +418,7 @@ TEST_CASE("a frame over the byte limit is refused with its header's key and read
   CHECK(batch.error().readings == 0);
 }
 
-TEST_CASE("a batch names its city, and an ack the node's; none by default") {
+TEST_CASE("a batch names its city and an ack the node's, neither by default") {
   cluster::encoder enc;
   cluster::decoder dec;
   const std::vector<twin::reading> one{{twin::sensor_id{3}, 5, 1.5}};
