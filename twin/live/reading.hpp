@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "twin/base/time.hpp"
+#include "twin/city/fingerprint.hpp"
 #include "twin/city/ids.hpp"
 
 namespace twin {
@@ -33,6 +34,8 @@ struct batch_key {
 struct reading_batch {
   batch_key key;
   std::vector<reading> readings;
+  // The city the gateway sends for; a fingerprint of 0 (an older or new gateway) names none.
+  city_identity city;
 };
 using reading_batch_ptr = std::shared_ptr<const reading_batch>;
 
@@ -90,6 +93,8 @@ struct batch_ack {
   // Unacked batches the gateway may have in flight after this ack.
   std::uint32_t credit = 0;
   std::string message;  // human-readable detail for errors
+  // The node's city, set by the transport on every ack: a gateway learns it from the first.
+  city_identity city;
 };
 
 // The ack of a batch refused whole (any status but `applied` and `duplicate`): nothing applied,
