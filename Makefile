@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 SANITIZE ?= OFF
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo bench asan format clean
+.PHONY: all deps configure build test demo bench asan fuzz fuzz-build format clean
 
 all: build
 
@@ -23,7 +23,7 @@ build: configure
 
 # The install step provides promtool and prometheus: here a test that lacks them fails instead of
 # being reported as skipped (tests/skip.hpp).
-test: build
+test: build fuzz-build
 	cd $(BUILD_DIR) && CITYTWIN_TEST_TOOLS_REQUIRED=1 ctest --output-on-failure -j $(JOBS) --timeout 300
 
 demo: build
@@ -45,8 +45,31 @@ bench: deps
 asan:
 	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug SANITIZE=ON
 
+# libFuzzer targets (tests/fuzz), built by clang with ASan and UBSan in a tree of their own.
+# `make test` builds them and runs each for a bounded number of inputs (ctest fuzz/*); `make fuzz`
+# runs each for FUZZ_SECONDS, keeping its corpus in $(FUZZ_DIR)/fuzz-corpus/ and any crashing
+# input in $(FUZZ_DIR)/fuzz-crashes/.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = $(shell sed -n 's/^\([a-z_]*\) [0-9]*$$/\1/p' tests/fuzz/targets.txt)
+
+$(FUZZ_DIR)/build.ninja: CMakeLists.txt cmake/fuzz.cmake | deps
+	@command -v clang++ >/dev/null 2>&1 || { echo "citytwin: clang++ not found; the fuzz" \
+	  "targets need clang and libclang-rt-14-dev (make deps installs them)" >&2; exit 1; }
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCITYTWIN_FUZZ=ON -DCMAKE_BUILD_TYPE= \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+
+fuzz-build: deps $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+
+fuzz: fuzz-build
+	@crashed=""; for t in $(FUZZ_TARGETS); do \
+	  sh tests/fuzz/run.sh fuzz $(FUZZ_DIR) . $$t $(FUZZ_SECONDS) || crashed="$$crashed $$t"; \
+	done; \
+	if [ -n "$$crashed" ]; then echo "fuzz: crashes in:$$crashed (inputs in $(FUZZ_DIR)/fuzz-crashes/)"; exit 1; fi
+
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan $(BENCH_DIR)
+	rm -rf $(BUILD_DIR) build-asan $(BENCH_DIR) $(FUZZ_DIR)

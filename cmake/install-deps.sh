@@ -6,6 +6,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config curl
   libcaf-dev capnproto libcapnp-dev libzmq3-dev cppzmq-dev prometheus-cpp-dev doctest-dev
   libssl-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
+  # clang's libFuzzer, ASan and UBSan, for the fuzz targets (tests/fuzz) that `make test` runs.
+  clang libclang-rt-14-dev
 )
 # promtool and prometheus (from Debian's prometheus package) check the metrics, rules, scrape
 # configuration and dashboard queries in the tests. They are only unpacked into .deps/, so that no
