@@ -33,6 +33,10 @@ struct batch_key {
 struct reading_batch {
   batch_key key;
   std::vector<reading> readings;
+  // The node's clock when the batch arrived: validation (too_old, too_new) and the district's
+  // alert evaluation judge its readings at this time, so that replaying a logged batch gives the
+  // same result. 0: not stamped yet (the router stamps it on arrival).
+  time_ms received = 0;
 };
 using reading_batch_ptr = std::shared_ptr<const reading_batch>;
 
