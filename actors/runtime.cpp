@@ -51,7 +51,7 @@ struct runtime::impl {
 namespace {
 
 twin::batch_ack stopping_refusal(const twin::reading_batch& batch) {
-  return twin::refusal_ack(batch.key, twin::ack_status::overloaded,
+  return twin::refusal_ack(batch.key, twin::ack_status::stopping,
                            static_cast<std::uint32_t>(batch.readings.size()), "node stopping");
 }
 

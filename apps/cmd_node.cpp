@@ -1,5 +1,6 @@
 // `citytwin node`: runs a node of the twin until Ctrl-C.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -140,9 +141,18 @@ int run_node(node_flags& f) {
   }
   while (!wait_for_termination(std::chrono::milliseconds(500))) {
   }
+  // From here on every batch is refused `stopping`; those in flight finish first.
+  const char* signal_name = termination_signal() == SIGINT ? "SIGINT" : "SIGTERM";
   std::cout << "citytwin node: stopping" << std::endl;
+  const auto report = (*host)->stop_gracefully();
   host->reset();
+  std::cerr << "citytwin node: stopped on " << signal_name << ": " << report.batches_applied
+            << " batches applied (" << report.readings_accepted << " readings accepted), "
+            << report.in_flight_finished << " in flight at the stop finished, "
+            << report.batches_stopping << " batches refused stopping (" << report.readings_stopping
+            << " readings)" << std::endl;
   std::cout << "citytwin node: stopped" << std::endl;
+  if (!report.drained) return fail("batches still in flight after the stop's bound were not acked");
   return 0;
 }
 

@@ -10,6 +10,7 @@ namespace apps {
 
 namespace {
 std::atomic<bool> terminated{false};
+std::atomic<int> signal_received{0};
 
 sigset_t termination_set() {
   sigset_t set;
@@ -33,8 +34,15 @@ bool wait_for_termination(std::chrono::milliseconds timeout) {
   auto ms = timeout.count() < 0 ? 0 : timeout.count();
   timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
   int sig = sigtimedwait(&set, nullptr, &ts);
-  if (sig == SIGINT || sig == SIGTERM) terminated = true;
+  if (sig == SIGINT || sig == SIGTERM) {
+    signal_received = sig;
+    terminated = true;
+  }
   return terminated;
+}
+
+int termination_signal() {
+  return signal_received;
 }
 
 bool termination_requested() {

@@ -10,5 +10,7 @@ void block_termination_signals();
 // Waits up to `timeout` for SIGINT or SIGTERM; true when one arrived (now or earlier).
 bool wait_for_termination(std::chrono::milliseconds timeout);
 bool termination_requested();
+// The signal that asked for termination (SIGINT or SIGTERM), 0 before one arrived.
+int termination_signal();
 
 }  // namespace apps

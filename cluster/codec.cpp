@@ -277,6 +277,7 @@ std::optional<decode_error> wrong_query_version(std::uint16_t theirs, std::uint6
   return decode_error{decode_failure::wrong_version,
                       version_message(theirs, query_protocol_version),
                       {},
+                      0,
                       request_id};
 }
 
@@ -355,18 +356,23 @@ auto message_output(zmq::message_t& out) {
   };
 }
 
-// Root pointer + ReadingBatch struct + list tag, then 3 words a reading.
-std::size_t batch_words(std::size_t readings) {
-  return 8 + 3 * readings;
+// Root pointer + ReadingBatch struct + list tag, then 3 words a reading, then the city's name.
+std::size_t batch_words(std::size_t readings, const twin::city_identity& city) {
+  return 10 + 3 * readings + city.name.size() / 8 + 1;
 }
 
-auto batch_fill(const twin::batch_key& key, std::span<const twin::reading> readings) {
-  return [&key, readings](capnp::MessageBuilder& m) {
+auto batch_fill(const twin::batch_key& key, std::span<const twin::reading> readings,
+                const twin::city_identity& city) {
+  return [&key, readings, &city](capnp::MessageBuilder& m) {
     auto b = m.initRoot<s::ReadingBatch>();
     b.setProtocolVersion(ingest_protocol_version);
     b.setGateway(key.gateway);
     b.setSession(key.session);
     b.setSequence(key.sequence);
+    if (city.fingerprint != 0) {
+      b.setCity(text_ptr(city.name));
+      b.setCityFingerprint(city.fingerprint);
+    }
     auto list = b.initReadings(static_cast<unsigned>(readings.size()));
     for (std::size_t i = 0; i < readings.size(); ++i) {
       auto r = list[i];
@@ -389,11 +395,13 @@ auto ack_fill(const twin::batch_ack& ack) {
     write_rejected<std::uint32_t>(ack.rejected, b.initRejected(twin::reject_reason_count));
     b.setCredit(ack.credit);
     b.setMessage(text_ptr(ack.message));
+    b.setCity(text_ptr(ack.city.name));
+    b.setCityFingerprint(ack.city.fingerprint);
   };
 }
 
 std::size_t ack_words(const twin::batch_ack& ack) {
-  return 32 + ack.message.size() / 8;
+  return 34 + ack.message.size() / 8 + ack.city.name.size() / 8;
 }
 
 auto request_fill(std::uint64_t request_id, const twin::query_request& request) {
@@ -442,14 +450,17 @@ encoder::~encoder() = default;
 
 std::span<const std::byte> encoder::encode_batch(const twin::batch_key& key,
                                                  std::span<const twin::reading> readings,
-                                                 std::vector<std::byte>& out) {
-  state_->build(batch_words(readings.size()), batch_fill(key, readings), vector_output(out));
+                                                 std::vector<std::byte>& out,
+                                                 const twin::city_identity& city) {
+  state_->build(batch_words(readings.size(), city), batch_fill(key, readings, city),
+                vector_output(out));
   return out;
 }
 
 void encoder::encode_batch(const twin::batch_key& key, std::span<const twin::reading> readings,
-                           zmq::message_t& out) {
-  state_->build(batch_words(readings.size()), batch_fill(key, readings), message_output(out));
+                           zmq::message_t& out, const twin::city_identity& city) {
+  state_->build(batch_words(readings.size(), city), batch_fill(key, readings, city),
+                message_output(out));
 }
 
 std::span<const std::byte> encoder::encode_ack(const twin::batch_ack& ack,
@@ -495,7 +506,20 @@ struct decoder::state {
 namespace {
 
 decode_error failure(decode_failure f, std::string message) {
-  return decode_error{f, std::move(message), {}, 0};
+  return decode_error{f, std::move(message), {}, 0, 0};
+}
+
+// The same failure, addressed to what the header of the refused message said.
+decode_error failure(const decode_error& header, decode_failure f, std::string message) {
+  decode_error e = header;
+  e.failure = f;
+  e.message = std::move(message);
+  return e;
+}
+
+std::string too_large_message(std::size_t bytes, std::size_t bytes_max) {
+  return "frame of " + std::to_string(bytes) + " bytes exceeds the limit of " +
+         std::to_string(bytes_max) + " bytes";
 }
 
 // GCC 12 warns of a maybe-uninitialized string inside the std::variant of a query request moved
@@ -503,23 +527,27 @@ decode_error failure(decode_failure f, std::string message) {
 // -Wmaybe-uninitialized).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// Checks the framing of `frame`, realigns it when needed, and calls `fn(root reader)` inside the
-// boundary that turns every exception of the parser into a decode_error.
-template <class Root, class Result, class Fn>
+// Checks the framing of `frame`, realigns it when needed, reads the message's header with
+// `header(root, error)` first (so that every later failure still names the message: its batch
+// key and reading count, or its request id), then calls `body(root, header)`; all inside the
+// boundary that turns every exception of the parser into a decode_error. A frame over `bytes_max`
+// is refused after its header alone is read.
+template <class Root, class Result, class Header, class Body>
 twin::expected<Result, decode_error> read_frame(decoder::state& st, std::size_t bytes_max,
                                                 std::uint64_t& realigned,
-                                                std::span<const std::byte> frame, Fn&& fn) {
+                                                std::span<const std::byte> frame, Header&& header,
+                                                Body&& body) {
   using twin::unexpected;
   const std::size_t bytes = frame.size();
-  if (bytes > bytes_max)
-    return unexpected{failure(decode_failure::too_large, "frame of " + std::to_string(bytes) +
-                                                             " bytes exceeds the limit of " +
-                                                             std::to_string(bytes_max))};
+  const bool oversize = bytes > bytes_max;
   if (bytes == 0) return unexpected{failure(decode_failure::truncated, "truncated frame: empty")};
-  if (bytes % word_bytes != 0)
+  if (bytes % word_bytes != 0) {
+    if (oversize)
+      return unexpected{failure(decode_failure::too_large, too_large_message(bytes, bytes_max))};
     return unexpected{
         failure(decode_failure::truncated, "truncated frame: " + std::to_string(bytes) +
                                                " bytes is not a whole number of 8-byte words")};
+  }
   const std::size_t words = bytes / word_bytes;
   const auto* data = reinterpret_cast<const capnp::word*>(frame.data());
   if (reinterpret_cast<std::uintptr_t>(frame.data()) % alignof(capnp::word) != 0) {
@@ -531,32 +559,68 @@ twin::expected<Result, decode_error> read_frame(decoder::state& st, std::size_t 
     ++realigned;
   }
   kj::ArrayPtr<const capnp::word> array(data, words);
+  decode_error head = failure(decode_failure::garbage, "");
   try {
     const std::size_t announced = capnp::expectedSizeInWordsFromPrefix(array);
-    if (announced > words)
+    if (announced > words) {
+      if (oversize)
+        return unexpected{failure(decode_failure::too_large, too_large_message(bytes, bytes_max))};
       return unexpected{
           failure(decode_failure::truncated, "truncated frame: " + std::to_string(bytes) +
                                                  " bytes, its segment table announces " +
                                                  std::to_string(announced * word_bytes))};
-    if (announced < words)
-      return unexpected{failure(decode_failure::garbage,
-                                "garbage: " + std::to_string((words - announced) * word_bytes) +
-                                    " bytes after the end of the message")};
+    }
     capnp::ReaderOptions options;
     // Each part of a frame is read once; the margin allows for small re-reads, not for the
     // amplification a hostile frame with overlapping pointers would cause.
     options.traversalLimitInWords = 2 * words + 1024;
     options.nestingLimit = frame_nesting_max;
-    capnp::FlatArrayMessageReader reader(array, options);
-    return fn(reader.getRoot<Root>());
+    capnp::FlatArrayMessageReader reader(array.slice(0, announced), options);
+    auto root = reader.getRoot<Root>();
+    header(root, head);
+    if (oversize)
+      return unexpected{
+          failure(head, decode_failure::too_large, too_large_message(bytes, bytes_max))};
+    if (announced < words)
+      return unexpected{failure(head, decode_failure::garbage,
+                                "garbage: " + std::to_string((words - announced) * word_bytes) +
+                                    " bytes after the end of the message")};
+    return body(root, head);
   } catch (const kj::Exception& e) {
-    return unexpected{
-        failure(decode_failure::garbage, std::string("garbage: ") + e.getDescription().cStr())};
+    if (oversize)
+      return unexpected{
+          failure(head, decode_failure::too_large, too_large_message(bytes, bytes_max))};
+    return unexpected{failure(head, decode_failure::garbage,
+                              std::string("garbage: ") + e.getDescription().cStr())};
   } catch (const std::exception& e) {
-    return unexpected{failure(decode_failure::garbage, std::string("garbage: ") + e.what())};
+    if (oversize)
+      return unexpected{
+          failure(head, decode_failure::too_large, too_large_message(bytes, bytes_max))};
+    return unexpected{failure(head, decode_failure::garbage, std::string("garbage: ") + e.what())};
   }
 }
 #pragma GCC diagnostic pop
+
+// A batch's header: its key, then how many readings it holds. The key's fields keep their
+// ordinals in every version; the readings' may not, so a list that cannot be read leaves the
+// count at 0 here and lets the version check (or the body) say what is wrong.
+void batch_header(s::ReadingBatch::Reader r, decode_error& head) {
+  head.key = {r.getGateway(), r.getSession(), r.getSequence()};
+  try {
+    head.readings = r.getReadings().size();
+  } catch (const kj::Exception&) {
+    head.readings = 0;
+  }
+}
+
+void ack_header(s::BatchAck::Reader r, decode_error& head) {
+  head.key = {r.getGateway(), r.getSession(), r.getSequence()};
+}
+
+template <class Reader>
+void request_header(Reader r, decode_error& head) {
+  head.request_id = r.getRequestId();
+}
 
 }  // namespace
 
@@ -568,21 +632,22 @@ twin::expected<twin::reading_batch, decode_error> decoder::decode_batch(
     std::span<const std::byte> frame) {
   using result = twin::expected<twin::reading_batch, decode_error>;
   return read_frame<s::ReadingBatch, twin::reading_batch>(
-      *state_, bytes_max_, realigned_, frame, [](s::ReadingBatch::Reader r) -> result {
-        twin::batch_key key{r.getGateway(), r.getSession(), r.getSequence()};
+      *state_, bytes_max_, realigned_, frame, batch_header,
+      [](s::ReadingBatch::Reader r, const decode_error& head) -> result {
         if (r.getProtocolVersion() != ingest_protocol_version)
-          return twin::unexpected{decode_error{
-              decode_failure::wrong_version,
-              version_message(r.getProtocolVersion(), ingest_protocol_version), key, 0}};
+          return twin::unexpected{
+              failure(head, decode_failure::wrong_version,
+                      version_message(r.getProtocolVersion(), ingest_protocol_version))};
         auto list = r.getReadings();
         if (list.size() > batch_readings_max)
-          return twin::unexpected{decode_error{decode_failure::too_large,
-                                               "batch of " + std::to_string(list.size()) +
-                                                   " readings exceeds the limit of " +
-                                                   std::to_string(batch_readings_max),
-                                               key, 0}};
+          return twin::unexpected{failure(head, decode_failure::too_large,
+                                          "batch of " + std::to_string(list.size()) +
+                                              " readings exceeds the limit of " +
+                                              std::to_string(batch_readings_max))};
         twin::reading_batch batch;
-        batch.key = key;
+        batch.key = head.key;
+        batch.city.fingerprint = r.getCityFingerprint();
+        if (r.hasCity()) batch.city.name = text(r.getCity());
         batch.readings.reserve(list.size());
         for (auto x : list)
           batch.readings.push_back({twin::sensor_id{x.getSensor()}, x.getTimeMs(), x.getValue()});
@@ -594,13 +659,14 @@ twin::expected<twin::batch_ack, decode_error> decoder::decode_ack(
     std::span<const std::byte> frame) {
   using result = twin::expected<twin::batch_ack, decode_error>;
   return read_frame<s::BatchAck, twin::batch_ack>(
-      *state_, bytes_max_, realigned_, frame, [](s::BatchAck::Reader r) -> result {
+      *state_, bytes_max_, realigned_, frame, ack_header,
+      [](s::BatchAck::Reader r, const decode_error& head) -> result {
         twin::batch_ack ack;
-        ack.key = {r.getGateway(), r.getSession(), r.getSequence()};
+        ack.key = head.key;
         if (r.getProtocolVersion() != ingest_protocol_version)
-          return twin::unexpected{decode_error{
-              decode_failure::wrong_version,
-              version_message(r.getProtocolVersion(), ingest_protocol_version), ack.key, 0}};
+          return twin::unexpected{
+              failure(head, decode_failure::wrong_version,
+                      version_message(r.getProtocolVersion(), ingest_protocol_version))};
         auto status = static_cast<unsigned>(r.getStatus());
         if (status >= twin::ack_status_count)
           throw invalid_value("ack status " + std::to_string(status) + " is unknown");
@@ -609,6 +675,8 @@ twin::expected<twin::batch_ack, decode_error> decoder::decode_ack(
         ack.rejected = read_rejected<std::uint32_t>(r.getRejected());
         ack.credit = r.getCredit();
         ack.message = text(r.getMessage());
+        ack.city.name = text(r.getCity());
+        ack.city.fingerprint = r.getCityFingerprint();
         return ack;
       });
 }
@@ -617,9 +685,10 @@ twin::expected<query_request_frame, decode_error> decoder::decode_query_request(
     std::span<const std::byte> frame) {
   using result = twin::expected<query_request_frame, decode_error>;
   return read_frame<s::QueryRequest, query_request_frame>(
-      *state_, bytes_max_, realigned_, frame, [](s::QueryRequest::Reader r) -> result {
+      *state_, bytes_max_, realigned_, frame, request_header<s::QueryRequest::Reader>,
+      [](s::QueryRequest::Reader r, const decode_error& head) -> result {
         query_request_frame q;
-        q.request_id = r.getRequestId();
+        q.request_id = head.request_id;
         if (auto e = wrong_query_version(r.getProtocolVersion(), q.request_id))
           return twin::unexpected{std::move(*e)};
         q.request = read_request(r);
@@ -631,9 +700,10 @@ twin::expected<query_reply_frame, decode_error> decoder::decode_query_reply(
     std::span<const std::byte> frame) {
   using result = twin::expected<query_reply_frame, decode_error>;
   return read_frame<s::QueryReply, query_reply_frame>(
-      *state_, bytes_max_, realigned_, frame, [](s::QueryReply::Reader r) -> result {
+      *state_, bytes_max_, realigned_, frame, request_header<s::QueryReply::Reader>,
+      [](s::QueryReply::Reader r, const decode_error& head) -> result {
         query_reply_frame q;
-        q.request_id = r.getRequestId();
+        q.request_id = head.request_id;
         if (auto e = wrong_query_version(r.getProtocolVersion(), q.request_id))
           return twin::unexpected{std::move(*e)};
         switch (r.which()) {

@@ -32,9 +32,11 @@ std::string_view to_string(decode_failure f);
 struct decode_error {
   decode_failure failure = decode_failure::garbage;
   std::string message;  // names the problem and the numbers involved
-  // Identity of the refused message when it could still be read (wrong version, too many
-  // readings), so that the refusal can be addressed to it; zero otherwise.
+  // Identity of the refused message when its header could still be read (wrong version, too
+  // many readings or bytes, a broken body), so that the refusal can be addressed to it and its
+  // readings counted; zero otherwise.
   twin::batch_key key;
+  std::uint32_t readings = 0;  // readings the batch's header announces
   std::uint64_t request_id = 0;
 };
 
@@ -62,9 +64,11 @@ class encoder {
   encoder& operator=(const encoder&) = delete;
 
   // Each writes the frame into `out` (resized to fit, capacity reused) and returns its bytes.
+  // A batch names `city` (none when its fingerprint is 0).
   std::span<const std::byte> encode_batch(const twin::batch_key& key,
                                           std::span<const twin::reading> readings,
-                                          std::vector<std::byte>& out);
+                                          std::vector<std::byte>& out,
+                                          const twin::city_identity& city = {});
   std::span<const std::byte> encode_ack(const twin::batch_ack& ack, std::vector<std::byte>& out);
   std::span<const std::byte> encode_query_request(std::uint64_t request_id,
                                                   const twin::query_request& request,
@@ -75,7 +79,7 @@ class encoder {
 
   // The same, straight into a ZeroMQ message (rebuilt to the frame's size): no extra copy.
   void encode_batch(const twin::batch_key& key, std::span<const twin::reading> readings,
-                    zmq::message_t& out);
+                    zmq::message_t& out, const twin::city_identity& city = {});
   void encode_ack(const twin::batch_ack& ack, zmq::message_t& out);
   void encode_query_request(std::uint64_t request_id, const twin::query_request& request,
                             zmq::message_t& out);
@@ -98,8 +102,10 @@ class decoder {
   decoder(const decoder&) = delete;
   decoder& operator=(const decoder&) = delete;
 
-  // A batch of another ingest_protocol_version is a wrong_version error carrying the batch key;
-  // more than batch_readings_max readings is a too_large error.
+  // A batch of another ingest_protocol_version is a wrong_version error; more than
+  // batch_readings_max readings, or more than bytes_max bytes, a too_large error. Whenever the
+  // batch's header can be read the error carries its key and reading count; a query request's
+  // error carries its request id.
   twin::expected<twin::reading_batch, decode_error> decode_batch(std::span<const std::byte> frame);
   twin::expected<twin::batch_ack, decode_error> decode_ack(std::span<const std::byte> frame);
   twin::expected<query_request_frame, decode_error> decode_query_request(

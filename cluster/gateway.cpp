@@ -79,7 +79,8 @@ twin::expected<std::uint64_t, gateway_error> gateway::send(
   }
   const std::uint64_t sequence = next_sequence_++;
   auto& p = unacked_[sequence];
-  encoder_.encode_batch({options_.gateway_id, session_, sequence}, readings, p.frame);
+  encoder_.encode_batch({options_.gateway_id, session_, sequence}, readings, p.frame,
+                        options_.city);
   p.readings = static_cast<std::uint32_t>(readings.size());
   const auto now = steady::now();
   transmit(sequence, p, now);
@@ -159,6 +160,7 @@ void gateway::handle_ack(const zmq::message_t& frame) {
     return;
   }
   stats_.credit = std::max<std::uint32_t>(1, ack.credit);
+  stats_.node_city = ack.city;
   auto it = unacked_.find(ack.key.sequence);
   switch (ack.status) {
     case twin::ack_status::applied:

@@ -22,6 +22,9 @@ struct gateway_options {
   // One run of the gateway; batches are deduplicated by (gateway, session, sequence), so a
   // restarted gateway must not reuse its previous session. Default: derived from the clock.
   std::optional<std::uint64_t> session;
+  // The city the batches are for, sent with each; a node of another city refuses them
+  // (`wrong_city`). A fingerprint of 0 names none: any node takes the batches.
+  twin::city_identity city;
   // Batches in flight before the node's first ack tells the real credit.
   std::uint32_t credit_initial = 1;
   // Never more batches in flight than this, whatever credit the node grants.
@@ -49,6 +52,7 @@ struct gateway_stats {
   std::uint64_t acks_unmatched = 0;  // acks for another gateway, session or unknown sequence
   std::uint32_t credit = 0;          // batches the node lets us have in flight
   std::uint32_t unacked = 0;         // batches in flight now
+  twin::city_identity node_city;     // the node's city, as its last ack said
   std::uint64_t rejected_total() const;
 };
 

@@ -1,9 +1,13 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,8 +30,12 @@ struct ingest_server_options {
   // Unacked batches over all gateways; when reached the socket is not read, so TCP backpressure
   // slows the gateways and memory stays flat.
   std::uint32_t inflight_total_max = ingest_inflight_total_max_default;
-  // A larger frame makes ZeroMQ drop the connection before the bytes are buffered.
-  std::size_t frame_bytes_max = 4 * 1024 * 1024;
+  // A larger frame is acked `malformed` (its readings counted when its header can be read).
+  // ZeroMQ's own limit is set well above it (socket_bytes_max), so such a frame reaches us.
+  std::size_t frame_bytes_max = cluster::frame_bytes_max;
+  // The node's city: set on every ack; a batch naming another (a non-zero fingerprint that
+  // differs) is refused whole, `wrong_city`. A fingerprint of 0 here checks nothing.
+  twin::city_identity city;
   int receive_hwm = 1000;
   int send_hwm = 10000;
   // Frames taken from the socket per wake-up, so completions are not starved by a busy socket.
@@ -42,9 +50,17 @@ struct ingest_server_stats {
   std::uint64_t wrong_version = 0;
   std::uint64_t overloaded = 0;  // refused because the gateway had no credit left
   std::uint64_t acks_sent = 0;
-  std::uint64_t acks_unsent = 0;  // peer gone or its queue full: it will resend
+  std::uint64_t acks_unsent = 0;     // peer gone or its queue full: it will resend
+  std::uint64_t frames_dropped = 0;  // dropped before an ack could be formed (no payload)
   std::uint32_t inflight = 0;
   std::uint32_t inflight_peak = 0;  // highest in-flight count seen
+  // Over every ack formed (sent or not): acks by status, readings accepted and rejected by
+  // reason. The same totals as the metrics.
+  std::array<std::uint64_t, twin::ack_status_count> acks{};
+  std::uint64_t readings_accepted = 0;
+  twin::reject_counts readings_rejected;
+
+  std::uint64_t acks_of(twin::ack_status s) const { return acks[static_cast<std::size_t>(s)]; }
 };
 
 // Receives ReadingBatch frames on a ZeroMQ ROUTER socket, hands them to a batch_sink and sends
@@ -67,6 +83,15 @@ class ingest_server {
   // Stops and joins the I/O thread. Idempotent. Acks of batches still in flight are not sent.
   void stop();
 
+  // The graceful stop, in two steps. begin_stop(): from now on every batch is refused whole,
+  // `stopping` (nothing applied, its readings counted under `stopping`); batches admitted before
+  // go on. Any thread; idempotent. wait_drained(): waits until every admitted batch is acked (its
+  // ack sent, or found unsendable); false when `timeout` passed first.
+  void begin_stop();
+  bool wait_drained(std::chrono::milliseconds timeout);
+  // Batches admitted before begin_stop() and acked since (how many a stop waited for).
+  std::uint64_t finished_while_stopping() const;
+
   const std::string& endpoint() const { return server_.endpoint(); }
   ingest_server_stats stats() const;
 
@@ -78,6 +103,10 @@ class ingest_server {
   void finish(const std::string& peer, const twin::batch_ack& ack, steady::time_point received);
   void send_ack(const std::string& peer, twin::batch_ack ack, steady::time_point received);
   void set_inflight(std::uint32_t n);
+  void frame_dropped();
+  void finish_admitted();
+  void finish_admitted_locked();
+  std::optional<twin::batch_ack> refusal(const twin::reading_batch& batch);
 
   twin::batch_sink& sink_;
   ingest_server_options options_;
@@ -89,10 +118,21 @@ class ingest_server {
   std::vector<std::byte> ack_bytes_;
   std::unordered_map<std::string, std::uint32_t> inflight_by_peer_;  // peers with unacked batches
 
+  // The stop: admitting a batch and beginning the stop exclude each other, so that once
+  // begin_stop() returns no batch is admitted any more and `admitted_` only falls.
+  mutable std::mutex stop_mutex_;
+  std::condition_variable drained_;
+  bool stopping_ = false;
+  std::uint64_t admitted_ = 0;  // admitted and not yet acked
+  std::uint64_t finished_while_stopping_ = 0;
+
   struct counters {
     std::atomic<std::uint64_t> frames{0}, batches_submitted{0}, decode_failures{0},
-        wrong_version{0}, overloaded{0}, acks_sent{0}, acks_unsent{0};
+        wrong_version{0}, overloaded{0}, acks_sent{0}, acks_unsent{0}, frames_dropped{0};
     std::atomic<std::uint32_t> inflight{0}, inflight_peak{0};
+    std::array<std::atomic<std::uint64_t>, twin::ack_status_count> acks{};
+    std::atomic<std::uint64_t> readings_accepted{0};
+    std::array<std::atomic<std::uint64_t>, twin::reject_reason_count> readings_rejected{};
   };
   counters counters_;
   // Last: its I/O thread uses everything above, and it stops first.

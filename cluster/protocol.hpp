@@ -14,9 +14,17 @@ inline constexpr std::uint16_t query_protocol_version = 1;
 // A batch holds at most this many readings; a larger one is acked `malformed`.
 inline constexpr std::uint32_t batch_readings_max = 65536;
 
-// A frame larger than this is refused before it is parsed. A full batch (batch_readings_max
-// readings of 24 bytes) takes about 1.5 MiB; city-wide query replies are the largest frames.
+// A frame larger than this is refused with an answer (an ingest frame: a `malformed` ack naming
+// its size and the limit, its readings counted when its header can be read); only its header is
+// parsed. A full batch (batch_readings_max readings of 24 bytes) takes about 1.5 MiB; city-wide
+// query replies are the largest frames.
 inline constexpr std::size_t frame_bytes_max = 16 * 1024 * 1024;
+// ZeroMQ's own limit (ZMQ_MAXMSGSIZE) for a socket whose frames we limit to `frame_max`: well
+// above it, so that a frame over our limit reaches us and is answered, while ZeroMQ still drops
+// the connection of a peer sending absurd messages (silently: nothing can answer it).
+constexpr std::size_t socket_bytes_max(std::size_t frame_max) {
+  return 2 * frame_max;
+}
 // Deepest nesting of our schemas is 6 (reply, city, district list, district, kinds, stats).
 inline constexpr int frame_nesting_max = 16;
 

@@ -16,7 +16,7 @@ router_server_options router_options(const query_server_options& o) {
   r.name = "query server";
   r.receive_hwm = o.receive_hwm;
   r.send_hwm = o.send_hwm;
-  r.message_bytes_max = o.request_bytes_max;
+  r.message_bytes_max = socket_bytes_max(o.request_bytes_max);
   r.inflight_max = o.inflight_max;
   // Queries are few and each is admitted only below the in-flight bound: read while room lasts.
   r.receive_burst_max = std::numeric_limits<std::uint32_t>::max();

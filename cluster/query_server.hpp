@@ -19,6 +19,7 @@ struct query_server_options {
   std::string endpoint = "tcp://127.0.0.1:0";
   // Queries being answered at once; when reached the socket is not read until one finishes.
   std::uint32_t inflight_max = 64;
+  // A larger request is answered with an error naming its size and this limit.
   std::size_t request_bytes_max = 64 * 1024;
   int receive_hwm = 1000;
   int send_hwm = 1000;

@@ -51,10 +51,11 @@ void router_server::completer::operator()(completion_fn fn) const {
 }
 
 router_server::router_server(router_server_options options, frame_handler on_frame,
-                             inflight_handler on_inflight)
+                             inflight_handler on_inflight, drop_handler on_drop)
     : options_(std::move(options)),
       on_frame_(std::move(on_frame)),
       on_inflight_(std::move(on_inflight)),
+      on_drop_(std::move(on_drop)),
       impl_(std::make_unique<impl>()) {
   TWIN_CHECK(on_frame_ != nullptr);
   TWIN_CHECK_OP(options_.message_bytes_max, >, 0u);
@@ -121,7 +122,11 @@ void router_server::receive() {
   for (std::uint32_t i = 0; i < options_.receive_burst_max; ++i) {
     if (im.inflight >= options_.inflight_max) return;
     if (!im.socket.recv(peer, zmq::recv_flags::dontwait)) return;
-    if (!peer.more()) continue;  // a ROUTER always prefixes the peer's id; nothing to answer
+    if (!peer.more()) {
+      // A routing id without a payload: nothing to read and no request to answer.
+      if (on_drop_) on_drop_();
+      continue;
+    }
     // The payload part of a multipart message is already here: it arrives atomically.
     (void)im.socket.recv(payload, zmq::recv_flags::none);
     router_frame frame{std::string(static_cast<const char*>(peer.data()), peer.size()),

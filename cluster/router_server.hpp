@@ -18,8 +18,10 @@ struct router_server_options {
   std::string name = "router server";
   int receive_hwm = 1000;
   int send_hwm = 1000;
-  // A larger message makes ZeroMQ drop the connection before the bytes are buffered.
-  std::size_t message_bytes_max = frame_bytes_max;
+  // ZeroMQ's own limit (ZMQ_MAXMSGSIZE): a larger message makes it drop the connection before
+  // the bytes are buffered, silently. Servers set it well above the frame limit they enforce
+  // themselves (with an answer), so that only an absurd message meets it.
+  std::size_t message_bytes_max = socket_bytes_max(frame_bytes_max);
   // Requests admitted and not yet completed; at this bound the socket is left unread, so ZeroMQ's
   // queues fill, then TCP's, and the clients slow down.
   std::uint32_t inflight_max = 1024;
@@ -46,6 +48,8 @@ class router_server {
   using frame_handler = std::function<bool(const router_frame&)>;
   // I/O thread: the number of requests in flight changed.
   using inflight_handler = std::function<void(std::uint32_t)>;
+  // I/O thread: a message was dropped before it reached the frame handler (no payload part).
+  using drop_handler = std::function<void()>;
   using completion_fn = std::function<void()>;
 
   // Posts completions to the I/O thread; callable from any thread, copyable, outlives the server
@@ -62,7 +66,7 @@ class router_server {
   };
 
   router_server(router_server_options options, frame_handler on_frame,
-                inflight_handler on_inflight = {});
+                inflight_handler on_inflight = {}, drop_handler on_drop = {});
   ~router_server();
   router_server(const router_server&) = delete;
   router_server& operator=(const router_server&) = delete;
@@ -86,6 +90,7 @@ class router_server {
   router_server_options options_;
   frame_handler on_frame_;
   inflight_handler on_inflight_;
+  drop_handler on_drop_;
   std::string endpoint_;
   std::unique_ptr<impl> impl_;
 };

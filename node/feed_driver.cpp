@@ -12,6 +12,7 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 std::string describe(const cluster::gateway_error& e) {
+  if (e.what == cluster::gateway_error::kind::wrong_city) return "wrong city: " + e.message;
   return e.message;
 }
 
@@ -215,6 +216,7 @@ feed_summary run_feed(const twin::city_ptr& city, const feed_config& config,
   go.endpoint = config.to;
   go.gateway_id = config.gateway_id;
   go.session = config.session;
+  go.city = twin::identity_of(*city);
   cluster::gateway gw(go);
   if (auto c = gw.connect(); !c) {
     summary.error = describe(c.error());

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "actors/runtime.hpp"
 #include "cluster/ingest_server.hpp"
@@ -14,7 +15,11 @@
 namespace node {
 
 struct node_host::impl {
-  impl(twin::city_ptr c, const node_config& config) : city(std::move(c)), probes(registry, *city) {
+  impl(twin::city_ptr c, const node_config& config)
+      : city(std::move(c)),
+        probes(registry, *city),
+        stop_drain_max(config.stop_drain_max),
+        stop_refuse(config.stop_refuse) {
     cfg.set("scheduler.max-threads", static_cast<size_t>(config.threads));
     system = std::make_unique<caf::actor_system>(cfg);
   }
@@ -41,6 +46,13 @@ struct node_host::impl {
   std::unique_ptr<cluster::query_server> query;
   std::unique_ptr<observability::metrics_exposer> exposer;
   std::string metrics_host;
+  std::chrono::milliseconds stop_drain_max;
+  std::chrono::milliseconds stop_refuse;
+
+  // The stop's hook for durable state: runs once every batch admitted before the stop is applied
+  // and acked, and no other batch will be, while the actors still hold the final state. Nothing
+  // is made durable yet; a snapshot written here holds exactly what the acks said was applied.
+  void after_ingest_drained() {}
 };
 
 node_host::node_host(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
@@ -64,6 +76,7 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   io.endpoint = config.ingest;
   io.inflight_per_gateway_max = config.inflight_per_gateway_max;
   io.inflight_total_max = config.inflight_total_max;
+  io.city = twin::identity_of(*p->city);
   p->ingest = std::make_unique<cluster::ingest_server>(*p->runtime, io, &p->probes.ingest);
   if (auto r = p->ingest->start(); !r) return twin::unexpected{"ingest: " + r.error()};
 
@@ -98,6 +111,24 @@ twin::query_handler& node_host::queries() {
 
 std::string node_host::scrape_text() const {
   return impl_->registry.scrape_text();
+}
+
+stop_report node_host::stop_gracefully() {
+  auto& im = *impl_;
+  const auto refuse_until = std::chrono::steady_clock::now() + im.stop_refuse;
+  im.ingest->begin_stop();
+  stop_report report;
+  report.drained = im.ingest->wait_drained(im.stop_drain_max);
+  if (report.drained) im.after_ingest_drained();
+  std::this_thread::sleep_until(refuse_until);
+  im.ingest->stop();
+  const auto stats = im.ingest->stats();
+  report.batches_applied = stats.acks_of(twin::ack_status::applied);
+  report.readings_accepted = stats.readings_accepted;
+  report.in_flight_finished = im.ingest->finished_while_stopping();
+  report.batches_stopping = stats.acks_of(twin::ack_status::stopping);
+  report.readings_stopping = stats.readings_rejected[twin::reject_reason::stopping];
+  return report;
 }
 
 twin::expected<std::monostate, std::string> node_host::write_ready_file(

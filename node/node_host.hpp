@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <iosfwd>
 #include <memory>
@@ -26,6 +28,21 @@ struct node_config {
   // Unacked batches per gateway (its credit) and over all gateways: the transport's bounds.
   std::uint32_t inflight_per_gateway_max = cluster::credit_default;
   std::uint32_t inflight_total_max = cluster::ingest_inflight_total_max_default;
+  // The graceful stop: at most this long for the batches in flight to finish, then the node
+  // keeps answering `stopping` for stop_refuse_ms more, so that a gateway sending meanwhile
+  // hears why instead of waiting for a timeout.
+  std::chrono::milliseconds stop_drain_max{10000};
+  std::chrono::milliseconds stop_refuse{500};
+};
+
+// What a graceful stop did, over the node's whole run (from the transport's acks).
+struct stop_report {
+  std::uint64_t batches_applied = 0;     // acked `applied`
+  std::uint64_t readings_accepted = 0;   // accepted over every ack
+  std::uint64_t in_flight_finished = 0;  // in flight when the stop began, finished and acked
+  std::uint64_t batches_stopping = 0;    // refused `stopping`
+  std::uint64_t readings_stopping = 0;
+  bool drained = true;  // false: batches were still in flight after stop_drain_max
 };
 
 // One node: the actor runtime over a city, its ingest and query sockets and its /metrics
@@ -44,6 +61,11 @@ class node_host {
   std::string metrics_address() const;
   twin::query_handler& queries();
   std::string scrape_text() const;
+
+  // The graceful stop (SIGTERM): from the call on, every batch is refused `stopping`; the batches
+  // in flight are finished and acked; then the hook for durable state runs; then the node goes on
+  // refusing for config.stop_refuse and closes its sockets. Call once; destroy the host after.
+  stop_report stop_gracefully();
   // Writes {"ingest": ..., "query": ..., "metrics": ..., "pid": ...} atomically to `path`.
   twin::expected<std::monostate, std::string> write_ready_file(
       const std::filesystem::path& path) const;

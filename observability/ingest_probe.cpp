@@ -46,6 +46,21 @@ ingest_probe::ingest_probe(metrics_registry& registry) {
                           .Help("Frames that could not be decoded at all.")
                           .Register(reg)
                           .Add({});
+  acks_unsent_ = &prometheus::BuildCounter()
+                      .Name("citytwin_ingest_acks_unsent_total")
+                      .Help(
+                          "Acks formed (and counted) that could not be sent: the gateway was "
+                          "gone or had stopped reading.")
+                      .Register(reg)
+                      .Add({});
+  auto& dropped = prometheus::BuildCounter()
+                      .Name("citytwin_ingest_frames_dropped_total")
+                      .Help("Frames dropped before an ack could be formed, by reason.")
+                      .Register(reg);
+  for (std::size_t i = 0; i < twin::frame_drop_count; ++i) {
+    auto reason = twin::to_string(static_cast<twin::frame_drop>(i));
+    frames_dropped_[i] = &dropped.Add({{"reason", std::string(reason)}});
+  }
   batch_latency_ = &prometheus::BuildHistogram()
                         .Name("citytwin_ingest_batch_latency_seconds")
                         .Help("Time from the receipt of a batch to its acknowledgement.")
@@ -71,6 +86,16 @@ void ingest_probe::batch_done(twin::ack_status status, std::uint32_t accepted,
 
 void ingest_probe::decode_failed() {
   decode_failures_->Increment();
+}
+
+void ingest_probe::ack_unsent() {
+  acks_unsent_->Increment();
+}
+
+void ingest_probe::frame_dropped(twin::frame_drop reason) {
+  auto r = static_cast<std::size_t>(reason);
+  TWIN_CHECK_OP(r, <, twin::frame_drop_count);
+  frames_dropped_[r]->Increment();
 }
 
 void ingest_probe::in_flight(std::uint32_t batches) {

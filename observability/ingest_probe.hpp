@@ -26,6 +26,8 @@ class ingest_probe final : public twin::ingest_observer {
   void batch_done(twin::ack_status status, std::uint32_t accepted,
                   const twin::reject_counts& rejected, double latency_s) override;
   void decode_failed() override;
+  void ack_unsent() override;
+  void frame_dropped(twin::frame_drop reason) override;
   void in_flight(std::uint32_t batches) override;
 
  private:
@@ -33,6 +35,8 @@ class ingest_probe final : public twin::ingest_observer {
   std::array<prometheus::Counter*, twin::reject_reason_count> readings_rejected_{};
   std::array<prometheus::Counter*, ack_status_count> batches_{};
   prometheus::Counter* decode_failures_ = nullptr;
+  prometheus::Counter* acks_unsent_ = nullptr;
+  std::array<prometheus::Counter*, twin::frame_drop_count> frames_dropped_{};
   prometheus::Histogram* batch_latency_ = nullptr;
   prometheus::Gauge* in_flight_ = nullptr;
 };

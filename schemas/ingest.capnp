@@ -21,6 +21,10 @@ struct ReadingBatch {
   session @2 :UInt64;
   sequence @3 :UInt64;
   readings @4 :List(Reading);
+  # The city the gateway sends for (README, "The city handshake"). A fingerprint of 0 names no
+  # city: the batch is taken by any node (older gateways send neither field).
+  city @5 :Text;
+  cityFingerprint @6 :UInt64;
 }
 
 # Same order as twin::ack_status: append only.
@@ -48,4 +52,7 @@ struct BatchAck {
   # Unacked batches the gateway may have in flight after this ack.
   credit @7 :UInt32;
   message @8 :Text;
+  # The node's city, on every ack.
+  city @9 :Text;
+  cityFingerprint @10 :UInt64;
 }

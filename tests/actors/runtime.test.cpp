@@ -343,7 +343,7 @@ TEST_CASE("the runtime and the actor system shut down without hanging") {
       rt->submit(make_batch(2, {{twin::sensor_id{11}, t0 + 1, 10.0}}),
                  [late](twin::batch_ack a) { late->set_value(a); });
       auto ack = late_done.get();
-      if (ack.status != twin::ack_status::overloaded || ack.message != "node stopping") return;
+      if (ack.status != twin::ack_status::stopping || ack.message != "node stopping") return;
       auto q = std::make_shared<std::promise<twin::query_reply>>();
       auto q_done = q->get_future();
       rt->query(twin::query_city{}, [q](twin::query_reply r) { q->set_value(std::move(r)); });

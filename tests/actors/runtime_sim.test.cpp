@@ -123,18 +123,18 @@ TEST_CASE("deterministic: a stop answers every batch still in flight, applied or
       if (ack.status == twin::ack_status::applied) {
         CHECK(ack.rejected.total() == 0);
       } else {
-        CHECK(ack.status == twin::ack_status::overloaded);
+        CHECK(ack.status == twin::ack_status::stopping);
         CHECK(ack.message == "node stopping");
         CHECK(ack.accepted == 0);
-        CHECK(ack.rejected.total() == ack.rejected[twin::reject_reason::overloaded]);
+        CHECK(ack.rejected.total() == ack.rejected[twin::reject_reason::stopping]);
       }
     }
     // After the stop, work is refused at once rather than lost.
     captured<twin::batch_ack> late;
     n.rt.submit(testing::make_batch(3, {{twin::sensor_id{11}, t0 + 1, 10.0}}), late.sink());
     REQUIRE(late.calls == 1);
-    CHECK(late.value->status == twin::ack_status::overloaded);
+    CHECK(late.value->status == twin::ack_status::stopping);
     CHECK(late.value->message == "node stopping");
   }
-  CHECK(seen.count(twin::ack_status::overloaded) == 1);
+  CHECK(seen.count(twin::ack_status::stopping) == 1);
 }

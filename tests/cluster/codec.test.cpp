@@ -143,8 +143,9 @@ TEST_CASE("a batch survives encode and decode with exact values, NaN included") 
   const auto readings = sample_readings();
   std::vector<std::byte> buffer;
   auto frame = enc.encode_batch({11, 22, 33}, readings, buffer);
-  // Root pointer, 5-word struct, list tag, 3 words a reading, after the 1-word segment table.
-  CHECK(frame.size() == 8 * (1 + 1 + 5 + 1 + 3 * readings.size()));
+  // Root pointer, 7-word struct (5 data words, 2 pointers), list tag, 3 words a reading, after
+  // the 1-word segment table: one segment, no city named.
+  CHECK(frame.size() == 8 * (1 + 1 + 7 + 1 + 3 * readings.size()));
   auto batch = dec.decode_batch(frame);
   REQUIRE(batch.has_value());
   CHECK(batch->key == twin::batch_key{11, 22, 33});
@@ -398,14 +399,92 @@ TEST_CASE("a batch over the reading limit is refused as malformed") {
   CHECK(cluster::ack_status_for(over.error().failure) == twin::ack_status::malformed);
 }
 
-TEST_CASE("a frame over the byte limit is refused before parsing") {
+TEST_CASE("a frame over the byte limit is refused with its header's key and readings") {
   cluster::decoder dec(1024);
   auto frame = batch_frame(1, 100);
   auto batch = dec.decode_batch(frame);
   REQUIRE(!batch.has_value());
   CHECK(batch.error().failure == decode_failure::too_large);
   CHECK(batch.error().message ==
-        "frame of " + std::to_string(frame.size()) + " bytes exceeds the limit of 1024");
+        "frame of " + std::to_string(frame.size()) + " bytes exceeds the limit of 1024 bytes");
+  CHECK(batch.error().key == twin::batch_key{7, 8, 9});
+  CHECK(batch.error().readings == 100);
+  // Over the limit and not even framed: the size is all the refusal can name.
+  std::vector<std::byte> junk(1030, std::byte{0x55});
+  batch = dec.decode_batch(junk);
+  REQUIRE(!batch.has_value());
+  CHECK(batch.error().failure == decode_failure::too_large);
+  CHECK(batch.error().message == "frame of 1030 bytes exceeds the limit of 1024 bytes");
+  CHECK(batch.error().readings == 0);
+}
+
+TEST_CASE("a batch names its city and an ack the node's, neither by default") {
+  cluster::encoder enc;
+  cluster::decoder dec;
+  const std::vector<twin::reading> one{{twin::sensor_id{3}, 5, 1.5}};
+  std::vector<std::byte> frame;
+  enc.encode_batch({1, 2, 3}, one, frame);
+  auto plain = dec.decode_batch(frame);
+  REQUIRE(plain.has_value());
+  CHECK(plain->city == twin::city_identity{});
+  const twin::city_identity macau{"Macau", 0x3f3d3f9170a6ee94ULL};
+  enc.encode_batch({1, 2, 3}, one, frame, macau);
+  auto named = dec.decode_batch(frame);
+  REQUIRE(named.has_value());
+  CHECK(named->city == macau);
+  CHECK(named->readings == one);
+
+  twin::batch_ack ack;
+  ack.key = {1, 2, 3};
+  ack.city = macau;
+  auto back = dec.decode_ack(enc.encode_ack(ack, frame));
+  REQUIRE(back.has_value());
+  CHECK(back->city == macau);
+}
+
+TEST_CASE("a batch of an older gateway, without city fields, decodes with no city") {
+  // Written word by word as version 1 first shipped it: a root struct of 4 data words and one
+  // pointer (no city, no fingerprint), and a list of 2 readings of 3 words each.
+  const std::uint64_t n = 2;
+  std::vector<std::uint64_t> words{
+      0,                                      // segment table
+      (4ULL << 32) | (1ULL << 48),            // root: 4 data, 1 ptr
+      cluster::ingest_protocol_version,       // protocolVersion
+      1,                                      // gateway
+      2,                                      // session
+      3,                                      // sequence
+      1ULL | (7ULL << 32) | ((3 * n) << 35),  // readings: inline composite list of 3n words
+      (n << 2) | (3ULL << 32),                // its tag: n elements of 3 data words
+      4,
+      10,
+      0x3ff8000000000000ULL,  // sensor 4, time 10, value 1.5
+      5,
+      11,
+      0x4004000000000000ULL,  // sensor 5, time 11, value 2.5
+  };
+  words[0] = static_cast<std::uint64_t>(words.size() - 1) << 32;  // one segment of the rest
+  std::vector<std::byte> frame(words.size() * 8);
+  std::memcpy(frame.data(), words.data(), frame.size());
+  cluster::decoder dec;
+  auto batch = dec.decode_batch(frame);
+  REQUIRE(batch.has_value());
+  CHECK(batch->key == twin::batch_key{1, 2, 3});
+  CHECK(batch->city == twin::city_identity{});
+  const std::vector<twin::reading> expected{{twin::sensor_id{4}, 10, 1.5},
+                                            {twin::sensor_id{5}, 11, 2.5}};
+  CHECK(batch->readings == expected);
+}
+
+TEST_CASE("a broken body after a readable header keeps the batch's key and count") {
+  cluster::decoder dec;
+  auto frame = batch_frame(1, 3);
+  frame.resize(frame.size() + 8);
+  auto batch = dec.decode_batch(frame);
+  REQUIRE(!batch.has_value());
+  CHECK(batch.error().failure == decode_failure::garbage);
+  CHECK(batch.error().message == "garbage: 8 bytes after the end of the message");
+  CHECK(batch.error().key == twin::batch_key{7, 8, 9});
+  CHECK(batch.error().readings == 3);
 }
 
 TEST_CASE("trailing bytes after a message are garbage") {

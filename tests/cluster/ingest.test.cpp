@@ -1,3 +1,4 @@
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -115,15 +116,26 @@ class test_sink final : public twin::batch_sink {
 
 class counting_observer final : public twin::ingest_observer {
  public:
-  void batch_done(twin::ack_status status, std::uint32_t accepted, const twin::reject_counts&,
-                  double latency_s) override {
+  void batch_done(twin::ack_status status, std::uint32_t accepted,
+                  const twin::reject_counts& rejected, double latency_s) override {
     ++batches;
+    ++by_status[static_cast<std::size_t>(status)];
     if (status == twin::ack_status::malformed) ++malformed;
     if (status == twin::ack_status::wrong_version) ++wrong_version;
     this->accepted += accepted;
+    for (std::size_t i = 0; i < twin::reject_reason_count; ++i)
+      this->rejected[i] += rejected.by_reason[i];
     if (latency_s < 0) ++negative_latency;
   }
   void decode_failed() override { ++decode_failures; }
+  void ack_unsent() override { ++acks_unsent; }
+  void frame_dropped(twin::frame_drop) override { ++frames_dropped; }
+  std::uint64_t rejected_of(twin::reject_reason r) const {
+    return rejected[static_cast<std::size_t>(r)];
+  }
+  std::array<std::atomic<std::uint64_t>, twin::ack_status_count> by_status{};
+  std::array<std::atomic<std::uint64_t>, twin::reject_reason_count> rejected{};
+  std::atomic<std::uint64_t> acks_unsent{0}, frames_dropped{0};
   void in_flight(std::uint32_t n) override {
     std::uint32_t seen = in_flight_peak;
     while (n > seen && !in_flight_peak.compare_exchange_weak(seen, n)) {
@@ -175,10 +187,19 @@ struct raw_client {
     dealer.set(zmq::sockopt::rcvtimeo, 3000);
     dealer.connect(endpoint);
   }
-  void send(const twin::batch_key& key, std::uint32_t salt) {
+  void send(const twin::batch_key& key, std::uint32_t salt, const twin::city_identity& city = {}) {
     std::vector<std::byte> frame;
-    encoder.encode_batch(key, make_batch(salt), frame);
+    encoder.encode_batch(key, make_batch(salt), frame, city);
+    send_bytes(frame);
+  }
+  void send_bytes(const std::vector<std::byte>& frame) {
     dealer.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);
+  }
+  // The next ack, which must come.
+  twin::batch_ack next() {
+    auto ack = receive();
+    REQUIRE(ack.has_value());
+    return *ack;
   }
   // The next ack, or nothing when none comes in `flags`' time.
   std::optional<twin::batch_ack> receive(zmq::recv_flags flags = zmq::recv_flags::none) {
@@ -542,4 +563,287 @@ TEST_CASE("binding an unusable endpoint is an error naming it") {
   auto endpoint = server.start();
   REQUIRE(!endpoint.has_value());
   CHECK(endpoint.error().starts_with("ingest server cannot bind tcp://256.0.0.1:1: "));
+}
+
+namespace {
+
+// Readings a frame held against what its ack says became of them.
+std::uint64_t accounted(const twin::batch_ack& ack) {
+  return ack.accepted + ack.rejected.total();
+}
+
+twin::reject_counts rejected_only(twin::reject_reason r, std::uint64_t n) {
+  twin::reject_counts c;
+  c[r] = n;
+  return c;
+}
+
+const twin::city_identity small_city{"Vila Pequena", 0x3e9e956ee242685fULL};
+const twin::city_identity macau{"Macau", 0x3f3d3f9170a6ee94ULL};
+
+}  // namespace
+
+TEST_CASE("a frame over the size limit is acked malformed naming its size, its readings counted") {
+  test_sink sink;
+  counting_observer observer;
+  cluster::ingest_server server(sink, {}, &observer);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+  raw_client client(*endpoint);
+
+  // 700,000 readings: 16,800,080 bytes, just over the documented 16 MiB (and far over the
+  // readings limit: the size is what the node says first).
+  std::vector<twin::reading> readings(700'000, twin::reading{twin::sensor_id{1}, 1, 1.0});
+  std::vector<std::byte> frame;
+  client.encoder.encode_batch({9, 8, 7}, readings, frame);
+  REQUIRE(frame.size() == 16'800'080);
+  client.send_bytes(frame);
+  auto ack = client.next();
+  CHECK(ack.status == twin::ack_status::malformed);
+  CHECK(ack.key == twin::batch_key{9, 8, 7});
+  CHECK(ack.message == "frame of 16800080 bytes exceeds the limit of 16777216 bytes");
+  CHECK(ack.accepted == 0);
+  CHECK(ack.rejected == rejected_only(twin::reject_reason::malformed, 700'000));
+
+  // At the limit's other side, a smaller limit: the same answer, and a frame within it applies.
+  cluster::ingest_server_options small;
+  small.frame_bytes_max = 4096;
+  cluster::ingest_server tight(sink, small, &observer);
+  auto tight_endpoint = tight.start();
+  REQUIRE(tight_endpoint.has_value());
+  raw_client tight_client(*tight_endpoint);
+  tight_client.send({9, 8, 8}, 0);  // 256 readings: 6,224 bytes
+  ack = tight_client.next();
+  CHECK(ack.status == twin::ack_status::malformed);
+  CHECK(ack.message == "frame of 6224 bytes exceeds the limit of 4096 bytes");
+  CHECK(ack.rejected == rejected_only(twin::reject_reason::malformed, 256));
+  std::vector<std::byte> fits;
+  tight_client.encoder.encode_batch({9, 8, 9}, std::vector<twin::reading>(100), fits);
+  REQUIRE(fits.size() <= 4096);
+  tight_client.send_bytes(fits);
+  ack = tight_client.next();
+  CHECK(ack.status == twin::ack_status::applied);
+  CHECK(accounted(ack) == 100);
+
+  CHECK(sink.submits() == 1);
+  CHECK(observer.by_status[static_cast<std::size_t>(twin::ack_status::malformed)] == 2);
+  CHECK(observer.rejected_of(twin::reject_reason::malformed) == 700'256);
+  CHECK(server.stats().decode_failures == 1);
+  CHECK(tight.stats().decode_failures == 1);
+}
+
+TEST_CASE("every frame's readings are in its ack, and the totals equal the sums over the acks") {
+  test_sink sink(test_sink::mode::hold_first);
+  counting_observer observer;
+  cluster::ingest_server_options options;
+  options.inflight_per_gateway_max = 1;
+  options.city = small_city;
+  cluster::ingest_server server(sink, options, &observer);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+  raw_client client(*endpoint);
+  std::vector<twin::batch_ack> acks;
+
+  client.send({1, 1, 0}, 0);  // held: the gateway's one credit is taken
+  REQUIRE(sink.wait_held(1, 5000ms));
+  client.send({1, 1, 1}, 1);  // overloaded
+  acks.push_back(client.next());
+  sink.release(true);
+  acks.push_back(client.next());  // the held one, applied
+  client.send({1, 1, 0}, 0);      // a resend: duplicate
+  acks.push_back(client.next());
+
+  std::vector<std::byte> frame;
+  client.encoder.encode_batch({1, 1, 2}, make_batch(2), frame);
+  const std::uint16_t two = 2;
+  auto foreign = frame;
+  std::memcpy(foreign.data() + 16, &two, sizeof two);
+  client.send_bytes(foreign);  // wrong_version
+  acks.push_back(client.next());
+  auto trailing = frame;
+  trailing.resize(trailing.size() + 16);
+  client.send_bytes(trailing);  // garbage after a readable header: malformed
+  acks.push_back(client.next());
+  client.dealer.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::sndmore);
+  client.dealer.send(zmq::str_buffer("extra"), zmq::send_flags::none);  // two parts: malformed
+  acks.push_back(client.next());
+  std::vector<twin::reading> too_many(cluster::batch_readings_max + 1,
+                                      twin::reading{twin::sensor_id{1}, 1, 1.0});
+  client.encoder.encode_batch({1, 1, 3}, too_many, frame);
+  client.send_bytes(frame);  // over the readings limit: malformed
+  acks.push_back(client.next());
+  client.send({1, 1, 4}, 4, macau);  // wrong_city
+  acks.push_back(client.next());
+  server.begin_stop();
+  client.send({1, 1, 5}, 5);  // stopping
+  acks.push_back(client.next());
+  REQUIRE(server.wait_drained(5000ms));
+
+  using s = twin::ack_status;
+  const std::vector<s> statuses{s::overloaded,    s::applied,    s::duplicate,
+                                s::wrong_version, s::malformed,  s::malformed,
+                                s::malformed,     s::wrong_city, s::stopping};
+  const std::vector<std::uint64_t> readings{256, 256, 256, 256, 256, 256, 65537, 256, 256};
+  REQUIRE(acks.size() == statuses.size());
+  twin::reject_counts rejected;
+  std::uint64_t accepted = 0;
+  for (std::size_t i = 0; i < acks.size(); ++i) {
+    CAPTURE(i);
+    CHECK(acks[i].status == statuses[i]);
+    CHECK(accounted(acks[i]) == readings[i]);
+    CHECK(acks[i].city == small_city);
+    accepted += acks[i].accepted;
+    rejected += acks[i].rejected;
+  }
+  CHECK(acks[1].accepted == accepted_per_batch);
+  CHECK(acks[3].rejected == rejected_only(twin::reject_reason::wrong_version, 256));
+  CHECK(acks[6].rejected == rejected_only(twin::reject_reason::malformed, 65537));
+  CHECK(acks[7].rejected == rejected_only(twin::reject_reason::wrong_city, 256));
+  CHECK(acks[8].rejected == rejected_only(twin::reject_reason::stopping, 256));
+  CHECK(acks[8].message == "the node is stopping: nothing applied, resend elsewhere or later");
+  std::uint64_t held = 0;
+  for (auto n : readings) held += n;
+  CHECK(held == 67'585);
+  CHECK(accepted == accepted_per_batch);
+  CHECK(accepted + rejected.total() == held);
+
+  const auto stats = server.stats();
+  CHECK(stats.readings_accepted == accepted);
+  CHECK(stats.readings_rejected == rejected);
+  CHECK(observer.accepted == accepted);
+  for (std::size_t i = 0; i < twin::reject_reason_count; ++i) {
+    CAPTURE(i);
+    CHECK(observer.rejected[i] == rejected.by_reason[i]);
+  }
+  CHECK(stats.acks_of(s::malformed) == 3);
+  CHECK(observer.by_status[static_cast<std::size_t>(s::malformed)] == 3);
+  // The client may hold the last ack before the server counted its send.
+  CHECK(eventually([&] { return server.stats().acks_sent == 9; }, 2000ms));
+  CHECK(server.stats().acks_unsent == 0);
+  CHECK(sink.submits() == 2);
+}
+
+TEST_CASE("a batch for another city is refused whole, one without a city is taken") {
+  test_sink sink;
+  counting_observer observer;
+  cluster::ingest_server_options options;
+  options.city = small_city;
+  cluster::ingest_server server(sink, options, &observer);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+
+  auto go = gateway_to(*endpoint, 21);
+  go.city = macau;
+  cluster::gateway gw(go);
+  REQUIRE(gw.connect().has_value());
+  REQUIRE(gw.send(make_batch(0)).has_value());
+  auto flushed = gw.flush(5000);
+  REQUIRE(!flushed.has_value());
+  CHECK(flushed.error().what == cluster::gateway_error::kind::wrong_city);
+  CHECK(flushed.error().message ==
+        *endpoint +
+            " refused batch 0: batch for city 'Macau' (0x3f3d3f9170a6ee94), this node runs city "
+            "'Vila Pequena' (0x3e9e956ee242685f)");
+  CHECK(gw.stats().node_city == small_city);
+  CHECK(sink.submits() == 0);
+  CHECK(sink.readings_applied() == 0);
+  CHECK(observer.rejected_of(twin::reject_reason::wrong_city) == 256);
+  CHECK(observer.by_status[static_cast<std::size_t>(twin::ack_status::wrong_city)] == 1);
+
+  // No city named (an older gateway, or one that has not learnt it): taken, and the ack says
+  // which city it went to. The node's own city: taken.
+  raw_client client(*endpoint);
+  client.send({22, 1, 0}, 0);
+  auto ack = client.next();
+  CHECK(ack.status == twin::ack_status::applied);
+  CHECK(ack.accepted == accepted_per_batch);
+  CHECK(ack.city == small_city);
+  client.send({22, 1, 1}, 1, small_city);
+  ack = client.next();
+  CHECK(ack.status == twin::ack_status::applied);
+  CHECK(ack.accepted == accepted_per_batch);
+  CHECK(sink.submits() == 2);
+  CHECK(sink.readings_applied() == 2 * accepted_per_batch);
+}
+
+TEST_CASE("a stop refuses every later batch at once and finishes those in flight") {
+  test_sink sink(test_sink::mode::hold);
+  counting_observer observer;
+  cluster::ingest_server server(sink, {}, &observer);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+  raw_client client(*endpoint);
+  client.send({3, 1, 0}, 0);
+  client.send({3, 1, 1}, 1);
+  REQUIRE(sink.wait_held(2, 5000ms));
+
+  server.begin_stop();
+  for (std::uint64_t seq = 2; seq < 5; ++seq) {
+    client.send({3, 1, seq}, static_cast<std::uint32_t>(seq));
+    auto ack = client.next();
+    CHECK(ack.status == twin::ack_status::stopping);
+    CHECK(ack.key == twin::batch_key{3, 1, seq});
+    CHECK(ack.rejected == rejected_only(twin::reject_reason::stopping, 256));
+  }
+  CHECK(!server.wait_drained(20ms));
+  CHECK(server.finished_while_stopping() == 0);
+  sink.release();
+  for (std::uint64_t seq = 0; seq < 2; ++seq) {
+    auto ack = client.next();
+    CHECK(ack.status == twin::ack_status::applied);
+    CHECK(ack.accepted == accepted_per_batch);
+  }
+  CHECK(server.wait_drained(5000ms));
+  CHECK(server.finished_while_stopping() == 2);
+  const auto stats = server.stats();
+  CHECK(stats.acks_of(twin::ack_status::applied) == 2);
+  CHECK(stats.acks_of(twin::ack_status::stopping) == 3);
+  CHECK(stats.readings_rejected[twin::reject_reason::stopping] == 768);
+  CHECK(stats.readings_accepted == 2 * accepted_per_batch);
+  CHECK(sink.submits() == 2);
+}
+
+TEST_CASE("acks a gateway stopped reading are counted unsent, and still in the totals") {
+  test_sink sink;
+  counting_observer observer;
+  cluster::ingest_server_options options;
+  options.send_hwm = 1;
+  cluster::ingest_server server(sink, options, &observer);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+
+  // A client that never reads, with the smallest queues: the node's sends to it fail once the
+  // kernel's buffers are full, and ROUTER_MANDATORY makes them errors instead of silent drops.
+  zmq::context_t context;
+  zmq::socket_t dealer(context, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.set(zmq::sockopt::rcvhwm, 1);
+  dealer.set(zmq::sockopt::rcvbuf, 1024);
+  dealer.connect(*endpoint);
+  cluster::encoder encoder;
+  std::vector<std::byte> frame;
+  const std::vector<twin::reading> one{{twin::sensor_id{1}, 1, 1.0}};
+  std::uint64_t sent = 0;
+  const auto deadline = steady::now() + 60s;
+  while (server.stats().acks_unsent == 0 && steady::now() < deadline && sent < 400'000) {
+    for (int i = 0; i < 1000; ++i, ++sent) {
+      encoder.encode_batch({4, 1, sent}, one, frame);
+      dealer.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);
+    }
+  }
+  REQUIRE(eventually(
+      [&] {
+        auto st = server.stats();
+        return st.acks_sent + st.acks_unsent == sent;
+      },
+      20000ms));
+  const auto stats = server.stats();
+  CHECK(stats.acks_unsent > 0);
+  CHECK(stats.acks_sent + stats.acks_unsent == sent);
+  CHECK(observer.acks_unsent == stats.acks_unsent);
+  CHECK(observer.batches == sent);
+  CHECK(stats.readings_accepted == sent);
+  CHECK(observer.accepted == sent);
+  MESSAGE("acks unsent after " << sent << " batches to a client that stopped reading: "
+                               << stats.acks_unsent);
 }

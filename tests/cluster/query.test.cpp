@@ -1,4 +1,5 @@
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -225,5 +226,60 @@ TEST_CASE("a request of another protocol version is answered with an error") {
   REQUIRE(std::holds_alternative<twin::query_error>(reply->reply));
   CHECK(std::get<twin::query_error>(reply->reply).message ==
         "request refused: protocol version 3, this node speaks 1");
+  CHECK(server.stats().refused == 1);
+}
+
+TEST_CASE("a request of an unknown kind is answered with its own request id and the reason") {
+  test_handler handler;
+  cluster::query_server server(handler);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+  zmq::context_t context;
+  zmq::socket_t dealer(context, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.set(zmq::sockopt::rcvtimeo, 3000);
+  dealer.connect(*endpoint);
+  capnp::MallocMessageBuilder builder;
+  auto request = builder.initRoot<citytwin::schema::QueryRequest>();
+  request.setProtocolVersion(cluster::query_protocol_version);
+  request.setRequestId(56);
+  request.setCity();
+  auto words = capnp::messageToFlatArray(builder);
+  auto bytes = words.asBytes();
+  // The union's tag sits in bits 16-31 of the root struct's data: frame byte 8 + 8 + 2. Kind 7
+  // is none this node knows (a newer client's, or garbage).
+  const std::uint16_t kind = 7;
+  std::memcpy(bytes.begin() + 18, &kind, sizeof kind);
+  dealer.send(zmq::buffer(bytes.begin(), bytes.size()));
+  zmq::message_t in;
+  REQUIRE(dealer.recv(in).has_value());
+  cluster::decoder decoder;
+  auto reply = decoder.decode_query_reply(cluster::bytes_of(in));
+  REQUIRE(reply.has_value());
+  CHECK(reply->request_id == 56);
+  REQUIRE(std::holds_alternative<twin::query_error>(reply->reply));
+  CHECK(std::get<twin::query_error>(reply->reply).message ==
+        "request refused: garbage: query kind 7 is unknown");
+  CHECK(server.stats().refused == 1);
+}
+
+TEST_CASE("a request the node refuses shows the node's reason through the query client") {
+  test_handler handler;
+  cluster::query_server_options options;
+  options.request_bytes_max = 1024;
+  cluster::query_server server(handler, options);
+  auto endpoint = server.start();
+  REQUIRE(endpoint.has_value());
+  cluster::query_client client;
+  REQUIRE(client.connect(*endpoint).has_value());
+  auto reply = client.ask(twin::query_district{std::string(1200, 'x')}, 3000);
+  REQUIRE(reply.has_value());
+  REQUIRE(std::holds_alternative<twin::query_error>(*reply));
+  CHECK(std::get<twin::query_error>(*reply).message ==
+        "request refused: frame of 1248 bytes exceeds the limit of 1024 bytes");
+  // The next request on the same client is answered as usual.
+  reply = client.ask(twin::query_district{"fatima"}, 3000);
+  REQUIRE(reply.has_value());
+  CHECK(std::get<twin::district_view>(*reply).readings_applied == 77);
   CHECK(server.stats().refused == 1);
 }

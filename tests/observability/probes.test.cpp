@@ -56,6 +56,8 @@ TEST_CASE("ingest probe exports exactly its series with the values reported") {
   probe.batch_done(twin::ack_status::overloaded, 0, {}, 2.0);
   probe.decode_failed();
   probe.decode_failed();
+  probe.ack_unsent();
+  probe.frame_dropped(twin::frame_drop::no_payload);
   probe.in_flight(3);
 
   std::map<std::string, std::string> expected{
@@ -83,6 +85,8 @@ TEST_CASE("ingest probe exports exactly its series with the values reported") {
       {"citytwin_ingest_batches_total{result=\"wrong_city\"}", "0"},
       {"citytwin_ingest_batches_total{result=\"storage_unavailable\"}", "0"},
       {"citytwin_ingest_decode_failures_total", "2"},
+      {"citytwin_ingest_acks_unsent_total", "1"},
+      {"citytwin_ingest_frames_dropped_total{reason=\"no_payload\"}", "1"},
       {"citytwin_ingest_batches_in_flight", "3"},
       {"citytwin_ingest_batch_latency_seconds_count", "2"},
       {"citytwin_ingest_batch_latency_seconds_sum", "2.0003"},

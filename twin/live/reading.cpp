@@ -1,6 +1,7 @@
 #include "twin/live/reading.hpp"
 
 #include "twin/base/check.hpp"
+#include "twin/live/services.hpp"
 
 namespace twin {
 
@@ -56,6 +57,14 @@ std::string_view to_string(ack_status s) {
       return "wrong_city";
     case ack_status::storage_unavailable:
       return "storage_unavailable";
+  }
+  return "?";
+}
+
+std::string_view to_string(frame_drop d) {
+  switch (d) {
+    case frame_drop::no_payload:
+      return "no_payload";
   }
   return "?";
 }

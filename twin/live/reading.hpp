@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "twin/base/time.hpp"
+#include "twin/city/fingerprint.hpp"
 #include "twin/city/ids.hpp"
 
 namespace twin {
@@ -33,6 +34,8 @@ struct batch_key {
 struct reading_batch {
   batch_key key;
   std::vector<reading> readings;
+  // The city the gateway sends for; a fingerprint of 0 (an older or new gateway) names none.
+  city_identity city;
   // The node's clock when the batch arrived: validation (too_old, too_new) and the district's
   // alert evaluation judge its readings at this time, so that replaying a logged batch gives the
   // same result. 0: not stamped yet (the router stamps it on arrival).
@@ -94,6 +97,8 @@ struct batch_ack {
   // Unacked batches the gateway may have in flight after this ack.
   std::uint32_t credit = 0;
   std::string message;  // human-readable detail for errors
+  // The node's city, set by the transport on every ack: a gateway learns it from the first.
+  city_identity city;
 };
 
 // The ack of a batch refused whole (any status but `applied` and `duplicate`): nothing applied,

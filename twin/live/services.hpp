@@ -45,6 +45,14 @@ class query_handler {
 
 namespace twin {
 
+// Why a frame got no ack: it was dropped before an ack could be formed. Order is part of the
+// metric labels: append only.
+enum class frame_drop : std::uint8_t {
+  no_payload,  // a message of the routing id alone: nothing to read, no one to answer
+};
+inline constexpr std::size_t frame_drop_count = 1;
+std::string_view to_string(frame_drop d);
+
 // What the ingest path reports as it works: implemented by the metrics probe in observability/,
 // called by the transport (cluster/ingest_server) alone. Every call must be cheap and thread-safe.
 class ingest_observer {
@@ -56,6 +64,11 @@ class ingest_observer {
                           double latency_s) = 0;
   // A frame could not be decoded at all (garbage, truncated).
   virtual void decode_failed() = 0;
+  // An ack (already reported by batch_done) could not be sent: the peer is gone or has stopped
+  // reading and its queue is full. Its gateway resends or times out.
+  virtual void ack_unsent() = 0;
+  // A frame was dropped before any ack could be formed.
+  virtual void frame_dropped(frame_drop reason) = 0;
   // Batches received but not yet acked, over all gateways.
   virtual void in_flight(std::uint32_t batches) = 0;
 };
