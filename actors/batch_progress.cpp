@@ -3,11 +3,17 @@
 #include <utility>
 
 #include "twin/base/check.hpp"
+#include "twin/base/time_text.hpp"
 
 namespace actors {
 
-batch_progress::batch_progress(ack_completion_ptr done, const twin::batch_key& key)
-    : done_(std::move(done)), key_(key) {
+batch_progress::batch_progress(ack_completion_ptr done, const twin::batch_key& key,
+                               twin::time_ms received, const twin::district_options& lateness)
+    : done_(std::move(done)),
+      key_(key),
+      received_(received),
+      lateness_ms_(lateness.lateness_ms),
+      times_per_sensor_max_(lateness.times_per_sensor_max) {
   TWIN_CHECK(done_ != nullptr);
 }
 
@@ -54,6 +60,12 @@ void batch_progress::finish(twin::ack_status status) {
   ack.accepted = accepted_.load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < twin::reject_reason_count; ++i)
     ack.rejected.by_reason[i] = rejected_[i].load(std::memory_order_relaxed);
+  if (auto late = ack.rejected[twin::reject_reason::too_late]; late > 0)
+    ack.message = std::to_string(late) +
+                  " readings too_late: older than their sensor's latest reading by more than the "
+                  "lateness bound of " +
+                  twin::duration_text(lateness_ms_) + " (or than the last " +
+                  std::to_string(times_per_sensor_max_) + " readings kept per sensor)";
   done_->complete(std::move(ack));
 }
 

@@ -26,11 +26,15 @@ using ack_completion_ptr = std::shared_ptr<completion<twin::batch_ack>>;
 class batch_progress {
  public:
   // An unfinished batch (its actors stopped) is answered by its completion's fallback.
-  batch_progress(ack_completion_ptr done, const twin::batch_key& key);
+  // received: the time its readings are judged at (reading_batch::received). lateness: the bound
+  // a `too_late` reading missed, for the ack's message.
+  batch_progress(ack_completion_ptr done, const twin::batch_key& key, twin::time_ms received,
+                 const twin::district_options& lateness = {});
   batch_progress(const batch_progress&) = delete;
   batch_progress& operator=(const batch_progress&) = delete;
 
   const twin::batch_key& key() const { return key_; }
+  twin::time_ms received() const { return received_; }
 
   // The batch's readings grouped by district; a part is a range of it.
   std::vector<twin::reading>& readings() { return readings_; }
@@ -50,6 +54,9 @@ class batch_progress {
 
   ack_completion_ptr done_;
   twin::batch_key key_;
+  twin::time_ms received_;
+  twin::time_ms lateness_ms_;
+  std::uint32_t times_per_sensor_max_;
   std::vector<twin::reading> readings_;
   bool started_parts_ = false;
   std::atomic<std::uint32_t> parts_left_{0};

@@ -75,15 +75,16 @@ district_actor::behavior_type district_behavior(district_pointer self, node_cont
         auto& st = self->state;
         if (auto* probes = st.ctx->probes)
           probes->node.observe_mailbox(observability::actor_type::district, self->mailbox().size());
-        const auto now = st.ctx->clock->now_ms();
         const std::span<const twin::reading> readings(work.readings);
         std::size_t next = 0;
         for (const auto& part : work.parts) {
           TWIN_CHECK_OP(next + part.count, <=, readings.size());
           st.district->count_rejected(part.rejected);
-          // Each part keeps its own batch key: a resent batch is a duplicate part by part.
-          auto result =
-              st.district->apply(part.progress->key(), readings.subspan(next, part.count), now);
+          // Each part keeps its own batch key (a resent batch is a duplicate part by part) and is
+          // judged at its batch's arrival time (a replay of the log gives the same result).
+          auto result = st.district->apply(part.progress->key(),
+                                           readings.subspan(next, part.count),
+                                           part.progress->received());
           next += part.count;
           result.rejected += part.rejected;
           part.progress->part_applied(result);

@@ -5,6 +5,9 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <chrono>
 #include <limits>
+#include <optional>
+
+#include "twin/live/dedup.hpp"
 
 #include "observability/probes.hpp"
 
@@ -26,6 +29,9 @@ struct router_state {
   std::vector<std::uint32_t> offset;       // by district: next free position of its part
   std::vector<std::uint32_t> count;        // by district
   std::vector<std::uint32_t> touched;      // districts with readings, in first-seen order
+  // Batches with no reading of a known sensor: no district records their key, so the router
+  // does, and a resend is acked `duplicate` as a resend of any other batch is.
+  std::optional<twin::batch_dedup> partless;
 };
 
 using router_pointer = ingest_router_actor::stateful_pointer<router_state>;
@@ -39,7 +45,9 @@ void submit(router_pointer self, const twin::reading_batch_ptr& batch, ack_compl
   // Version, size and in-flight bounds are the transport's: a batch here is admitted.
   const auto& readings = batch->readings;
   TWIN_CHECK_OP(readings.size(), <=, std::numeric_limits<std::uint32_t>::max());
-  auto p = std::make_shared<batch_progress>(std::move(done), batch->key);
+  const auto received = batch->received != 0 ? batch->received : ctx.clock->now_ms();
+  auto p = std::make_shared<batch_progress>(std::move(done), batch->key, received,
+                                            ctx.options.district_options);
   // Group by district in two passes (count, then place) so that each part is one range.
   st.district_of.resize(readings.size());
   std::uint32_t unknown = 0;
@@ -59,7 +67,9 @@ void submit(router_pointer self, const twin::reading_batch_ptr& batch, ack_compl
     ctx.unknown_sensor_readings.fetch_add(unknown, std::memory_order_relaxed);
   }
   if (st.touched.empty()) {
-    p->finish_now(twin::ack_status::applied);
+    p->finish_now(st.partless->check_and_record(batch->key) == twin::batch_seen::applied
+                      ? twin::ack_status::duplicate
+                      : twin::ack_status::applied);
     return;
   }
   std::uint32_t next = 0;
@@ -96,6 +106,8 @@ ingest_router_actor::behavior_type ingest_router_behavior(
       st.district_by_id.resize(s.id.value + 1, no_district);
     st.district_by_id[s.id.value] = found->district.value;
   }
+  const auto& d = st.ctx->options.district_options;
+  st.partless.emplace(d.dedup_window_batches_max, d.dedup_sessions_max);
   st.offset.resize(st.clusters.size());
   st.count.assign(st.clusters.size(), 0);
   self->send(self, tick_atom::value);

@@ -35,7 +35,7 @@ void forward(cluster_pointer self) {
 void validate(cluster_pointer self, const batch_part& part) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
-  const auto now = ctx.clock->now_ms();
+  const auto now = part.progress->received();
   const auto& validator = *ctx.validator;
   auto& out = st.pending.readings;
   const auto before = out.size();

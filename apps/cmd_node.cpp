@@ -25,6 +25,7 @@ struct node_flags {
   std::string max_age;
   std::string max_future;
   std::string stale_after;
+  std::string lateness;
   std::string ready_file;
 };
 
@@ -33,7 +34,7 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
                   "city bundle folder (city.yaml and its data files); or `city:` in --config");
   cmd->add_option("--config", f.config_file,
                   "node YAML (keys: city, ingest, query, metrics, threads, max_age, max_future, "
-                  "stale_after); flags override it");
+                  "stale_after, lateness); flags override it");
   cmd->add_option("--ingest", f.ingest, "ingest socket to bind (default tcp://127.0.0.1:7100)");
   cmd->add_option("--query", f.query, "query socket to bind (default tcp://127.0.0.1:7101)");
   cmd->add_option("--metrics", f.metrics, "HOST:PORT serving /metrics (default 127.0.0.1:9464)");
@@ -42,6 +43,9 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
   cmd->add_option("--max-future", f.max_future, "reject readings further ahead (default 5m)");
   cmd->add_option("--stale-after", f.stale_after,
                   "a sensor without a reading for this long is stale (default 5m)");
+  cmd->add_option("--lateness", f.lateness,
+                  "apply a reading up to this much older than its sensor's latest; older ones "
+                  "are refused too_late (default 1h, the longest window)");
   cmd->add_option("--ready-file", f.ready_file,
                   "once listening, write the bound addresses here as JSON");
 }
@@ -52,6 +56,7 @@ struct node_settings {
   std::string max_age = "7d";
   std::string max_future = "5m";
   std::string stale_after = "5m";
+  std::string lateness = "1h";
 };
 
 void apply_file(const node::node_config_file& file, node_settings& s) {
@@ -65,6 +70,7 @@ void apply_file(const node::node_config_file& file, node_settings& s) {
   text(file.max_age, s.max_age);
   text(file.max_future, s.max_future);
   text(file.stale_after, s.stale_after);
+  text(file.lateness, s.lateness);
 }
 
 void apply_flags(const node_flags& f, node_settings& s) {
@@ -78,6 +84,7 @@ void apply_flags(const node_flags& f, node_settings& s) {
   text(f.max_age, s.max_age);
   text(f.max_future, s.max_future);
   text(f.stale_after, s.stale_after);
+  text(f.lateness, s.lateness);
 }
 
 // Builds the node configuration: defaults, then the YAML file, then flags.
@@ -98,6 +105,11 @@ twin::expected<node::node_config, std::string> make_node_config(node_flags& f) {
   if (!a) return twin::unexpected{"--max-age: " + a.error()};
   if (!b) return twin::unexpected{"--max-future: " + b.error()};
   if (!t) return twin::unexpected{"--stale-after: " + t.error()};
+  auto late = parse_duration_ms(s.lateness);
+  if (!late) return twin::unexpected{"--lateness: " + late.error()};
+  if (*late > 30 * twin::ms_per_day)
+    return twin::unexpected{"--lateness: " + s.lateness + " is over the limit of 30d"};
+  s.config.district.lateness_ms = *late;
   s.config.limits.max_age_ms = *a;
   s.config.limits.max_future_ms = *b;
   s.config.district.stale_after_ms = *t;

@@ -13,7 +13,8 @@ void read_text(const twin::yaml_reader& value, std::optional<std::string>& into)
 node_config_file read(const std::filesystem::path& path) {
   const auto y = twin::yaml_reader::load_file(path);
   y.allow_keys(
-      {"city", "ingest", "query", "metrics", "threads", "max_age", "max_future", "stale_after"});
+      {"city", "ingest", "query", "metrics", "threads", "max_age", "max_future", "stale_after",
+       "lateness"});
   node_config_file c;
   if (auto city = y["city"]) {
     const std::filesystem::path p = city.text();
@@ -27,6 +28,7 @@ node_config_file read(const std::filesystem::path& path) {
   read_text(y["max_age"], c.max_age);
   read_text(y["max_future"], c.max_future);
   read_text(y["stale_after"], c.stale_after);
+  read_text(y["lateness"], c.lateness);
   return c;
 }
 

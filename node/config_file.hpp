@@ -25,6 +25,7 @@ struct node_config_file {
   std::optional<std::string> max_age;
   std::optional<std::string> max_future;
   std::optional<std::string> stale_after;
+  std::optional<std::string> lateness;
 };
 
 // Reads `path`. Errors name the file, the line and the field (twin::yaml_reader): a file that

@@ -394,11 +394,12 @@ TEST_CASE("batches submitted from several threads at once are all applied exactl
   REQUIRE(all_acked.get_future().wait_for(wait_max) == std::future_status::ready);
   CHECK(not_applied.load() == 0);
   // Two threads share each sensor: their readings interleave in time, so some arrive after a
-  // newer one and are refused as out of order; every reading is either applied or refused.
+  // newer one; they are late, not wrong (2 s apart at most, well within the lateness bound), and
+  // every time is distinct: all are applied, exactly once.
   auto reply = ask(rt, twin::query_city{});
   REQUIRE(std::holds_alternative<twin::city_view>(reply));
   const auto& c = std::get<twin::city_view>(reply);
-  CHECK(c.readings_applied == accepted.load());
-  CHECK(c.readings_applied + c.rejected[twin::reject_reason::out_of_order] ==
-        2u * threads * batches_per_thread);
+  CHECK(accepted.load() == 2u * threads * batches_per_thread);
+  CHECK(c.readings_applied == 2u * threads * batches_per_thread);
+  CHECK(c.rejected.total() == 0);
 }

@@ -27,7 +27,7 @@ fs::path write_config(const std::string& name, const std::string& text) {
 }
 
 const std::string known_keys =
-    "(known: city, ingest, query, metrics, threads, max_age, max_future, stale_after)";
+    "(known: city, ingest, query, metrics, threads, max_age, max_future, stale_after, lateness)";
 
 }  // namespace
 
@@ -43,6 +43,7 @@ TEST_CASE("the example node configuration is read whole, its city relative to th
   CHECK(c->max_age == "7d");
   CHECK(c->max_future == "5m");
   CHECK(c->stale_after == "5m");
+  CHECK(c->lateness == "1h");
 }
 
 TEST_CASE("keys the file leaves out stay unset, and an absolute city is kept as it is") {
@@ -57,6 +58,7 @@ TEST_CASE("keys the file leaves out stay unset, and an absolute city is kept as 
   CHECK_FALSE(c->max_age);
   CHECK_FALSE(c->max_future);
   CHECK_FALSE(c->stale_after);
+  CHECK_FALSE(c->lateness);
 }
 
 TEST_CASE("an unknown key is refused with its file, line and the known keys") {

@@ -47,8 +47,9 @@ const json& kind_of(const json& district, const std::string& kind) {
   return none;
 }
 
-// A long-form replay whose times the test chooses relative to now, with duplicates, a reading out
-// of order, one out of range, one too old and one too new.
+// A long-form replay whose times the test chooses relative to now, with duplicates, a late reading
+// (older than its sensor's latest, within the lateness bound: applied, not the latest), one out of
+// range, one too old and one too new.
 std::string write_known_readings(const std::string& dir, std::int64_t now_ms) {
   auto t0 = now_ms - 30000;
   struct row {
@@ -60,7 +61,7 @@ std::string write_known_readings(const std::string& dir, std::int64_t now_ms) {
       {t0, "a-speed", 40},
       {t0 + 10000, "a-speed", 30},
       {t0 + 10000, "a-speed", 30},  // duplicate: same sensor and time
-      {t0 + 5000, "a-speed", 35},   // out of order: older than the latest
+      {t0 + 5000, "a-speed", 35},   // late: older than the latest, applied to the windows
       {t0, "a-flow", 1200},
       {t0 + 20000, "a-flow", 1500},
       {t0, "b-pm25", 20},
@@ -99,22 +100,21 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
   REQUIRE_MESSAGE(feed.code == 0, feed.output << feed.errors);
   auto f = json::parse(feed.output);
   CHECK(f["readings_sent"] == 14);
-  CHECK(f["readings_accepted"] == 8);
-  CHECK(f["readings_rejected"] == 6);
+  CHECK(f["readings_accepted"] == 9);
+  CHECK(f["readings_rejected"] == 5);
   CHECK(f["rejected"] == json{{"duplicate", 2},
-                              {"out_of_order", 1},
                               {"out_of_range", 1},
                               {"too_old", 1},
                               {"too_new", 1}});
 
   // An acked reading is visible to the next query.
   auto a_speed = query_json(dir, node, {"sensor", "a-speed"});
-  CHECK(a_speed["value"] == 30.0);
-  CHECK(a_speed["readings"] == 2);
+  CHECK(a_speed["value"] == 30.0);  // the late 35 is not the latest
+  CHECK(a_speed["readings"] == 3);
   CHECK(a_speed["district"] == "a");
 
   auto a = query_json(dir, node, {"district", "a"});
-  CHECK(a["readings_applied"] == 4);
+  CHECK(a["readings_applied"] == 5);
   // Link ab: 30 km/h against 50 km/h free flow, so 50/30 - 1 extra travel time.
   CHECK(a["indicators"]["mean_speed_kmh"] == 30.0);
   CHECK(a["indicators"]["congestion_index"].get<double>() == doctest::Approx(50.0 / 30.0 - 1));
@@ -132,14 +132,14 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
   CHECK(kind_of(b, "pm25")["last_1h"]["max"] == 40.0);
 
   auto city = query_json(dir, node, {"city"});
-  CHECK(city["readings_applied"] == 8);
+  CHECK(city["readings_applied"] == 9);
   CHECK(city["rejected"] == f["rejected"]);
   REQUIRE(city["districts"].size() == 3);
   CHECK(city["districts"][2]["indicators"]["visitors"] == 600.0);
   CHECK(city["districts"][2]["indicators"]["crowding"] == 0.4);
 
   auto m = node.metrics();
-  CHECK(series(m, "citytwin_ingest_readings_total{result=\"accepted\"}") == 8);
+  CHECK(series(m, "citytwin_ingest_readings_total{result=\"accepted\"}") == 9);
   CHECK(series(m, "citytwin_ingest_readings_total{result=\"duplicate\"}") == 2);
   CHECK(series(m, "citytwin_ingest_readings_total{result=\"too_old\"}") == 1);
   CHECK(series(m, "citytwin_ingest_batches_total{result=\"applied\"}") == 1);
@@ -148,12 +148,12 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
       [&] {
         m = node.metrics();
         return series(m, "citytwin_district_pm25_ug_m3{district=\"b\"}") == 30 &&
-               series(m, "citytwin_district_readings_total{district=\"a\"}") == 4;
+               series(m, "citytwin_district_readings_total{district=\"a\"}") == 5;
       },
       10s));
   CHECK(series(m, "citytwin_district_waste_fill_ratio{district=\"b\"}") == 0.85);
   CHECK(series(m, "citytwin_district_speed_kmh{district=\"a\"}") == 30);
-  CHECK(series(m, "citytwin_district_readings_total{district=\"a\"}") == 4);
+  CHECK(series(m, "citytwin_district_readings_total{district=\"a\"}") == 5);
   // The exposition follows Prometheus' naming conventions, as its own linter sees them.
   if (const std::string promtool = CITYTWIN_PROMTOOL;
       testkit::have_tool("promtool", promtool, "promtool check metrics on a scrape")) {
@@ -172,13 +172,13 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
     REQUIRE_MESSAGE(again.code == 0, again.output << again.errors);
     auto g = json::parse(again.output);
     CHECK(g["readings_accepted"] == 0);
-    CHECK(g["rejected"] == json{{"duplicate", 7},
-                                {"out_of_order", 4},
+    // Every reading applied before is a duplicate now, the late one included.
+    CHECK(g["rejected"] == json{{"duplicate", 11},
                                 {"out_of_range", 1},
                                 {"too_old", 1},
                                 {"too_new", 1}});
-    CHECK(query_json(dir, node, {"city"})["readings_applied"] == 8);
-    CHECK(query_json(dir, node, {"sensor", "a-speed"})["readings"] == 2);
+    CHECK(query_json(dir, node, {"city"})["readings_applied"] == 9);
+    CHECK(query_json(dir, node, {"sensor", "a-speed"})["readings"] == 3);
   }
 
   SUBCASE("bad synthetic readings are rejected with a reason, counted exactly") {
@@ -193,11 +193,11 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
     CHECK(s["readings_accepted"] == 970);
     CHECK(s["rejected"] == json{{"non_finite", 10}, {"out_of_range", 10}, {"unknown_sensor", 10}});
     auto m2 = node.metrics();
-    CHECK(series(m2, "citytwin_ingest_readings_total{result=\"accepted\"}") == 978);
+    CHECK(series(m2, "citytwin_ingest_readings_total{result=\"accepted\"}") == 979);
     CHECK(series(m2, "citytwin_ingest_readings_total{result=\"unknown_sensor\"}") == 10);
     CHECK(series(m2, "citytwin_ingest_readings_total{result=\"non_finite\"}") == 10);
     CHECK(series(m2, "citytwin_ingest_readings_total{result=\"out_of_range\"}") == 11);
-    CHECK(query_json(dir, node, {"city"})["readings_applied"] == 978);
+    CHECK(query_json(dir, node, {"city"})["readings_applied"] == 979);
   }
 
   SUBCASE("garbage and wrong-version frames are refused with a reason and the node lives on") {
@@ -247,7 +247,7 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
     CHECK(series(m2, "citytwin_ingest_batches_total{result=\"wrong_version\"}") == 1);
     CHECK(node.proc->running());
     // Nothing of the refused batch was applied.
-    CHECK(query_json(dir, node, {"city"})["readings_applied"] == 8);
+    CHECK(query_json(dir, node, {"city"})["readings_applied"] == 9);
     CHECK(query_json(dir, node, {"sensor", "b-pm25"})["readings"] == 2);
   }
 

@@ -144,4 +144,17 @@ std::string iso8601_utc(time_ms t) {
   return buf;
 }
 
+std::string duration_text(time_ms d) {
+  struct unit {
+    time_ms ms;
+    const char* name;
+  };
+  static constexpr unit units[] = {{ms_per_day, "d"}, {ms_per_hour, "h"}, {ms_per_minute, "m"},
+                                   {ms_per_second, "s"}};
+  if (d == 0) return "0s";
+  for (const auto& u : units)
+    if (d % u.ms == 0) return std::to_string(d / u.ms) + u.name;
+  return std::to_string(d) + "ms";
+}
+
 }  // namespace twin

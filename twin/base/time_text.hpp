@@ -22,6 +22,10 @@ std::optional<time_ms> parse_iso8601_ms(std::string_view text,
 // "2026-11-21T07:52:31.123Z": a time in UTC with milliseconds.
 std::string iso8601_utc(time_ms t);
 
+// A duration in the largest unit that writes it exactly, as the command line takes it: "1h",
+// "90s", "15m", "2d", "1500ms", "0s".
+std::string duration_text(time_ms d);
+
 // Milliseconds since 1970 of a UTC calendar date and time of day, or nullopt when the date does
 // not exist or a field is out of range (years 1 to 9999).
 std::optional<time_ms> utc_ms_of(int year, int month, int day, int hour, int minute, int second);

@@ -1,6 +1,7 @@
 #include "twin/live/dedup.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "twin/base/check.hpp"
 
@@ -51,10 +52,10 @@ void batch_dedup::clear_bit(session& s, std::uint64_t sequence) {
   s.bits[bit / 64] &= ~(std::uint64_t{1} << (bit % 64));
 }
 
-bool batch_dedup::test_and_set(session& s, std::uint64_t sequence) {
+batch_seen batch_dedup::test_and_set(session& s, std::uint64_t sequence) {
   if (sequence < s.base) {
     ++below_window_;
-    return false;
+    return batch_seen::unknown;
   }
   if (sequence - s.base >= window_batches_max_) {
     auto new_base = sequence - window_batches_max_ + 1;
@@ -68,14 +69,118 @@ bool batch_dedup::test_and_set(session& s, std::uint64_t sequence) {
   auto bit = sequence % window_batches_max_;
   auto& word = s.bits[bit / 64];
   auto mask = std::uint64_t{1} << (bit % 64);
-  if (word & mask) return false;
+  if (word & mask) return batch_seen::applied;
   word |= mask;
-  return true;
+  return batch_seen::first;
 }
 
-bool batch_dedup::first_time(const batch_key& key) {
+batch_seen batch_dedup::check_and_record(const batch_key& key) {
   auto& s = find_or_add(session_key{key.gateway, key.session}, key.sequence);
   return test_and_set(s, key.sequence);
+}
+
+namespace {
+constexpr time_ms offset_max = std::numeric_limits<std::uint32_t>::max();
+}
+
+reading_times::verdict reading_times::record(time_ms t, time_ms lateness_ms,
+                                             std::uint32_t times_max) {
+  TWIN_CHECK_OP(times_max, >, 0u);
+  TWIN_CHECK_OP(lateness_ms, >=, 0);
+  TWIN_CHECK_OP(lateness_ms, <, offset_max);
+  if (empty()) {
+    if (t < complete_from_) return verdict::too_late;
+    offsets_.clear();
+    head_ = 0;
+    base_ = t;
+    offsets_.push_back(0);
+    return verdict::newest;
+  }
+  const time_ms latest_time = latest();
+  if (t > latest_time) {
+    forget_before(t - lateness_ms);
+    if (empty()) {
+      offsets_.clear();
+      head_ = 0;
+      base_ = t;
+    } else if (t - base_ > offset_max) {
+      rebase(base_ + offsets_[head_]);  // what is left lies within lateness_ms of t
+    }
+    offsets_.push_back(static_cast<std::uint32_t>(t - base_));
+    while (size() > times_max) forget_oldest();
+    return verdict::newest;
+  }
+  if (t < latest_time - lateness_ms || t < complete_from_) return verdict::too_late;
+  if (t < base_) rebase(t);
+  const auto off = static_cast<std::uint32_t>(t - base_);
+  auto begin = offsets_.begin() + static_cast<std::ptrdiff_t>(head_);
+  auto it = std::lower_bound(begin, offsets_.end(), off);
+  if (it != offsets_.end() && *it == off) return verdict::duplicate;
+  offsets_.insert(it, off);
+  while (size() > times_max) forget_oldest();
+  // The insert may have been the one forgotten: then it is older than what is remembered now.
+  return verdict::late;
+}
+
+void reading_times::forget_before(time_ms t) {
+  if (empty() || t <= base_ + offsets_[head_]) return;
+  if (t - base_ > offset_max) {
+    head_ = offsets_.size();
+  } else {
+    auto begin = offsets_.begin() + static_cast<std::ptrdiff_t>(head_);
+    auto it = std::lower_bound(begin, offsets_.end(), static_cast<std::uint32_t>(t - base_));
+    head_ = static_cast<std::size_t>(it - offsets_.begin());
+  }
+  complete_from_ = std::max(complete_from_, t);
+  if (empty()) {
+    offsets_.clear();
+    head_ = 0;
+  }
+  compact();
+}
+
+void reading_times::forget_oldest() {
+  TWIN_CHECK(!empty());
+  complete_from_ = std::max(complete_from_, base_ + offsets_[head_] + 1);
+  ++head_;
+  compact();
+}
+
+void reading_times::compact() {
+  if (head_ < 64 || head_ * 2 < offsets_.size()) return;
+  offsets_.erase(offsets_.begin(), offsets_.begin() + static_cast<std::ptrdiff_t>(head_));
+  head_ = 0;
+}
+
+void reading_times::rebase(time_ms new_base) {
+  if (new_base == base_) return;
+  if (new_base < base_) {
+    const auto shift = static_cast<std::uint32_t>(base_ - new_base);
+    for (auto i = head_; i < offsets_.size(); ++i) offsets_[i] += shift;
+  } else {
+    TWIN_CHECK(empty() || new_base <= base_ + offsets_[head_]);
+    const auto shift = static_cast<std::uint32_t>(new_base - base_);
+    for (auto i = head_; i < offsets_.size(); ++i) offsets_[i] -= shift;
+  }
+  base_ = new_base;
+}
+
+std::vector<time_ms> reading_times::times() const {
+  std::vector<time_ms> out;
+  out.reserve(size());
+  for (auto i = head_; i < offsets_.size(); ++i) out.push_back(base_ + offsets_[i]);
+  return out;
+}
+
+void reading_times::restore(const std::vector<time_ms>& sorted_times, time_ms complete_from) {
+  TWIN_CHECK(std::is_sorted(sorted_times.begin(), sorted_times.end()));
+  offsets_.clear();
+  head_ = 0;
+  complete_from_ = complete_from;
+  if (sorted_times.empty()) return;
+  base_ = sorted_times.front();
+  TWIN_CHECK_OP(sorted_times.back() - base_, <=, offset_max);
+  for (auto t : sorted_times) offsets_.push_back(static_cast<std::uint32_t>(t - base_));
 }
 
 }  // namespace twin

@@ -34,6 +34,7 @@ struct sensor_slot {
   std::uint32_t link_slot = no_slot;
   sensor_kind kind = sensor_kind::pm25;
   bool has_value = false;
+  reading_times times;  // the applied times over the lateness bound
 };
 
 // Per metric, the newest reading of any sensor on the link wins.
@@ -107,6 +108,7 @@ struct district_state::impl {
   time_ms evaluated_at = no_time;
   std::uint64_t alerts_version = 0;
   std::uint64_t readings_applied = 0;
+  std::uint64_t late_applied = 0;
   reject_counts rejected;
   std::uint32_t sensors_reporting = 0;
 
@@ -114,6 +116,9 @@ struct district_state::impl {
       : city(std::move(c)), options(o), dedup(o.dedup_window_batches_max, o.dedup_sessions_max) {
     TWIN_REQUIRE(city != nullptr);
     TWIN_REQUIRE_OP(o.alert_eval_interval_ms, >=, 0);
+    TWIN_REQUIRE_OP(o.lateness_ms, >=, 0);
+    TWIN_REQUIRE_OP(o.lateness_ms, <=, 30 * ms_per_day);
+    TWIN_REQUIRE_OP(o.times_per_sensor_max, >, 0u);
     TWIN_REQUIRE_OP(id.value, <, city->districts.size());
     info = &city->districts[id.value];
     build_sensors(id);
@@ -387,7 +392,8 @@ apply_result district_state::apply(const batch_key& key, std::span<const reading
                                    time_ms now) {
   auto& im = *impl_;
   apply_result out;
-  if (!im.dedup.first_time(key)) {
+  // `unknown` (a forgotten sequence) is not a duplicate: the readings tell, one by one.
+  if (im.dedup.check_and_record(key) == batch_seen::applied) {
     out.duplicate_batch = true;
     out.rejected[reject_reason::duplicate] = static_cast<std::uint32_t>(readings.size());
     im.rejected += out.rejected;
@@ -402,16 +408,25 @@ apply_result district_state::apply(const batch_key& key, std::span<const reading
       continue;
     }
     auto& s = im.sensors[slot];
-    if (s.has_value && r.time <= s.time) {
-      ++out.rejected[r.time == s.time ? reject_reason::duplicate : reject_reason::out_of_order];
-      continue;
+    switch (s.times.record(r.time, im.options.lateness_ms, im.options.times_per_sensor_max)) {
+      case reading_times::verdict::duplicate:
+        ++out.rejected[reject_reason::duplicate];
+        continue;
+      case reading_times::verdict::too_late:
+        ++out.rejected[reject_reason::too_late];
+        continue;
+      case reading_times::verdict::late:
+        ++im.late_applied;
+        break;
+      case reading_times::verdict::newest:
+        if (!s.has_value) {
+          s.has_value = true;
+          ++im.sensors_reporting;
+        }
+        s.value = r.value;
+        s.time = r.time;
+        break;
     }
-    if (!s.has_value) {
-      s.has_value = true;
-      ++im.sensors_reporting;
-    }
-    s.value = r.value;
-    s.time = r.time;
     ++s.readings;
     im.kinds[s.kind_slot].windows.add(r.time, r.value);
     if (s.link_slot != no_slot) im.links[s.link_slot].update(s.kind, r.time, r.value);
@@ -520,6 +535,10 @@ std::uint64_t district_state::window_readings_dropped() const {
 
 std::uint64_t district_state::dedup_sessions_evicted() const {
   return impl_->dedup.sessions_evicted();
+}
+
+std::uint64_t district_state::late_readings_applied() const {
+  return impl_->late_applied;
 }
 
 }  // namespace twin

@@ -17,7 +17,14 @@ namespace twin {
 struct district_options {
   // A sensor without a reading for this long counts as stale.
   time_ms stale_after_ms = 5 * ms_per_minute;
-  // Batches remembered per (gateway, session) for deduplication of resends.
+  // A reading older than its sensor's latest by more than this is refused `too_late`; a later one
+  // is applied to the windows (and the links, when newest there) though not as the latest value.
+  time_ms lateness_ms = ms_per_hour;
+  // Times remembered per sensor for deduplication by (sensor, time) over the lateness bound; a
+  // sensor reporting more often than this per lateness_ms has its late readings refused
+  // `too_late` beyond the last times_per_sensor_max (4096: one reading a second for over an hour).
+  std::uint32_t times_per_sensor_max = 4096;
+  // Batches remembered per (gateway, session) for the whole-batch fast path of deduplication.
   std::uint32_t dedup_window_batches_max = 4096;
   // Gateway sessions remembered for deduplication; the least recently seen is forgotten.
   std::uint32_t dedup_sessions_max = 256;
@@ -48,10 +55,12 @@ class district_state {
   district_id id() const { return id_; }
 
   // Applies this district's part of a batch. The readings have passed validate_reading() and
-  // belong to sensors of this district (others are refused as unknown_sensor). Dedups by batch
-  // key (a resent part is counted as duplicate, reading by reading) and per sensor by time (equal
-  // time: duplicate; older than the latest: out_of_order). Updates latest values, windows, link
-  // states and indicators, and alerts as alert_eval_interval_ms allows.
+  // belong to sensors of this district (others are refused as unknown_sensor). A part whose batch
+  // key was recorded as applied is a duplicate whole (every reading counted duplicate); otherwise
+  // each reading is deduplicated by (sensor, time) (reading_times): a time applied before is a
+  // duplicate, a time older than the sensor's latest by more than lateness_ms is too_late, any
+  // other time is applied — to the windows and the link states always, to the latest value when
+  // it is the newest. Alerts are evaluated as alert_eval_interval_ms allows.
   apply_result apply(const batch_key& key, std::span<const reading> readings, time_ms now);
 
   // Counts readings of this district's sensors that were rejected before they reached it (by
@@ -75,6 +84,8 @@ class district_state {
   std::uint64_t window_readings_dropped() const;
   // Gateway sessions forgotten by deduplication because dedup_sessions_max was reached.
   std::uint64_t dedup_sessions_evicted() const;
+  // Readings applied although older than their sensor's latest (late, within lateness_ms).
+  std::uint64_t late_readings_applied() const;
 
  private:
   struct impl;

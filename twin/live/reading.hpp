@@ -36,6 +36,10 @@ struct reading_batch {
   std::vector<reading> readings;
   // The city the gateway sends for; a fingerprint of 0 (an older or new gateway) names none.
   city_identity city;
+  // The node's clock when the batch arrived: validation (too_old, too_new) and the district's
+  // alert evaluation judge its readings at this time, so that replaying a logged batch gives the
+  // same result. 0: not stamped yet (the router stamps it on arrival).
+  time_ms received = 0;
 };
 using reading_batch_ptr = std::shared_ptr<const reading_batch>;
 

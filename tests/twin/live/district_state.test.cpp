@@ -159,25 +159,80 @@ TEST_CASE("applied readings become the latest values of their sensors") {
   CHECK_FALSE(d.sensor(sensor_id{99}).has_value());
 }
 
-TEST_CASE("equal time is a duplicate, older time is out of order, neither is applied") {
+TEST_CASE("equal time is a duplicate, an older time is late: applied to the windows only") {
   twin::district_state d(test_city(), district_id{0});
   CHECK(apply(d, {r(20, 5000, 10)}, 5000).accepted == 1);
-  auto res = apply(d, {r(20, 5000, 99), r(20, 4000, 98), r(20, 6000, 20), r(20, 6000, 97)}, 6000);
-  CHECK(res.accepted == 1);
+  auto res = apply(d, {r(20, 5000, 99), r(20, 4000, 15), r(20, 6000, 20), r(20, 6000, 97)}, 6000);
+  CHECK(res.accepted == 2);  // 4000 (late) and 6000 (newest)
   CHECK(res.rejected[reject_reason::duplicate] == 2);
-  CHECK(res.rejected[reject_reason::out_of_order] == 1);
-  CHECK(res.rejected.total() == 3);
-  CHECK(d.sensor(sensor_id{20})->value == 20);
-  CHECK(d.sensor(sensor_id{20})->readings == 2);
+  CHECK(res.rejected.total() == 2);
+  CHECK(d.sensor(sensor_id{20})->value == 20);  // the latest is the newest, not the last sent
+  CHECK(d.sensor(sensor_id{20})->time == 6000);
+  CHECK(d.sensor(sensor_id{20})->readings == 3);
+  CHECK(d.late_readings_applied() == 1);
   auto v = d.view(60000);
-  CHECK(v.readings_applied == 2);
+  CHECK(v.readings_applied == 3);
   CHECK(v.rejected[reject_reason::duplicate] == 2);
-  CHECK(v.rejected[reject_reason::out_of_order] == 1);
+  CHECK(v.rejected[reject_reason::out_of_order] == 0);  // no longer given: late is applied
   REQUIRE(v.kinds.size() == 9);
   auto pm = v.kinds[3];
   CHECK(pm.kind == sensor_kind::pm25);
-  CHECK(pm.last_1m.count == 2);
-  CHECK(pm.last_1m.mean == 15);
+  CHECK(pm.last_1m.count == 3);
+  CHECK(pm.last_1m.mean == 15);  // (10 + 15 + 20) / 3
+  // The late reading resent is a duplicate like any other.
+  CHECK(apply(d, {r(20, 4000, 15)}, 7000).rejected[reject_reason::duplicate] == 1);
+}
+
+TEST_CASE("a reading later than the lateness bound is too_late, and the bound is configurable") {
+  twin::district_options o;
+  o.lateness_ms = 10 * minute;
+  twin::district_state d(test_city(), district_id{0}, o);
+  const twin::time_ms t0 = 100 * twin::ms_per_hour;
+  CHECK(apply(d, {r(20, t0, 10)}, t0).accepted == 1);
+  auto res = apply(d,
+                   {r(20, t0 - 10 * minute, 11),       // exactly the bound: applied
+                    r(20, t0 - 10 * minute - 1, 12),   // 1 ms beyond: too late
+                    r(21, t0 - 10 * twin::ms_per_hour, 13)},        // first of its sensor: new
+                   t0);
+  CHECK(res.accepted == 2);
+  CHECK(res.rejected[reject_reason::too_late] == 1);
+  CHECK(res.rejected.total() == 1);
+  CHECK(d.view(t0).rejected[reject_reason::too_late] == 1);
+  CHECK(d.sensor(sensor_id{20})->value == 10);
+  // The default bound is one hour, the longest window.
+  CHECK(twin::district_options{}.lateness_ms == twin::ms_per_hour);
+}
+
+TEST_CASE("a batch below the remembered window is deduplicated reading by reading") {
+  // Sequence 10000 first, then 0: 0 was never applied and must not be called a duplicate.
+  twin::district_state d(test_city(), district_id{0});
+  CHECK(d.apply({5, 1, 10000}, std::vector<reading>{r(20, 2000, 1)}, 2000).accepted == 1);
+  auto zero = d.apply({5, 1, 0}, std::vector<reading>{r(21, 1000, 2), r(20, 2000, 1)}, 2000);
+  CHECK_FALSE(zero.duplicate_batch);
+  CHECK(zero.accepted == 1);
+  CHECK(zero.rejected[reject_reason::duplicate] == 1);  // (sensor 20, 2000) was applied
+  // Its resend is caught reading by reading: the batch memory never learnt sequence 0.
+  auto again = d.apply({5, 1, 0}, std::vector<reading>{r(21, 1000, 2), r(20, 2000, 1)}, 3000);
+  CHECK_FALSE(again.duplicate_batch);
+  CHECK(again.accepted == 0);
+  CHECK(again.rejected[reject_reason::duplicate] == 2);
+  CHECK(d.readings_applied() == 2);
+}
+
+TEST_CASE("a late traffic reading does not replace a newer link state") {
+  twin::district_state d(test_city(), district_id{0});
+  const time_ms t0 = 10 * minute;
+  CHECK(apply(d, {r(11, t0, 40)}, t0).accepted == 1);  // sensor 11 is link 1's only one
+  CHECK(apply(d, {r(11, t0 - minute, 10)}, t0).accepted == 1);
+  auto v = d.view(t0);
+  REQUIRE(v.links.size() == 1);
+  CHECK(v.links[0].link == twin::link_id{1});
+  CHECK(v.links[0].speed_kmh == 40);
+  CHECK(v.links[0].time == t0);
+  CHECK(d.sensor(sensor_id{11})->value == 40);
+  CHECK(v.kinds[0].kind == sensor_kind::traffic_speed);
+  CHECK(v.kinds[0].last_1m.count == 1);  // t0 - 1 min is not inside (t0 - 1 min, t0]
+  CHECK(v.kinds[0].last_15m.count == 2);
 }
 
 TEST_CASE("a resent batch is a duplicate and a replayed feed never double counts") {
