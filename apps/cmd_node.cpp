@@ -10,6 +10,7 @@
 #include "apps/signals.hpp"
 #include "node/config_file.hpp"
 #include "node/node_host.hpp"
+#include "twin/base/time_text.hpp"
 
 namespace apps {
 
@@ -92,9 +93,9 @@ twin::expected<node::node_config, std::string> make_node_config(node_flags& f) {
   if (f.city.empty())
     return twin::unexpected{std::string("no city: give --city DIR or `city:` in --config")};
   apply_flags(f, s);
-  auto a = parse_duration_ms(s.max_age);
-  auto b = parse_duration_ms(s.max_future);
-  auto t = parse_duration_ms(s.stale_after);
+  auto a = twin::parse_duration_ms(s.max_age);
+  auto b = twin::parse_duration_ms(s.max_future);
+  auto t = twin::parse_duration_ms(s.stale_after);
   if (!a) return twin::unexpected{"--max-age: " + a.error()};
   if (!b) return twin::unexpected{"--max-future: " + b.error()};
   if (!t) return twin::unexpected{"--stale-after: " + t.error()};
