@@ -42,7 +42,8 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
   cmd->add_option("--max-age", f.max_age, "reject readings older than this (default 7d)");
   cmd->add_option("--max-future", f.max_future, "reject readings further ahead (default 5m)");
   cmd->add_option("--stale-after", f.stale_after,
-                  "a sensor without a reading for this long is stale (default 5m)");
+                  "one staleness bound for every sensor, instead of each sensor's own "
+                  "(2 x its cadence, from the city bundle)");
   cmd->add_option("--ready-file", f.ready_file,
                   "once listening, write the bound addresses here as JSON");
 }
@@ -52,7 +53,7 @@ struct node_settings {
   node::node_config config;
   std::string max_age = "7d";
   std::string max_future = "5m";
-  std::string stale_after = "5m";
+  std::string stale_after;  // empty: each sensor's own bound
 };
 
 void apply_file(const node::node_config_file& file, node_settings& s) {
@@ -95,13 +96,16 @@ twin::expected<node::node_config, std::string> make_node_config(node_flags& f) {
   apply_flags(f, s);
   auto a = twin::parse_duration_ms(s.max_age);
   auto b = twin::parse_duration_ms(s.max_future);
-  auto t = twin::parse_duration_ms(s.stale_after);
   if (!a) return twin::unexpected{"--max-age: " + a.error()};
   if (!b) return twin::unexpected{"--max-future: " + b.error()};
-  if (!t) return twin::unexpected{"--stale-after: " + t.error()};
   s.config.limits.max_age_ms = *a;
   s.config.limits.max_future_ms = *b;
-  s.config.district.stale_after_ms = *t;
+  if (!s.stale_after.empty()) {
+    auto t = twin::parse_duration_ms(s.stale_after);
+    if (!t) return twin::unexpected{"--stale-after: " + t.error()};
+    if (*t <= 0) return twin::unexpected{"--stale-after: must be above 0"};
+    s.config.district.stale_after_ms = *t;
+  }
   return s.config;
 }
 

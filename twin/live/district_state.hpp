@@ -15,8 +15,9 @@
 namespace twin {
 
 struct district_options {
-  // A sensor without a reading for this long counts as stale.
-  time_ms stale_after_ms = 5 * ms_per_minute;
+  // One staleness bound for every sensor (the node's --stale-after). Empty: each sensor's own,
+  // city::stale_after_of (2 x its cadence). A sensor is stale when now - its latest time > bound.
+  std::optional<time_ms> stale_after_ms;
   // Batches remembered per (gateway, session) for deduplication of resends.
   std::uint32_t dedup_window_batches_max = 4096;
   // Gateway sessions remembered for deduplication; the least recently seen is forgotten.
