@@ -103,7 +103,7 @@ twin::expected<node::node_config, std::string> make_node_config(node_flags& f) {
   if (!s.stale_after.empty()) {
     auto t = twin::parse_duration_ms(s.stale_after);
     if (!t) return twin::unexpected{"--stale-after: " + t.error()};
-    if (*t <= 0) return twin::unexpected{"--stale-after: must be above 0"};
+    if (*t <= 0) return twin::unexpected{std::string("--stale-after: must be above 0")};
     s.config.district.stale_after_ms = *t;
   }
   return s.config;
