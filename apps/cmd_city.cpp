@@ -1,10 +1,13 @@
 // `citytwin city generate | check`: makes synthetic city bundles and reports what a bundle holds.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <array>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "apps/commands.hpp"
+#include "twin/base/time_text.hpp"
 #include "twin/city/bundle_writer.hpp"
 #include "twin/city/generate.hpp"
 
@@ -40,6 +43,23 @@ int run_check(const std::string& dir) {
             << " nodes, " << city.links.size() << " links, " << city.zones.size() << " zones, "
             << city.demand.size() << " OD pairs, " << city.sensors.size() << " sensors, "
             << city.sources.size() << " point sources, " << city.rules.size() << " rules\n";
+  // Per kind with sensors: its cadence, and the sensors that have their own.
+  std::array<std::size_t, twin::sensor_kind_count> sensors{}, own{};
+  for (const auto& s : city.sensors) {
+    ++sensors[static_cast<std::size_t>(s.kind)];
+    if (s.cadence_ms) ++own[static_cast<std::size_t>(s.kind)];
+  }
+  std::cout << "cadences (a sensor is stale " << twin::stale_after_cadences
+            << " cadences after its latest reading):\n";
+  for (std::size_t k = 0; k < twin::sensor_kind_count; ++k) {
+    if (sensors[k] == 0) continue;
+    std::string kind(twin::to_string(static_cast<twin::sensor_kind>(k)));
+    kind.resize(std::max<std::size_t>(kind.size(), 18), ' ');
+    std::cout << "  " << kind << " " << twin::duration_text(city.cadence_ms[k]) << ", "
+              << sensors[k] << " sensors";
+    if (own[k] > 0) std::cout << " (" << own[k] << " with a cadence of their own)";
+    std::cout << "\n";
+  }
   return 0;
 }
 

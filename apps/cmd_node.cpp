@@ -10,6 +10,7 @@
 #include "apps/signals.hpp"
 #include "node/config_file.hpp"
 #include "node/node_host.hpp"
+#include "twin/base/time_text.hpp"
 
 namespace apps {
 
@@ -42,7 +43,8 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
   cmd->add_option("--max-age", f.max_age, "reject readings older than this (default 7d)");
   cmd->add_option("--max-future", f.max_future, "reject readings further ahead (default 5m)");
   cmd->add_option("--stale-after", f.stale_after,
-                  "a sensor without a reading for this long is stale (default 5m)");
+                  "one staleness bound for every sensor, instead of each sensor's own "
+                  "(2 x its cadence, from the city bundle)");
   cmd->add_option("--lateness", f.lateness,
                   "apply a reading up to this much older than its sensor's latest; older ones "
                   "are refused too_late (default 1h, the longest window)");
@@ -55,7 +57,7 @@ struct node_settings {
   node::node_config config;
   std::string max_age = "7d";
   std::string max_future = "5m";
-  std::string stale_after = "5m";
+  std::string stale_after;  // empty: each sensor's own bound
   std::string lateness = "1h";
 };
 
@@ -99,20 +101,23 @@ twin::expected<node::node_config, std::string> make_node_config(node_flags& f) {
   if (f.city.empty())
     return twin::unexpected{std::string("no city: give --city DIR or `city:` in --config")};
   apply_flags(f, s);
-  auto a = parse_duration_ms(s.max_age);
-  auto b = parse_duration_ms(s.max_future);
-  auto t = parse_duration_ms(s.stale_after);
+  auto a = twin::parse_duration_ms(s.max_age);
+  auto b = twin::parse_duration_ms(s.max_future);
   if (!a) return twin::unexpected{"--max-age: " + a.error()};
   if (!b) return twin::unexpected{"--max-future: " + b.error()};
-  if (!t) return twin::unexpected{"--stale-after: " + t.error()};
-  auto late = parse_duration_ms(s.lateness);
+  auto late = twin::parse_duration_ms(s.lateness);
   if (!late) return twin::unexpected{"--lateness: " + late.error()};
   if (*late > 30 * twin::ms_per_day)
     return twin::unexpected{"--lateness: " + s.lateness + " is over the limit of 30d"};
   s.config.district.lateness_ms = *late;
   s.config.limits.max_age_ms = *a;
   s.config.limits.max_future_ms = *b;
-  s.config.district.stale_after_ms = *t;
+  if (!s.stale_after.empty()) {
+    auto t = twin::parse_duration_ms(s.stale_after);
+    if (!t) return twin::unexpected{"--stale-after: " + t.error()};
+    if (*t <= 0) return twin::unexpected{std::string("--stale-after: must be above 0")};
+    s.config.district.stale_after_ms = *t;
+  }
   return s.config;
 }
 

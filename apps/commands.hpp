@@ -34,7 +34,4 @@ command add_plume_command(CLI::App& app);
 // Loads a bundle, or returns the loader's message (file, line, field).
 twin::expected<twin::city_ptr, std::string> load_city_bundle(const std::filesystem::path& dir);
 
-// Parses "90s", "15m", "2h", "7d" or a number of seconds into milliseconds.
-twin::expected<twin::time_ms, std::string> parse_duration_ms(const std::string& text);
-
 }  // namespace apps

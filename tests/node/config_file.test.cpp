@@ -42,7 +42,7 @@ TEST_CASE("the example node configuration is read whole, its city relative to th
   CHECK(c->threads == 2u);
   CHECK(c->max_age == "7d");
   CHECK(c->max_future == "5m");
-  CHECK(c->stale_after == "5m");
+  CHECK_FALSE(c->stale_after);  // commented out: each sensor has its own bound
   CHECK(c->lateness == "1h");
 }
 

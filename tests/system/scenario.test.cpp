@@ -296,7 +296,8 @@ TEST_CASE("scenario run forks a live node: exact capacity cut, demand factor and
   systest::node_process node(dir, live_corridor);
   REQUIRE_MESSAGE(node.ready, node.proc->output() << node.proc->errors());
 
-  // Speeds and flows a minute old, the spur's twenty minutes old (past the 15-minute bound).
+  // Speeds and flows a minute old, the spur's twenty minutes old (past 2 x the 5 min traffic
+  // cadence).
   const auto now = wall_now_ms();
   const auto fresh = now - 60000, old = now - 20 * 60000;
   std::ostringstream rows;
@@ -370,7 +371,7 @@ TEST_CASE("scenario run forks a live node: exact capacity cut, demand factor and
   auto t = run_cli(dir, "table", {"scenario", "run", file, "--out", dir + "/out-table"});
   REQUIRE_MESSAGE(t.code == 0, t.errors);
   CHECK(t.output.find("Live base: " + node.query) != std::string::npos);
-  CHECK(t.output.find("3 links observed, 1 stale (older than 15 min), 1 capacities cut") !=
+  CHECK(t.output.find("3 links observed, 1 stale (older than 2 cadences), 1 capacities cut") !=
         std::string::npos);
   CHECK(t.output.find("demand factor 0.7705 on 2 links") != std::string::npos);
 
@@ -392,7 +393,8 @@ TEST_CASE(
   systest::node_process node(dir, live_corridor);
   REQUIRE_MESSAGE(node.ready, node.proc->output() << node.proc->errors());
   const auto now = wall_now_ms();
-  const auto fresh = now - 60000, old = now - 20 * 60000;
+  // w-no2 is older than 2 h: stale for an hourly NO2 station (2 x its 1 h cadence).
+  const auto fresh = now - 60000, old = now - 130 * 60000;
   std::ostringstream rows;
   rows << fresh << ",ab-speed,60\n"
        << fresh << ",ab-flow,1200\n"

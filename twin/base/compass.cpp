@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cctype>
+#include <cmath>
+#include <numbers>
 
 #include "twin/base/csv.hpp"
 
@@ -20,6 +22,20 @@ std::optional<double> compass_deg(std::string_view point) {
     if (same) return 22.5 * static_cast<double>(i);
   }
   return std::nullopt;
+}
+
+double mean_direction_deg(double east, double north) {
+  double deg = std::atan2(east, north) * 180.0 / std::numbers::pi;
+  if (deg < 0) deg += 360.0;
+  return deg >= 360.0 ? 0.0 : deg;
+}
+
+double direction_east(double deg) {
+  return std::sin(deg * std::numbers::pi / 180.0);
+}
+
+double direction_north(double deg) {
+  return std::cos(deg * std::numbers::pi / 180.0);
 }
 
 }  // namespace twin

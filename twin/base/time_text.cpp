@@ -1,6 +1,7 @@
 #include "twin/base/time_text.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "twin/base/csv.hpp"
@@ -144,16 +145,40 @@ std::string iso8601_utc(time_ms t) {
   return buf;
 }
 
+expected<time_ms, std::string> parse_duration_ms(std::string_view text) {
+  const std::string t(text);
+  std::size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(t, &pos);
+  } catch (...) {
+    return unexpected{"not a duration: '" + t + "' (examples: 90s, 15m, 2h, 7d)"};
+  }
+  const std::string unit = t.substr(pos);
+  double scale = 1000;
+  if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60e3;
+  else if (unit == "h")
+    scale = 3600e3;
+  else if (unit == "d")
+    scale = 86400e3;
+  else if (unit == "y")
+    scale = 365.25 * 86400e3;
+  else
+    return unexpected{"unknown unit in '" + t + "' (use ms, s, m, h, d or y)"};
+  if (!std::isfinite(v) || v < 0) return unexpected{"not a duration: '" + t + "'"};
+  return static_cast<time_ms>(v * scale);
+}
+
 std::string duration_text(time_ms d) {
-  struct unit {
-    time_ms ms;
-    const char* name;
-  };
-  static constexpr unit units[] = {{ms_per_day, "d"}, {ms_per_hour, "h"}, {ms_per_minute, "m"},
-                                   {ms_per_second, "s"}};
-  if (d == 0) return "0s";
-  for (const auto& u : units)
-    if (d % u.ms == 0) return std::to_string(d / u.ms) + u.name;
+  if (d != 0 && d % ms_per_day == 0) return std::to_string(d / ms_per_day) + "d";
+  if (d != 0 && d % ms_per_hour == 0) return std::to_string(d / ms_per_hour) + "h";
+  if (d != 0 && d % ms_per_minute == 0) return std::to_string(d / ms_per_minute) + "m";
+  if (d != 0 && d % ms_per_second == 0) return std::to_string(d / ms_per_second) + "s";
   return std::to_string(d) + "ms";
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "twin/base/expected.hpp"
 #include "twin/base/time.hpp"
 
 namespace twin {
@@ -29,5 +30,13 @@ std::string duration_text(time_ms d);
 // Milliseconds since 1970 of a UTC calendar date and time of day, or nullopt when the date does
 // not exist or a field is out of range (years 1 to 9999).
 std::optional<time_ms> utc_ms_of(int year, int month, int day, int hour, int minute, int second);
+
+// Parses a duration: a non-negative number and a unit, "250ms", "90s", "15m", "2h", "7d", "1y"
+// (365.25 days); a bare number is seconds. The error says what is wrong with the text.
+expected<time_ms, std::string> parse_duration_ms(std::string_view text);
+
+// The shortest exact text of a duration in the largest unit that divides it: "1h", "5m", "90s",
+// "250ms" (so that parse_duration_ms(duration_text(d)) == d).
+std::string duration_text(time_ms d);
 
 }  // namespace twin

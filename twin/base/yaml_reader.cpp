@@ -176,6 +176,16 @@ double yaml_reader::number() const {
   return *v;
 }
 
+time_ms yaml_reader::duration(time_ms max_ms) const {
+  if (!present()) fail("missing");
+  if (!node_.IsScalar()) fail("expected a duration");
+  auto d = parse_duration_ms(node_.as<std::string>());
+  if (!d) fail(d.error());
+  if (*d <= 0 || *d > max_ms)
+    fail("must be above 0 and at most " + duration_text(max_ms) + ", got " + scalar());
+  return *d;
+}
+
 double yaml_reader::non_negative() const {
   double v = number();
   if (v < 0) fail("must not be negative, got " + scalar());

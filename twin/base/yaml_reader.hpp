@@ -99,6 +99,8 @@ class yaml_reader {
   }
   // An ISO 8601 date-time with its zone ("2024-08-15T14:00:00+08:00", "2024-08-15T06:00Z").
   time_ms time() const;
+  // A duration as parse_duration_ms reads it ("90s", "15m", "1h"), in (0, max_ms].
+  time_ms duration(time_ms max_ms) const;
 
  private:
   yaml_reader(std::shared_ptr<const std::string> file, std::string path, YAML::Node node,

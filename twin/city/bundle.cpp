@@ -14,6 +14,7 @@
 
 #include "twin/base/csv.hpp"
 #include "twin/base/text.hpp"
+#include "twin/base/time_text.hpp"
 #include "twin/base/yaml_reader.hpp"
 #include "twin/city/geo.hpp"
 
@@ -369,7 +370,8 @@ bool is_traffic(sensor_kind k) {
 }
 
 void load_sensors(const fs::path& path, city& c, const references& refs) {
-  table t(path, {"id", "key", "kind", "district", "lon", "lat"}, {"link", "site", "capacity"});
+  table t(path, {"id", "key", "kind", "district", "lon", "lat"},
+          {"link", "site", "capacity", "cadence"});
   std::set<std::uint32_t> ids;
   std::set<std::string> keys;
   while (t.next()) {
@@ -399,6 +401,14 @@ void load_sensors(const fs::path& path, city& c, const references& refs) {
     s.capacity = t.number_or("capacity", 0, bound::non_negative);
     if (s.kind == sensor_kind::visitors && s.capacity <= 0)
       t.fail("capacity", "a visitors sensor needs the capacity of its site (> 0)");
+    if (auto cadence = t.text("cadence"); !cadence.empty()) {
+      auto d = parse_duration_ms(cadence);
+      if (!d) t.fail("cadence", d.error());
+      if (*d <= 0 || *d > cadence_ms_max)
+        t.fail("cadence", "must be above 0 and at most " + duration_text(cadence_ms_max) +
+                              ", got " + text::quoted(cadence));
+      s.cadence_ms = *d;
+    }
     c.sensors.push_back(std::move(s));
   }
 }
@@ -513,6 +523,16 @@ threshold_rule read_rule(const yaml_reader& r, const references& refs) {
   return rule;
 }
 
+// `cadence: {pm25: 1h, traffic_speed: 5m}`: the kinds named get their own cadence, the others
+// keep the defaults.
+void load_cadences(const yaml_reader& map, city& c) {
+  map.expect_map();
+  for (const auto& e : map.entries()) {
+    auto kind = e.key.choice_of<sensor_kind>("sensor kind", all_sensor_kinds());
+    c.cadence_ms[static_cast<std::size_t>(kind)] = e.value.duration(cadence_ms_max);
+  }
+}
+
 void load_rules(const yaml_reader& list, city& c, const references& refs) {
   std::set<std::string> keys;
   for (const auto& r : list.items()) {
@@ -539,7 +559,7 @@ yaml_reader bundle_root(const fs::path& yaml_path) {
                  text::quoted(version.is_scalar() ? version.scalar() : "?") +
                  " (this build reads version 1)");
   root.allow_keys({"citytwin_bundle", "name", "districts", "network", "zones", "demand", "sensors",
-                   "sources", "fleet", "rules"});
+                   "sources", "fleet", "cadence", "rules"});
   return root;
 }
 
@@ -557,6 +577,7 @@ city load(const fs::path& dir) {
   }
   if (auto p = section_file(root["zones"], dir)) load_zones(*p, c, refs);
   if (auto p = section_file(root["demand"], dir)) load_demand(*p, c, refs);
+  if (auto cadence = root["cadence"]) load_cadences(cadence, c);
   if (auto p = section_file(root["sensors"], dir)) load_sensors(*p, c, refs);
   if (auto p = section_file(root["sources"], dir)) load_sources(*p, c, refs);
   // Without a fleet file the city keeps default_fleet_mix().

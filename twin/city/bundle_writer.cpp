@@ -1,5 +1,6 @@
 #include "twin/city/bundle_writer.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include <system_error>
 
 #include "twin/base/text.hpp"
+#include "twin/base/time_text.hpp"
 
 namespace twin {
 
@@ -141,14 +143,20 @@ void write_demand(const city& c, const fs::path& path) {
 
 void write_sensors(const city& c, const fs::path& path) {
   file_out out(path);
-  out << "id,key,kind,district,lon,lat,link,site,capacity\n";
-  for (const auto& s : c.sensors)
+  // The cadence column only when a sensor has its own, so that other bundles stay as they were.
+  const bool cadences =
+      std::any_of(c.sensors.begin(), c.sensors.end(), [](const auto& s) { return s.cadence_ms; });
+  out << "id,key,kind,district,lon,lat,link,site,capacity" << (cadences ? ",cadence" : "") << "\n";
+  for (const auto& s : c.sensors) {
     out << std::to_string(s.id.value) << "," << csv_field(s.key, out.file(), "key") << ","
         << to_string(s.kind) << ","
         << csv_field(c.districts.at(s.district.value).key, out.file(), "district") << ","
         << number(s.position.lon) << "," << number(s.position.lat) << ","
         << (s.link ? csv_field(c.links.at(s.link->value).key, out.file(), "link") : "") << ","
-        << csv_field(s.site, out.file(), "site") << "," << number(s.capacity) << "\n";
+        << csv_field(s.site, out.file(), "site") << "," << number(s.capacity);
+    if (cadences) out << "," << (s.cadence_ms ? duration_text(*s.cadence_ms) : "");
+    out << "\n";
+  }
   out.close();
 }
 
@@ -187,6 +195,14 @@ void write_manifest(const city& c, const fs::path& path) {
       << "sensors: sensors.csv\n"
       << "sources: sources.csv\n"
       << "fleet: fleet.csv\n";
+  const auto defaults = default_cadences_ms();
+  if (c.cadence_ms != defaults) {
+    out << "cadence:\n";
+    for (std::size_t k = 0; k < sensor_kind_count; ++k)
+      if (c.cadence_ms[k] != defaults[k])
+        out << "  " << to_string(static_cast<sensor_kind>(k)) << ": "
+            << duration_text(c.cadence_ms[k]) << "\n";
+  }
   if (c.rules.empty()) {
     out << "rules: []\n";
   } else {

@@ -12,24 +12,31 @@ struct kind_info {
   std::string_view name;
   std::string_view unit;
   value_range range;
+  time_ms cadence_ms;
 };
 
-// Plausible ranges are generous physical bounds, not alert thresholds.
+constexpr time_ms minutes = ms_per_minute;
+
+// Plausible ranges are generous physical bounds, not alert thresholds. Cadences are what real
+// networks publish: loop detectors and road feeds 5-minute aggregates (the MnDOT feed of the
+// tests), air-quality stations hourly means (the Beijing stations, EEA and AirNow feeds), CO2,
+// visitor and noise monitors their own short intervals, weather stations 10-minute means (WMO),
+// bin fill sensors a few times a day at most.
 constexpr std::array<kind_info, sensor_kind_count> kind_table{{
-    {"traffic_speed", "km/h", {0, 250}},
-    {"traffic_flow", "veh/h", {0, 20000}},
-    {"traffic_occupancy", "%", {0, 100}},
-    {"pm25", "ug/m3", {0, 2000}},
-    {"pm10", "ug/m3", {0, 3000}},
-    {"no2", "ug/m3", {0, 2000}},
-    {"co2", "ppm", {250, 10000}},
-    {"noise", "dB(A)", {0, 160}},
-    {"wind_speed", "m/s", {0, 100}},
-    {"wind_direction", "deg", {0, 360}},
-    {"temperature", "C", {-60, 60}},
-    {"humidity", "%", {0, 100}},
-    {"visitors", "persons", {0, 1e6}},
-    {"waste_fill", "%", {0, 100}},
+    {"traffic_speed", "km/h", {0, 250}, 5 * minutes},
+    {"traffic_flow", "veh/h", {0, 20000}, 5 * minutes},
+    {"traffic_occupancy", "%", {0, 100}, 5 * minutes},
+    {"pm25", "ug/m3", {0, 2000}, 60 * minutes},
+    {"pm10", "ug/m3", {0, 3000}, 60 * minutes},
+    {"no2", "ug/m3", {0, 2000}, 60 * minutes},
+    {"co2", "ppm", {250, 10000}, 5 * minutes},
+    {"noise", "dB(A)", {0, 160}, 1 * minutes},
+    {"wind_speed", "m/s", {0, 100}, 10 * minutes},
+    {"wind_direction", "deg", {0, 360}, 10 * minutes},
+    {"temperature", "C", {-60, 60}, 10 * minutes},
+    {"humidity", "%", {0, 100}, 10 * minutes},
+    {"visitors", "persons", {0, 1e6}, 5 * minutes},
+    {"waste_fill", "%", {0, 100}, 60 * minutes},
 }};
 
 const kind_info& info(sensor_kind k) {
@@ -48,6 +55,27 @@ std::string_view unit_of(sensor_kind k) {
 }
 value_range plausible_range(sensor_kind k) {
   return info(k).range;
+}
+
+time_ms default_cadence_ms(sensor_kind k) {
+  return info(k).cadence_ms;
+}
+
+std::array<time_ms, sensor_kind_count> default_cadences_ms() {
+  std::array<time_ms, sensor_kind_count> out{};
+  for (std::size_t i = 0; i < sensor_kind_count; ++i) out[i] = kind_table[i].cadence_ms;
+  return out;
+}
+
+time_ms city::cadence_of(const sensor& s) const {
+  if (s.cadence_ms) return *s.cadence_ms;
+  auto i = static_cast<std::size_t>(s.kind);
+  TWIN_REQUIRE_OP(i, <, sensor_kind_count);
+  return cadence_ms[i];
+}
+
+time_ms city::stale_after_of(const sensor& s) const {
+  return stale_after_cadences * cadence_of(s);
 }
 
 std::optional<sensor_kind> parse_sensor_kind(std::string_view s) {
@@ -117,6 +145,7 @@ void city::copy_data(const city& other) {
   sources = other.sources;
   rules = other.rules;
   fleet = other.fleet;
+  cadence_ms = other.cadence_ms;
 }
 
 void city::index() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -46,6 +47,18 @@ struct value_range {
   double max;
 };
 value_range plausible_range(sensor_kind k);
+
+// Cadence: the interval at which a sensor is expected to report. Each kind has a default (5 min
+// for traffic, 1 h for air quality, ...: see city.cpp), a bundle may set its own per kind
+// (city.yaml `cadence`) and per sensor (sensors.csv `cadence`).
+time_ms default_cadence_ms(sensor_kind k);
+std::array<time_ms, sensor_kind_count> default_cadences_ms();
+// A sensor is stale once its latest reading is more than this many cadences old (now - t >
+// 2 x cadence): a station may miss one report, or deliver up to a whole cadence late, before it
+// stops counting; a sensor that missed a report and is late with the next is stale.
+inline constexpr time_ms stale_after_cadences = 2;
+// Cadences are at most a day: a sensor silent for longer is not part of a live state.
+inline constexpr time_ms cadence_ms_max = ms_per_day;
 
 // ---------------------------------------------------------------------------------------------
 struct lon_lat {
@@ -106,9 +119,10 @@ struct sensor {
   sensor_kind kind = sensor_kind::pm25;
   district_id district;
   lon_lat position;
-  std::optional<link_id> link;  // traffic sensors only
-  std::string site;             // visitor counters and bins: the site's name
-  double capacity = 0;          // visitor counters: persons the site holds
+  std::optional<link_id> link;        // traffic sensors only
+  std::string site;                   // visitor counters and bins: the site's name
+  double capacity = 0;                // visitor counters: persons the site holds
+  std::optional<time_ms> cadence_ms;  // its own reporting interval; empty: its kind's
 };
 
 struct emission_source {
@@ -173,6 +187,13 @@ class city {
   std::vector<threshold_rule> rules;
   // The vehicles on the roads (the bundle's fleet file, or default_fleet_mix() without one).
   fleet_mix fleet = default_fleet_mix();
+  // Expected reporting interval per sensor kind (the bundle's `cadence`, or the defaults).
+  std::array<time_ms, sensor_kind_count> cadence_ms = default_cadences_ms();
+
+  // The sensor's own cadence, or its kind's.
+  time_ms cadence_of(const sensor& s) const;
+  // stale_after_cadences x cadence_of(s): older latest readings are stale.
+  time_ms stale_after_of(const sensor& s) const;
 
   // Builds the lookup tables; call once after filling the vectors.
   void index();

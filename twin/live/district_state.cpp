@@ -29,6 +29,7 @@ struct sensor_slot {
   const twin::sensor* info = nullptr;
   double value = no_value;
   time_ms time = 0;
+  time_ms stale_after_ms = 0;  // older latest readings are stale
   std::uint64_t readings = 0;
   std::uint32_t kind_slot = no_slot;
   std::uint32_t link_slot = no_slot;
@@ -46,6 +47,8 @@ struct link_slot {
   time_ms speed_time = no_time;
   time_ms flow_time = no_time;
   time_ms occupancy_time = no_time;
+  // The speed is stale beyond the largest bound of the link's speed sensors.
+  time_ms speed_stale_after_ms = 0;
 
   bool has_reading() const {
     return speed_time != no_time || flow_time != no_time || occupancy_time != no_time;
@@ -133,7 +136,8 @@ struct district_state::impl {
       bool present = std::any_of(of.begin(), of.end(), [&](auto* s) { return s->kind == kind; });
       if (!present) continue;
       kind_index[k] = static_cast<std::uint32_t>(kinds.size());
-      kinds.push_back(kind_slot{kind, {}, kind_windows(options.window_future_ms_max)});
+      kinds.push_back(
+          kind_slot{kind, {}, kind_windows(options.window_future_ms_max, is_circular(kind))});
     }
 
     std::vector<link_id> link_ids;
@@ -152,9 +156,14 @@ struct district_state::impl {
       slot.info = s;
       slot.kind = s->kind;
       slot.kind_slot = kind_index[static_cast<std::size_t>(s->kind)];
+      slot.stale_after_ms = options.stale_after_ms.value_or(city->stale_after_of(*s));
       if (s->link && is_traffic(s->kind)) {
         auto it = std::lower_bound(link_ids.begin(), link_ids.end(), *s->link);
         slot.link_slot = static_cast<std::uint32_t>(it - link_ids.begin());
+        if (s->kind == sensor_kind::traffic_speed) {
+          auto& bound = links[slot.link_slot].speed_stale_after_ms;
+          bound = std::max(bound, slot.stale_after_ms);
+        }
       }
       kinds[slot.kind_slot].sensors.push_back(static_cast<std::uint32_t>(sensors.size()));
       sensors.push_back(slot);
@@ -201,19 +210,38 @@ struct district_state::impl {
     return s == nullptr ? no_slot : slot_table[static_cast<std::size_t>(s - city->sensors.data())];
   }
 
-  bool fresh(time_ms t, time_ms now) const { return now - t <= options.stale_after_ms; }
-  bool fresh(const sensor_slot& s, time_ms now) const { return s.has_value && fresh(s.time, now); }
+  static bool fresh(time_ms t, time_ms now, time_ms stale_after_ms) {
+    return now - t <= stale_after_ms;
+  }
+  static bool fresh(const sensor_slot& s, time_ms now) {
+    return s.has_value && fresh(s.time, now, s.stale_after_ms);
+  }
 
   const kind_slot* kind_of(sensor_kind k) const {
     auto i = kind_index[static_cast<std::size_t>(k)];
     return i == no_slot ? nullptr : &kinds[i];
   }
 
+  // A kind's window of width W at now: every reading in the window (window.hpp), and for each
+  // sensor with none in it whose latest reading is still fresh, that latest value once (held).
+  // A sensor has a reading in the window exactly when its latest one is after the window's
+  // start, so a punctual or late hourly station is never missing from a 1 h window while fresh.
+  window_stats kind_window(const kind_slot& ks, time_ms now, time_ms window_ms) const {
+    const auto& ring = ks.windows.ring_of(window_ms);
+    window_sum sum(ks.windows.circular());
+    ring.sum_into(sum, now, window_ms);
+    const time_ms start = ring.window_start(now, window_ms);
+    for (auto i : ks.sensors) {
+      const auto& s = sensors[i];
+      if (s.has_value && s.time <= start && fresh(s, now)) sum.add(s.value);
+    }
+    return sum.stats();
+  }
+
   double window_mean(sensor_kind k, time_ms now, time_ms window_ms) const {
     const auto* ks = kind_of(k);
     if (ks == nullptr) return no_value;
-    return window_ms == ms_per_hour ? ks->windows.last_1h(now).mean
-                                    : ks->windows.last_15m(now).mean;
+    return kind_window(*ks, now, window_ms).mean;
   }
 
   static double pick(const window_stats& w, rule_aggregate a) {
@@ -233,30 +261,18 @@ struct district_state::impl {
     if (ks == nullptr) return no_value;
     switch (r.window) {
       case rule_window::one_minute:
-        return pick(ks->windows.last_1m(now), r.aggregate);
+        return pick(kind_window(*ks, now, ms_per_minute), r.aggregate);
       case rule_window::fifteen_minutes:
-        return pick(ks->windows.last_15m(now), r.aggregate);
+        return pick(kind_window(*ks, now, 15 * ms_per_minute), r.aggregate);
       case rule_window::one_hour:
-        return pick(ks->windows.last_1h(now), r.aggregate);
+        return pick(kind_window(*ks, now, ms_per_hour), r.aggregate);
       case rule_window::latest:
         break;
     }
-    window_stats w;
-    double sum = 0;
-    for (auto i : ks->sensors) {
-      const auto& s = sensors[i];
-      if (!fresh(s, now)) continue;
-      if (w.count == 0) {
-        w.min = w.max = s.value;
-      } else {
-        w.min = std::min(w.min, s.value);
-        w.max = std::max(w.max, s.value);
-      }
-      ++w.count;
-      sum += s.value;
-    }
-    if (w.count > 0) w.mean = sum / static_cast<double>(w.count);
-    return pick(w, r.aggregate);
+    window_sum sum(ks->windows.circular());
+    for (auto i : ks->sensors)
+      if (fresh(sensors[i], now)) sum.add(sensors[i].value);
+    return pick(sum.stats(), r.aggregate);
   }
 
   void evaluate(std::uint32_t kinds_mask, time_ms now) {
@@ -314,7 +330,7 @@ struct district_state::impl {
 
     double length_m = 0, time_h_m = 0, free_time_h_m = 0;  // sums of L, L/v and L/vff
     for (const auto& l : links) {
-      if (std::isnan(l.speed_kmh) || !fresh(l.speed_time, now)) continue;
+      if (std::isnan(l.speed_kmh) || !fresh(l.speed_time, now, l.speed_stale_after_ms)) continue;
       const auto& info = city->links[l.link.value];
       if (info.length_m <= 0 || info.free_speed_kmh <= 0) continue;
       length_m += info.length_m;
@@ -467,9 +483,9 @@ district_view district_state::view(time_ms now, bool with_links) const {
     kind_stats k;
     k.kind = ks.kind;
     k.sensors = static_cast<std::uint32_t>(ks.sensors.size());
-    k.last_1m = ks.windows.last_1m(now);
-    k.last_15m = ks.windows.last_15m(now);
-    k.last_1h = ks.windows.last_1h(now);
+    k.last_1m = im.kind_window(ks, now, ms_per_minute);
+    k.last_15m = im.kind_window(ks, now, 15 * ms_per_minute);
+    k.last_1h = im.kind_window(ks, now, ms_per_hour);
     v.kinds.push_back(k);
   }
   if (with_links) {

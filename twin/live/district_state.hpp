@@ -15,8 +15,9 @@
 namespace twin {
 
 struct district_options {
-  // A sensor without a reading for this long counts as stale.
-  time_ms stale_after_ms = 5 * ms_per_minute;
+  // One staleness bound for every sensor (the node's --stale-after). Empty: each sensor's own,
+  // city::stale_after_of (2 x its cadence). A sensor is stale when now - its latest time > bound.
+  std::optional<time_ms> stale_after_ms;
   // A reading older than its sensor's latest by more than this is refused `too_late`; a later one
   // is applied to the windows (and the links, when newest there) though not as the latest value.
   time_ms lateness_ms = ms_per_hour;

@@ -50,9 +50,21 @@ struct live_snapshot {
   std::vector<live_sensor> sensors;  // every sensor of an environment kind
 };
 
-// The mean of the fresh values (no older than `stale_after_ms` before as_of) of every sensor of
-// `kind`; empty when none is fresh. Wind directions are averaged as unit vectors (the mean of
-// 350 and 10 degrees is 0, not 180), in degrees [0, 360).
-std::optional<double> fresh_mean(const live_snapshot& s, sensor_kind kind, time_ms stale_after_ms);
+// Freshness of the live state, by the node's own rule: an observation at t is fresh when
+// as_of - t <= its bound, the bound being `stale_after_ms` when set (one for every sensor), else
+// the bundle's bound of the sensor (city::stale_after_of: 2 x its cadence).
+time_ms live_stale_after_ms(const city& bundle, const live_sensor& x,
+                            std::optional<time_ms> stale_after_ms);
+// By link id: a link's bound is the largest of its traffic sensors' (the traffic_speed kind's for
+// a link without one).
+std::vector<time_ms> live_link_stale_after_ms(const city& bundle,
+                                              std::optional<time_ms> stale_after_ms);
+bool live_fresh(time_ms t, time_ms as_of, time_ms stale_after_ms);
+
+// The mean of the fresh values of every sensor of `kind` (live_stale_after_ms); empty when none
+// is fresh. Wind directions are averaged as unit vectors (the mean of 350 and 10 degrees is 0,
+// not 180), in degrees [0, 360).
+std::optional<double> fresh_mean(const live_snapshot& s, sensor_kind kind, const city& bundle,
+                                 std::optional<time_ms> stale_after_ms);
 
 }  // namespace twin

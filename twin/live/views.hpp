@@ -13,9 +13,12 @@ namespace twin {
 
 inline constexpr double no_value = std::numeric_limits<double>::quiet_NaN();
 
-// Aggregate of the readings of one kind in one district over a trailing window. Windows are kept
-// in time buckets (1 s for 1 min, 15 s for 15 min and 1 h): a window ending at `now` ends at `now`
-// rounded up to its bucket; see twin/window.hpp.
+// Aggregate of one kind in one district over a trailing window of width W at `now`: every reading
+// with floor(now - W) < t <= ceil(now) (floor and ceil to the window's buckets: 1 s for 1 min,
+// 15 s for 15 min and 1 h; see twin/live/window.hpp), and for each sensor with no reading in the
+// window whose latest reading is still fresh (now - t <= its stale bound), that latest value,
+// once. `count` counts both. Wind directions are averaged as unit vectors (mean in [0, 360), min
+// and max NaN).
 struct window_stats {
   std::uint64_t count = 0;
   double mean = no_value;
@@ -37,9 +40,9 @@ struct district_indicators {
   // 0 = free flow, 1 = twice the free-flow travel time.
   double congestion_index = no_value;
   double mean_speed_kmh = no_value;  // harmonic, length-weighted over sensed links
-  double pm25_ug_m3 = no_value;      // mean over the last hour
-  double no2_ug_m3 = no_value;       // mean over the last hour
-  double co2_ppm = no_value;         // mean over the last 15 minutes
+  double pm25_ug_m3 = no_value;      // the 1 h window's mean (held values included)
+  double no2_ug_m3 = no_value;       // the 1 h window's mean (held values included)
+  double co2_ppm = no_value;         // the 15 min window's mean (held values included)
   double noise_db = no_value;        // energetic mean of the latest levels
   double crowding = no_value;        // persons present / capacity, over visitor sites
   double visitors = no_value;        // persons present, sum of the latest counts

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "twin/base/check.hpp"
+#include "twin/base/compass.hpp"
 
 namespace twin {
 
@@ -18,8 +19,46 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 
 }  // namespace
 
-rolling_window::rolling_window(time_ms bucket_ms, std::uint32_t buckets_max)
-    : bucket_ms_(bucket_ms), buckets_(buckets_max, bucket{no_bucket, 0, 0, 0, 0}), head_(0) {
+void window_sum::add(double value) {
+  add(1, value, value, value, circular_ ? direction_east(value) : 0,
+      circular_ ? direction_north(value) : 0);
+}
+
+void window_sum::add(std::uint64_t count, double sum, double min, double max, double east,
+                     double north) {
+  if (count == 0) return;
+  if (count_ == 0) {
+    min_ = min;
+    max_ = max;
+  } else {
+    min_ = std::min(min_, min);
+    max_ = std::max(max_, max);
+  }
+  count_ += count;
+  sum_ += sum;
+  east_ += east;
+  north_ += north;
+}
+
+window_stats window_sum::stats() const {
+  window_stats out;
+  out.count = count_;
+  if (count_ == 0) return out;
+  if (circular_) {
+    out.mean = mean_direction_deg(east_, north_);
+  } else {
+    out.mean = sum_ / static_cast<double>(count_);
+    out.min = min_;
+    out.max = max_;
+  }
+  return out;
+}
+
+rolling_window::rolling_window(time_ms bucket_ms, std::uint32_t buckets_max, bool circular)
+    : bucket_ms_(bucket_ms),
+      buckets_(buckets_max, bucket{no_bucket, 0, 0, 0, 0, 0, 0}),
+      head_(0),
+      circular_(circular) {
   TWIN_REQUIRE_OP(bucket_ms, >, 0);
   TWIN_REQUIRE_OP(buckets_max, >, 0u);
 }
@@ -59,55 +98,66 @@ bool rolling_window::add(time_ms t, double value) {
   if (empty_ || k > head_) head_ = k;
   empty_ = false;
   auto& b = buckets_[slot];
-  if (b.index != k) b = bucket{k, 0, 0, value, value};
+  if (b.index != k) b = bucket{k, 0, 0, value, value, 0, 0};
   ++b.count;
   b.sum += value;
   b.min = std::min(b.min, value);
   b.max = std::max(b.max, value);
+  if (circular_) {
+    b.east += direction_east(value);
+    b.north += direction_north(value);
+  }
   return true;
 }
 
+time_ms rolling_window::window_start(time_ms now, time_ms window_ms) const {
+  return floor_div(now - window_ms, bucket_ms_) * bucket_ms_;
+}
+
 window_stats rolling_window::stats(time_ms now, time_ms window_ms) const {
+  window_sum sum(circular_);
+  sum_into(sum, now, window_ms);
+  return sum.stats();
+}
+
+void rolling_window::sum_into(window_sum& sum, time_ms now, time_ms window_ms) const {
   TWIN_REQUIRE_OP(window_ms % bucket_ms_, ==, 0);
   auto n = window_ms / bucket_ms_;
-  TWIN_REQUIRE_OP(n, <=, static_cast<std::int64_t>(buckets_.size()));
-  window_stats out;
-  if (empty_) return out;
+  TWIN_REQUIRE_OP(n, <, static_cast<std::int64_t>(buckets_.size()));
+  if (empty_) return;
+  // Every bucket that overlaps (now - W, now]: from the one after floor(now - W) to ceil(now).
   auto last = bucket_of(now);
+  auto first = floor_div(now - window_ms, bucket_ms_) + 1;
   // Buckets newer than the newest written hold nothing, and older ones than the ring were reused.
-  auto first = std::max(last - n + 1, head_ - static_cast<std::int64_t>(buckets_.size()) + 1);
+  first = std::max(first, head_ - static_cast<std::int64_t>(buckets_.size()) + 1);
   last = std::min(last, head_);
-  double sum = 0;
   for (auto k = first; k <= last; ++k) {
     const auto& b = buckets_[slot_of(k)];
     if (b.index != k) continue;
-    if (out.count == 0) {
-      out.min = b.min;
-      out.max = b.max;
-    } else {
-      out.min = std::min(out.min, b.min);
-      out.max = std::max(out.max, b.max);
-    }
-    out.count += b.count;
-    sum += b.sum;
+    sum.add(b.count, b.sum, b.min, b.max, b.east, b.north);
   }
-  if (out.count > 0) out.mean = sum / static_cast<double>(out.count);
-  return out;
 }
 
 namespace {
 
 std::uint32_t buckets_for(time_ms window_ms, time_ms future_ms_max, time_ms bucket_ms) {
   TWIN_REQUIRE_OP(future_ms_max, >=, 0);
-  // One extra bucket because a reading ahead of `now` may sit in a partly covered bucket.
-  auto n = window_ms / bucket_ms + (future_ms_max + bucket_ms - 1) / bucket_ms + 1;
+  // The window overlaps one bucket more than W / bucket_ms when `now` is inside a bucket, and
+  // readings ahead of `now` reach ceil(future / bucket_ms) buckets further; one more for margin.
+  auto n = window_ms / bucket_ms + (future_ms_max + bucket_ms - 1) / bucket_ms + 2;
   return static_cast<std::uint32_t>(n);
 }
 
 }  // namespace
 
-kind_windows::kind_windows(time_ms future_ms_max)
-    : fine_(fine_bucket_ms, buckets_for(ms_per_minute, future_ms_max, fine_bucket_ms)),
-      coarse_(coarse_bucket_ms, buckets_for(ms_per_hour, future_ms_max, coarse_bucket_ms)) {}
+kind_windows::kind_windows(time_ms future_ms_max, bool circular)
+    : circular_(circular),
+      fine_(fine_bucket_ms, buckets_for(ms_per_minute, future_ms_max, fine_bucket_ms), circular),
+      coarse_(coarse_bucket_ms, buckets_for(ms_per_hour, future_ms_max, coarse_bucket_ms),
+              circular) {}
+
+bool is_circular(sensor_kind k) {
+  return k == sensor_kind::wind_direction;
+}
 
 }  // namespace twin

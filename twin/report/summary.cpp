@@ -11,6 +11,11 @@ namespace {
 
 using nlohmann::json;
 
+// A staleness bound set for every sensor, or null: each sensor's own (stale_after_cadences).
+json stale_after_json(const std::optional<time_ms>& ms) {
+  return ms ? json(*ms) : json(nullptr);
+}
+
 json pct_or_null(double before, double after) {
   if (before == 0) return nullptr;
   return 100.0 * (after - before) / before;
@@ -155,7 +160,8 @@ json live_base_json(const scenario& s, const live_base_report& lb) {
           {"city", lb.city_name},
           {"as_of_ms", lb.as_of},
           {"as_of", iso8601_utc(lb.as_of)},
-          {"stale_after_ms", lb.stale_after_ms},
+          {"stale_after_ms", stale_after_json(lb.stale_after_ms)},
+          {"stale_after_cadences", stale_after_cadences},
           {"links_observed", lb.links_observed},
           {"links_stale", lb.links_stale},
           {"capacities_cut", lb.cuts.size()},
@@ -359,7 +365,8 @@ json observed_json(const city& c, const live_coupling& lc) {
   }
   return {{"node", lc.node},
           {"as_of_ms", lc.as_of},
-          {"stale_after_ms", lc.stale_after_ms},
+          {"stale_after_ms", stale_after_json(lc.stale_after_ms)},
+          {"stale_after_cadences", stale_after_cadences},
           {"weather",
            {{"wind_speed", to_string(lc.wind_speed)},
             {"wind_from", to_string(lc.wind_from)},

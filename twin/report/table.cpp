@@ -27,10 +27,14 @@ void live_base_lines(std::ostream& os, const scenario& s, const scenario_result&
   const city& c = s.base;
   const auto* lb = &lb_ref;
   os << "Live base: " << lb->node << " as of " << iso8601_utc(lb->as_of) << ": "
-     << lb->links_observed << " links observed, " << lb->links_stale << " stale (older than "
-     << lb->stale_after_ms / 60000.0 << " min), " << lb->cuts.size() << " capacities cut, "
-     << lb->links_within_tolerance << " slower than the BPR curve within the "
-     << fixed(100 * lb->capacity_tolerance, 0) << " % tolerance\n";
+     << lb->links_observed << " links observed, " << lb->links_stale << " stale (older than ";
+  if (lb->stale_after_ms)
+    os << *lb->stale_after_ms / 60000.0 << " min";
+  else
+    os << stale_after_cadences << " cadences";
+  os << "), " << lb->cuts.size() << " capacities cut, " << lb->links_within_tolerance
+     << " slower than the BPR curve within the " << fixed(100 * lb->capacity_tolerance, 0)
+     << " % tolerance\n";
   if (lb->demand_factor)
     os << "  demand factor " << fixed(*lb->demand_factor, 4) << " on " << lb->demand_links
        << " links"

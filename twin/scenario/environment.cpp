@@ -92,10 +92,6 @@ observed_summary summarise_observed(std::span<const observed_sensor> sensors, po
 
 namespace {
 
-bool is_fresh(time_ms t, time_ms as_of, time_ms stale_after_ms) {
-  return t >= as_of - stale_after_ms;
-}
-
 double& background_of(air_background& b, pollutant p) {
   return p == pollutant::pm25 ? b.pm25_ug_m3 : b.no2_ug_m3;
 }
@@ -124,7 +120,7 @@ namespace {
 
 // Counts the live sensors of each kind and keeps the fresh air-quality readings, PM2.5 first.
 void take_live_sensors(live_coupling& lc, const city& c, const live_snapshot& s,
-                       time_ms stale_after_ms, const receptor_grid& grid) {
+                       std::optional<time_ms> stale_after_ms, const receptor_grid& grid) {
   std::unordered_map<std::string_view, const sensor*> by_key;
   for (const auto& x : c.sensors) by_key.emplace(x.key, &x);
   for (const auto& x : s.sensors) {
@@ -149,7 +145,7 @@ void take_live_sensors(live_coupling& lc, const city& c, const live_snapshot& s,
       ++count->silent;
       continue;
     }
-    if (!is_fresh(x.time, s.as_of, stale_after_ms)) {
+    if (!live_fresh(x.time, s.as_of, live_stale_after_ms(c, x, stale_after_ms))) {
       ++count->stale;
       continue;
     }
@@ -174,10 +170,11 @@ void take_live_sensors(live_coupling& lc, const city& c, const live_snapshot& s,
 }
 
 // Wind the file does not give comes from the fresh live readings, over the file's station.
-void take_live_wind(live_coupling& lc, const environment_settings& settings, const live_snapshot& s,
-                    time_ms stale_after_ms, const receptor_grid& grid) {
-  const auto speed = fresh_mean(s, sensor_kind::wind_speed, stale_after_ms);
-  const auto from = fresh_mean(s, sensor_kind::wind_direction, stale_after_ms);
+void take_live_wind(live_coupling& lc, const city& c, const environment_settings& settings,
+                    const live_snapshot& s, std::optional<time_ms> stale_after_ms,
+                    const receptor_grid& grid) {
+  const auto speed = fresh_mean(s, sensor_kind::wind_speed, c, stale_after_ms);
+  const auto from = fresh_mean(s, sensor_kind::wind_direction, c, stale_after_ms);
   lc.wind_speed = settings.wind_speed_given ? value_source::file
                   : speed                   ? value_source::live
                                             : value_source::none;
@@ -226,7 +223,7 @@ void clear_backgrounds_to_fit(live_coupling& lc, const city& c,
 }  // namespace
 
 live_coupling couple_weather(const city& c, const environment_settings& settings,
-                             const live_snapshot& s, time_ms stale_after_ms,
+                             const live_snapshot& s, std::optional<time_ms> stale_after_ms,
                              const receptor_grid& grid) {
   live_coupling lc;
   lc.node = s.node;
@@ -236,7 +233,7 @@ live_coupling couple_weather(const city& c, const environment_settings& settings
   lc.settings.district_background.resize(c.districts.size());
   lc.settings.district_background_set.resize(c.districts.size());
   take_live_sensors(lc, c, s, stale_after_ms, grid);
-  take_live_wind(lc, settings, s, stale_after_ms, grid);
+  take_live_wind(lc, c, settings, s, stale_after_ms, grid);
   clear_backgrounds_to_fit(lc, c, settings);
   return lc;
 }
@@ -695,7 +692,8 @@ grid_function once_on_grid(const grid_function& on_grid) {
 }  // namespace
 
 scenario_environment start_environment(const city& c, const environment_settings& settings,
-                                       const live_snapshot* live, time_ms stale_after_ms,
+                                       const live_snapshot* live,
+                                       std::optional<time_ms> stale_after_ms,
                                        std::span<const link_traffic> traffic,
                                        const grid_function& on_grid) {
   scenario_environment e;

@@ -315,7 +315,7 @@ struct background_fit {
 struct live_coupling {
   std::string node;
   time_ms as_of = 0;
-  time_ms stale_after_ms = 0;
+  std::optional<time_ms> stale_after_ms;  // empty: each sensor's own bound (2 x its cadence)
   value_source wind_speed = value_source::none;
   value_source wind_from = value_source::none;
   live_sensor_count pm25_sensors, no2_sensors, wind_speed_sensors, wind_direction_sensors;
@@ -330,7 +330,7 @@ struct live_coupling {
 // a run with them gives the local contribution. `origin` is the receptor grid's (for a derived
 // stability class). Sensors are those of `c` by key; the snapshot was checked against it.
 live_coupling couple_weather(const city& c, const environment_settings& settings,
-                             const live_snapshot& s, time_ms stale_after_ms,
+                             const live_snapshot& s, std::optional<time_ms> stale_after_ms,
                              const receptor_grid& grid);
 // Step 2: the backgrounds from the baseline computed with step 1's settings.
 void fit_background(live_coupling& lc, const city& c, const receptor_grid& grid,
@@ -359,7 +359,8 @@ struct scenario_environment {
 // local contribution at the sensors and the modelled baseline against them, the two baselines
 // under one weather sharing one dispersion of the grid.
 scenario_environment start_environment(const city& c, const environment_settings& settings,
-                                       const live_snapshot* live, time_ms stale_after_ms,
+                                       const live_snapshot* live,
+                                       std::optional<time_ms> stale_after_ms,
                                        std::span<const link_traffic> traffic,
                                        const grid_function& on_grid);
 

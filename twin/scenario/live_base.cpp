@@ -14,10 +14,6 @@ namespace twin {
 
 namespace {
 
-bool fresh(time_ms t, time_ms as_of, time_ms stale_after_ms) {
-  return t >= as_of - stale_after_ms;
-}
-
 live_base_error failure(live_base_failure f, const live_snapshot& s, std::string what) {
   return {f, "the live state of " + (s.node.empty() ? std::string("the node") : s.node) + ": " +
                  std::move(what)};
@@ -140,21 +136,22 @@ expected<live_base, live_base_error> apply_live_base(const city& bundle, const l
   r.demand_factor_max = options.demand_factor_max;
 
   r.environment_sensors = s.sensors.size();
-  r.pm25_ug_m3 = fresh_mean(s, sensor_kind::pm25, options.stale_after_ms);
-  r.no2_ug_m3 = fresh_mean(s, sensor_kind::no2, options.stale_after_ms);
-  r.wind_speed_m_s = fresh_mean(s, sensor_kind::wind_speed, options.stale_after_ms);
-  r.wind_from_deg = fresh_mean(s, sensor_kind::wind_direction, options.stale_after_ms);
+  r.pm25_ug_m3 = fresh_mean(s, sensor_kind::pm25, bundle, options.stale_after_ms);
+  r.no2_ug_m3 = fresh_mean(s, sensor_kind::no2, bundle, options.stale_after_ms);
+  r.wind_speed_m_s = fresh_mean(s, sensor_kind::wind_speed, bundle, options.stale_after_ms);
+  r.wind_from_deg = fresh_mean(s, sensor_kind::wind_direction, bundle, options.stale_after_ms);
 
   std::unordered_map<std::string_view, link_id> link_by_key;
   for (const auto& l : bundle.links) link_by_key.emplace(l.key, l.id);
+  const auto stale_after_ms = live_link_stale_after_ms(bundle, options.stale_after_ms);
   double cross = 0, square = 0;
   for (const auto& obs : s.links) {
     ++r.links_observed;
-    if (!fresh(obs.time, s.as_of, options.stale_after_ms)) {
+    const link_id id = link_by_key.at(obs.key);
+    if (!live_fresh(obs.time, s.as_of, stale_after_ms[id.value])) {
       ++r.links_stale;
       continue;
     }
-    const link_id id = link_by_key.at(obs.key);
     if (!bundle_flow_veh_h.empty() && !std::isnan(obs.flow_veh_h) &&
         bundle_flow_veh_h[id.value] > 0) {
       cross += obs.flow_veh_h * bundle_flow_veh_h[id.value];

@@ -23,8 +23,10 @@
 //       [demand_factor_min, demand_factor_max]: from a quiet night to twice the period's demand;
 //       the report says when the fit was clamped.
 //
-// Observations older than `stale_after_ms` before the snapshot's as-of time are ignored and
-// counted. A link's time on the wire is that of its newest reading (speed, flow or occupancy).
+// Stale observations are ignored and counted: by the node's rule (live_stale_after_ms: each
+// sensor 2 x its cadence; a link, the largest bound of its traffic sensors), or older than
+// `stale_after_ms` before the snapshot's as-of time when that is set. A link's time on the wire is
+// that of its newest reading (speed, flow or occupancy).
 //
 // The air-quality and wind parts of the snapshot (district 1-hour means, the latest value of
 // every pm25, no2, wind_speed and wind_direction sensor) are not used by the transport model:
@@ -46,7 +48,8 @@
 namespace twin {
 
 struct live_base_options {
-  time_ms stale_after_ms = 15 * ms_per_minute;
+  // Empty: each sensor's own bound (2 x its cadence), as the node judges staleness.
+  std::optional<time_ms> stale_after_ms;
   double capacity_tolerance = live_capacity_tolerance_default;
   double capacity_floor_fraction = 0.05;
   double demand_factor_min = 0.1;
@@ -68,9 +71,9 @@ struct live_base_report {
   std::string node;
   std::string city_name;
   time_ms as_of = 0;
-  std::size_t links_observed = 0;  // links the snapshot has a state for
-  std::size_t links_stale = 0;     // ignored: older than the staleness bound
-  time_ms stale_after_ms = 0;
+  std::size_t links_observed = 0;         // links the snapshot has a state for
+  std::size_t links_stale = 0;            // ignored: older than the staleness bound
+  std::optional<time_ms> stale_after_ms;  // empty: each sensor's own bound
   // Links slower than the bundle's BPR time at their observed flow, but by no more than the
   // tolerance: they keep the bundle's capacity.
   std::size_t links_within_tolerance = 0;

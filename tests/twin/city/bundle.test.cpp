@@ -144,7 +144,9 @@ void check_same_city(const twin::city& a, const twin::city& b) {
     CHECK(x.link == y.link);
     CHECK(x.site == y.site);
     CHECK(x.capacity == y.capacity);
+    CHECK(x.cadence_ms == y.cadence_ms);
   }
+  CHECK(a.cadence_ms == b.cadence_ms);
   REQUIRE(a.sources.size() == b.sources.size());
   for (std::size_t i = 0; i < a.sources.size(); ++i) {
     const auto& x = a.sources[i];
@@ -386,7 +388,7 @@ TEST_CASE("bad bundles fail with the file, line and field at fault") {
         broken_bundle("misspelt", "city.yaml", "sensors: sensors.csv", "sensor: sensors.csv");
     check_error(dir, "city.yaml", 10, "sensor",
                 "unknown key 'sensor' (known: citytwin_bundle, name, districts, network, zones, "
-                "demand, sensors, sources, fleet, rules)");
+                "demand, sensors, sources, fleet, cadence, rules)");
   }
   SUBCASE("a misspelt rule key is refused") {
     auto dir =
@@ -458,6 +460,117 @@ TEST_CASE("bad bundles fail with the file, line and field at fault") {
   SUBCASE("not a bundle") {
     auto dir = broken_bundle("no-version", "city.yaml", "citytwin_bundle: 1", "format: 1");
     check_error(dir, "city.yaml", 1, "citytwin_bundle", "not a city bundle");
+  }
+}
+
+// The small bundle with a cadence per kind in city.yaml and one sensor's own in sensors.csv.
+fs::path cadence_bundle(const std::string& name, const std::string& cadence_yaml,
+                        const std::string& pm25_row_cadence) {
+  auto dir = broken_bundle(name, "city.yaml", "sensors: sensors.csv\n",
+                           "sensors: sensors.csv\n" + cadence_yaml);
+  std::string text = read_text(dir / "sensors.csv");
+  // Every row gets the column: empty but for b-pm25's.
+  std::string out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("id,", 0) == 0)
+      out += line + ",cadence\n";
+    else if (line.find(",b-pm25,") != std::string::npos)
+      out += line + "," + pm25_row_cadence + "\n";
+    else
+      out += line + ",\n";
+  }
+  text = out;
+  std::ofstream(dir / "sensors.csv", std::ios::binary | std::ios::trunc) << text;
+  return dir;
+}
+
+TEST_CASE("cadences: defaults per kind, the bundle's per kind, a sensor's own") {
+  using twin::ms_per_hour;
+  using twin::ms_per_minute;
+  using twin::sensor_kind;
+  // The defaults, as documented in the README's bundle format.
+  CHECK(twin::default_cadence_ms(sensor_kind::traffic_speed) == 5 * ms_per_minute);
+  CHECK(twin::default_cadence_ms(sensor_kind::traffic_flow) == 5 * ms_per_minute);
+  CHECK(twin::default_cadence_ms(sensor_kind::traffic_occupancy) == 5 * ms_per_minute);
+  CHECK(twin::default_cadence_ms(sensor_kind::pm25) == ms_per_hour);
+  CHECK(twin::default_cadence_ms(sensor_kind::pm10) == ms_per_hour);
+  CHECK(twin::default_cadence_ms(sensor_kind::no2) == ms_per_hour);
+  CHECK(twin::default_cadence_ms(sensor_kind::co2) == 5 * ms_per_minute);
+  CHECK(twin::default_cadence_ms(sensor_kind::noise) == ms_per_minute);
+  CHECK(twin::default_cadence_ms(sensor_kind::wind_speed) == 10 * ms_per_minute);
+  CHECK(twin::default_cadence_ms(sensor_kind::wind_direction) == 10 * ms_per_minute);
+  CHECK(twin::default_cadence_ms(sensor_kind::temperature) == 10 * ms_per_minute);
+  CHECK(twin::default_cadence_ms(sensor_kind::humidity) == 10 * ms_per_minute);
+  CHECK(twin::default_cadence_ms(sensor_kind::visitors) == 5 * ms_per_minute);
+  CHECK(twin::default_cadence_ms(sensor_kind::waste_fill) == ms_per_hour);
+
+  // A bundle without `cadence` keeps the defaults: old bundles stay valid.
+  auto small = load_ok(small_bundle);
+  CHECK(small.cadence_ms == twin::default_cadences_ms());
+  const auto* pm25 = small.find_sensor("b-pm25");
+  REQUIRE(pm25 != nullptr);
+  CHECK_FALSE(pm25->cadence_ms.has_value());
+  CHECK(small.cadence_of(*pm25) == ms_per_hour);
+  CHECK(small.stale_after_of(*pm25) == 2 * ms_per_hour);
+
+  auto dir = cadence_bundle("cadence", "cadence: {traffic_speed: 1m, waste_fill: 6h}\n", "30m");
+  auto c = load_ok(dir);
+  const auto* speed = c.find_sensor("a-speed");
+  const auto* bin = c.find_sensor("b-bin");
+  const auto* flow = c.find_sensor("a-flow");
+  pm25 = c.find_sensor("b-pm25");
+  REQUIRE((speed && bin && flow && pm25));
+  CHECK(c.cadence_of(*speed) == ms_per_minute);
+  CHECK(c.stale_after_of(*speed) == 2 * ms_per_minute);
+  CHECK(c.cadence_of(*bin) == 6 * ms_per_hour);
+  CHECK(c.cadence_of(*flow) == 5 * ms_per_minute);  // the kind's default
+  CHECK(pm25->cadence_ms == 30 * ms_per_minute);
+  CHECK(c.cadence_of(*pm25) == 30 * ms_per_minute);
+  CHECK(c.stale_after_of(*pm25) == ms_per_hour);
+
+  // Written and read back, cadences included.
+  fs::path out = fs::path(CITYTWIN_BINARY_DIR) / "test-bundles" / "cadence-written";
+  fs::remove_all(out);
+  auto written = twin::write_city(c, out);
+  REQUIRE_MESSAGE(written.has_value(), written.error().to_string());
+  check_same_city(c, load_ok(out));
+  CHECK(read_text(out / "city.yaml").find("cadence:\n  traffic_speed: 1m\n  waste_fill: 6h\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("bad cadences fail with the file, line and field") {
+  // city.yaml of the small bundle: `sensors:` is on line 10, so `cadence:` follows on line 11.
+  SUBCASE("unknown unit") {
+    auto dir = cadence_bundle("cadence-unit", "cadence:\n  pm25: 90x\n", "");
+    check_error(dir, "city.yaml", 12, "cadence.pm25", "unknown unit in '90x'");
+  }
+  SUBCASE("not a duration") {
+    auto dir = cadence_bundle("cadence-text", "cadence:\n  noise: often\n", "");
+    check_error(dir, "city.yaml", 12, "cadence.noise", "not a duration: 'often'");
+  }
+  SUBCASE("zero") {
+    auto dir = cadence_bundle("cadence-zero", "cadence:\n  noise: 1m\n  co2: 0s\n", "");
+    check_error(dir, "city.yaml", 13, "cadence.co2", "must be above 0 and at most 1d, got 0s");
+  }
+  SUBCASE("longer than a day") {
+    auto dir = cadence_bundle("cadence-long", "cadence:\n  waste_fill: 2d\n", "");
+    check_error(dir, "city.yaml", 12, "cadence.waste_fill", "at most 1d, got 2d");
+  }
+  SUBCASE("unknown kind") {
+    auto dir = cadence_bundle("cadence-kind", "cadence:\n  pm26: 1h\n", "");
+    check_error(dir, "city.yaml", 12, "cadence.pm26", "unknown sensor kind 'pm26'");
+  }
+  SUBCASE("not a map") {
+    auto dir = cadence_bundle("cadence-list", "cadence: [1h]\n", "");
+    check_error(dir, "city.yaml", 11, "cadence", "expected a map");
+  }
+  SUBCASE("a sensor's own") {
+    // sensors.csv: the header, then a-speed, a-flow, b-pm25 on line 4.
+    auto dir = cadence_bundle("cadence-sensor", "", "soon");
+    check_error(dir, "sensors.csv", 4, "cadence", "not a duration: 'soon'");
+    dir = cadence_bundle("cadence-sensor-zero", "", "0");
+    check_error(dir, "sensors.csv", 4, "cadence", "must be above 0 and at most 1d, got '0'");
   }
 }
 

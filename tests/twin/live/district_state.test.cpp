@@ -288,14 +288,17 @@ TEST_CASE("a reading of another district's sensor is refused") {
   CHECK(res.rejected[reject_reason::unknown_sensor] == 2);
 }
 
-TEST_CASE("stale sensors: no reading within stale_after_ms, or never") {
+TEST_CASE("stale sensors: latest reading older than 2 x its cadence, or never") {
+  // Default cadences: noise 1 min (stale beyond 2 min), pm25 and waste_fill 1 h (beyond 2 h).
   twin::district_state d(test_city(), district_id{0});
   CHECK(d.indicators(0).stale_sensors == 17);
   apply(d, {r(20, 0, 1), r(30, 0, 60), r(50, 1000, 10)}, 1000);
   CHECK(d.indicators(1000).stale_sensors == 14);
-  CHECK(d.indicators(5 * minute).stale_sensors == 14);
-  CHECK(d.indicators(5 * minute + 1).stale_sensors == 16);
-  CHECK(d.indicators(5 * minute + 1001).stale_sensors == 17);
+  CHECK(d.indicators(2 * minute).stale_sensors == 14);
+  CHECK(d.indicators(2 * minute + 1).stale_sensors == 15);
+  CHECK(d.indicators(2 * twin::ms_per_hour).stale_sensors == 15);
+  CHECK(d.indicators(2 * twin::ms_per_hour + 1).stale_sensors == 16);
+  CHECK(d.indicators(2 * twin::ms_per_hour + 1001).stale_sensors == 17);
   auto v = d.view(5 * minute + 1);
   CHECK(v.sensors == 17);
   CHECK(v.sensors_reporting == 3);
@@ -326,9 +329,9 @@ TEST_CASE("congestion index and mean speed from two links") {
   CHECK(d.indicators(5000).congestion_index == doctest::Approx(0).epsilon(1e-12));
   CHECK(d.sensor(sensor_id{10})->value == 10);
 
-  // Link 1 goes stale first: only link 0 at 50 km/h remains.
-  apply(d, {r(14, 3000 + 5 * minute + 1000, 25)}, 3000 + 5 * minute + 1000);
-  i = d.indicators(3000 + 5 * minute + 1);
+  // Link 1 goes stale first (10 min: 2 x the 5 min cadence of traffic): only link 0 remains.
+  apply(d, {r(14, 3000 + 10 * minute + 1000, 25)}, 3000 + 10 * minute + 1000);
+  i = d.indicators(3000 + 10 * minute + 1);
   CHECK(i.congestion_index == doctest::Approx(1).epsilon(1e-12));
   CHECK(i.mean_speed_kmh == doctest::Approx(25).epsilon(1e-12));
 }
@@ -358,9 +361,9 @@ TEST_CASE("noise is the energetic mean of the fresh latest levels") {
   apply(d, {r(30, 1000, 60), r(31, 2000, 70)}, 2000);
   // 10 log10((10^6 + 10^7) / 2) = 67.4036...
   CHECK(d.indicators(2000).noise_db == doctest::Approx(67.40362689494244).epsilon(1e-12));
-  // Sensor 30 goes stale: only 70 dB remains.
-  CHECK(d.indicators(1000 + 5 * minute + 1).noise_db == doctest::Approx(70).epsilon(1e-12));
-  CHECK(std::isnan(d.indicators(2000 + 5 * minute + 1).noise_db));
+  // Sensor 30 goes stale (2 x the 1 min cadence of noise): only 70 dB remains.
+  CHECK(d.indicators(1000 + 2 * minute + 1).noise_db == doctest::Approx(70).epsilon(1e-12));
+  CHECK(std::isnan(d.indicators(2000 + 2 * minute + 1).noise_db));
 }
 
 TEST_CASE("visitors and crowding over the sites that reported") {
@@ -406,14 +409,26 @@ TEST_CASE("air indicators are window means: pm25 and no2 over 1 h, co2 over 15 m
   CHECK(i.co2_ppm == 600);    // 400 is older than 15 min
   i = d.indicators(twin::ms_per_hour);
   CHECK(i.pm25_ug_m3 == 30);
-  // At 15 s granularity, one hour and 1 ms after the start counts as one hour and 15 s: the
-  // bucket (0, 15 s] with t = 10 s has left, the bucket (15 s, 30 s] with t = 20 s has not.
+  // At 15 s granularity the 1 h window at 1 h + 1 ms starts at floor(1 ms) = 0: the bucket
+  // (0, 15 s] with t = 10 s is still in.
   i = d.indicators(twin::ms_per_hour + 1);
+  CHECK(i.pm25_ug_m3 == 30);
+  CHECK(i.no2_ug_m3 == 30);
+  // At 1 h + 15 s it starts at 15 s: 10 s has left, but sensor 20 has its 30 min reading in the
+  // window (50) and sensor 21's 20 s reading is in too: (30 + 50) / 2.
+  i = d.indicators(twin::ms_per_hour + 15000);
   CHECK(i.pm25_ug_m3 == 40);
   CHECK(i.no2_ug_m3 == 30);
+  // At 1 h + 30 s it starts at 30 s: sensor 21 has no reading left in it, and its latest (30, at
+  // 20 s) is held while fresh (2 h): still (30 + 50) / 2. NO2's one sensor has its 30 min
+  // reading in the window: 20.
   i = d.indicators(twin::ms_per_hour + 30000);
-  CHECK(i.pm25_ug_m3 == 50);
+  CHECK(i.pm25_ug_m3 == 40);
   CHECK(i.no2_ug_m3 == 20);
+  // At 2 h + 20 s both are held (sensor 20's 30 min reading has left the window); 1 ms later
+  // sensor 21 is stale (2 h after its 20 s reading): sensor 20's 50 alone.
+  CHECK(d.indicators(2 * twin::ms_per_hour + 20000).pm25_ug_m3 == 40);
+  CHECK(d.indicators(2 * twin::ms_per_hour + 20001).pm25_ug_m3 == 50);
 }
 
 TEST_CASE("a view lists the district, its kinds sorted, and its counters") {
@@ -477,15 +492,26 @@ TEST_CASE("an alert fires above its threshold, keeps its start, and clears") {
   CHECK(d.active_alerts()[0].value == 55);
   CHECK(d.active_alerts()[0].since == 1000);
 
-  d.tick(61000);  // the 1 min window is (1 s, 61 s]: t = 1 s left, mean 50 is not above 50
-  CHECK(d.active_alerts().empty());
-  CHECK(d.indicators(61000).active_alerts == 0);
+  // The 1 min window at 61 s is (1 s, 61 s]: t = 1 s has left it, but sensor 20 is fresh (2 h),
+  // so its latest value is held: still (60 + 50) / 2.
+  d.tick(61000);
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].value == 55);
+  CHECK(d.active_alerts()[0].since == 1000);
 
-  apply(d, {r(21, 70000, 90)}, 70000);
+  // At 62 s the window (2 s, 62 s] holds sensor 20's 30 and sensor 21's held 50: 40 clears.
+  apply(d, {r(20, 62000, 30)}, 62000);
+  CHECK(d.active_alerts().empty());
+  CHECK(d.indicators(62000).active_alerts == 0);
+
+  apply(d, {r(21, 70000, 90)}, 70000);  // (30 + 90) / 2 = 60
   REQUIRE(d.active_alerts().size() == 1);
   CHECK(d.active_alerts()[0].since == 70000);
-  CHECK(d.active_alerts()[0].value == 90);
-  d.tick(200000);  // no data in the window: no value, not firing
+  CHECK(d.active_alerts()[0].value == 60);
+  d.tick(200000);  // no reading in the window: both latest values held
+  REQUIRE(d.active_alerts().size() == 1);
+  CHECK(d.active_alerts()[0].value == 60);
+  d.tick(2 * twin::ms_per_hour + 70001);  // both stale: no value, not firing
   CHECK(d.active_alerts().empty());
 }
 
@@ -532,8 +558,10 @@ TEST_CASE("latest-window alerts, below thresholds, and rules of other districts"
   CHECK(a.active_alerts()[0].rule == "co2-latest");
   CHECK(a.active_alerts()[0].since == 1000);
 
-  // The co2 reading goes stale: the latest aggregate has no value.
-  a.tick(1000 + 5 * minute + 1);
+  // The co2 reading goes stale (2 x the 5 min cadence of co2): the latest aggregate has no value.
+  a.tick(1000 + 10 * minute);
+  REQUIRE(a.active_alerts().size() == 1);
+  a.tick(1000 + 10 * minute + 1);
   CHECK(a.active_alerts().empty());
 
   // The "b-only" rule never shows in district a, even with pm25 above its threshold.
@@ -655,12 +683,18 @@ TEST_CASE("a rolling window gives the same stats whatever order its readings arr
     if (i != j) zigzag.push_back(all[j]);
   }
   auto reference = [&](time_ms now, time_ms window_ms) {
-    // The window covers (e - W, e] with e = now rounded up to a bucket end.
-    const time_ms e = (now + bucket_ms - 1) / bucket_ms * bucket_ms;  // now >= 0 here
+    // The window covers (floor(now - W), ceil(now)], to multiples of the bucket.
+    auto floor_b = [&](time_ms x) {
+      time_ms q = x / bucket_ms;
+      if (x % bucket_ms != 0 && x < 0) --q;
+      return q * bucket_ms;
+    };
+    const time_ms s = floor_b(now - window_ms);
+    const time_ms e = floor_b(now + bucket_ms - 1);
     twin::window_stats w;
     double sum = 0;
     for (auto [t, v] : all) {
-      if (t <= e - window_ms || t > e) continue;
+      if (t <= s || t > e) continue;
       w.min = w.count == 0 ? v : std::min(w.min, v);
       w.max = w.count == 0 ? v : std::max(w.max, v);
       ++w.count;

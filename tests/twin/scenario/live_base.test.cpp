@@ -19,6 +19,7 @@
 namespace {
 
 using twin::live_snapshot;
+using twin::ms_per_hour;
 using twin::ms_per_minute;
 
 constexpr twin::time_ms now = 1'700'000'000'000;
@@ -95,7 +96,7 @@ TEST_CASE("live base: capacities cut, floored, kept, and stale observations igno
       {"b", 6, 100, now - 60'000},               // t/t0 = 10: 100 / 60^(1/4) = 35.93 < floor 50
       {"c", 60, 900, now},                       // free flow: unchanged
       {"d", 50, 3000, now},                      // c_live = 3000 / (0.2/0.15)^(1/4) = 2791.8
-      {"e", 30, 800, now - 16 * ms_per_minute},  // stale: older than 15 min
+      {"e", 30, 800, now - 16 * ms_per_minute},  // stale: older than 2 x 5 min
   });
   auto live = apply(city, s);
   const auto& r = live.report;
@@ -267,14 +268,44 @@ TEST_CASE("live base: fresh means of the environment sensors, directions as unit
                {"p2", sensor_kind::pm25, "mid", true, 40, now},
                {"p3", sensor_kind::pm25, "mid", false, twin::no_value, 0},
                {"s1", sensor_kind::wind_speed, "mid", true, 3, now - 30 * ms_per_minute}};
-  const auto window = 15 * ms_per_minute;
-  auto dir = twin::fresh_mean(s, sensor_kind::wind_direction, window);
+  const auto city = line_city();
+  const auto window = 15 * ms_per_minute;  // one bound for every sensor
+  auto dir = twin::fresh_mean(s, sensor_kind::wind_direction, city, window);
   REQUIRE(dir.has_value());
   CHECK(std::min(*dir, 360 - *dir) < 1e-9);  // north, not 180 (w3 is stale)
-  CHECK(twin::fresh_mean(s, sensor_kind::pm25, window) == 30.0);
-  CHECK_FALSE(twin::fresh_mean(s, sensor_kind::wind_speed, window).has_value());
-  CHECK_FALSE(twin::fresh_mean(s, sensor_kind::no2, window).has_value());
-  CHECK(twin::fresh_mean(s, sensor_kind::wind_speed, 60 * ms_per_minute) == 3.0);
+  CHECK(twin::fresh_mean(s, sensor_kind::pm25, city, window) == 30.0);
+  CHECK_FALSE(twin::fresh_mean(s, sensor_kind::wind_speed, city, window).has_value());
+  CHECK_FALSE(twin::fresh_mean(s, sensor_kind::no2, city, window).has_value());
+  CHECK(twin::fresh_mean(s, sensor_kind::wind_speed, city, 60 * ms_per_minute) == 3.0);
+}
+
+TEST_CASE("live base: without a bound for all, each sensor is fresh within 2 x its cadence") {
+  // The node's rule: wind sensors report every 10 min (stale beyond 20 min), PM2.5 stations every
+  // hour (stale beyond 2 h). Sensors the bundle does not know get their kind's bound.
+  live_snapshot s = snapshot({});
+  using twin::sensor_kind;
+  const auto city = line_city();
+  s.sensors = {{"p1", sensor_kind::pm25, "mid", true, 20, now - 2 * ms_per_hour},
+               {"p2", sensor_kind::pm25, "mid", true, 40, now - 2 * ms_per_hour - 1},
+               {"s1", sensor_kind::wind_speed, "mid", true, 3, now - 20 * ms_per_minute},
+               {"s2", sensor_kind::wind_speed, "mid", true, 5, now - 20 * ms_per_minute - 1}};
+  CHECK(twin::fresh_mean(s, sensor_kind::pm25, city, std::nullopt) == 20.0);
+  CHECK(twin::fresh_mean(s, sensor_kind::wind_speed, city, std::nullopt) == 3.0);
+  // The bundle's own sensor `wind-1` (wind_direction) with a cadence of its own: 1 h, so 2 h.
+  auto own = city;
+  own.sensors[0].cadence_ms = ms_per_hour;
+  own.index();
+  s.sensors = {
+      {own.sensors[0].key, sensor_kind::wind_direction, "mid", true, 90, now - 2 * ms_per_hour}};
+  CHECK(twin::fresh_mean(s, sensor_kind::wind_direction, own, std::nullopt) == 90.0);
+  CHECK_FALSE(twin::fresh_mean(s, sensor_kind::wind_direction, city, std::nullopt).has_value());
+  s.sensors[0].time -= 1;
+  CHECK_FALSE(twin::fresh_mean(s, sensor_kind::wind_direction, own, std::nullopt).has_value());
+  // A link without traffic sensors: the traffic_speed kind's 2 x 5 min.
+  auto bounds = twin::live_link_stale_after_ms(city, std::nullopt);
+  REQUIRE(bounds.size() == city.links.size());
+  CHECK(bounds[0] == 10 * ms_per_minute);
+  CHECK(twin::live_link_stale_after_ms(city, 7 * ms_per_minute)[0] == 7 * ms_per_minute);
 }
 
 TEST_CASE(

@@ -457,7 +457,8 @@ variants:
   CHECK(j["live_base"]["demand"]["links"] == 2);
   const auto table = twin::comparison_table(s, r);
   CHECK(table.find("Live base: tcp://127.0.0.1:7101 as of 2023-11-14T22:13:20.000Z: 2 links "
-                   "observed, 0 stale (older than 15 min), 1 capacities cut") != std::string::npos);
+                   "observed, 0 stale (older than 2 cadences), 1 capacities cut") !=
+        std::string::npos);
   CHECK(table.find("demand factor 1.1000 on 2 links") != std::string::npos);
   const auto prom = twin::metrics_text(s, r);
   CHECK(prom.find("citytwin_scenario_live_capacities_cut{scenario=\"live\"} 1\n") !=
