@@ -27,7 +27,7 @@ constexpr auto tables = make_tables();
 
 }  // namespace
 
-std::uint32_t crc32c(std::span<const std::byte> bytes, std::uint32_t crc) {
+std::uint32_t crc32c_tables(std::span<const std::byte> bytes, std::uint32_t crc) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   std::size_t n = bytes.size();
   std::uint32_t c = ~crc;
@@ -49,6 +49,47 @@ std::uint32_t crc32c(std::span<const std::byte> bytes, std::uint32_t crc) {
   }
   while (n-- > 0) c = (c >> 8) ^ tables[0][(c ^ *p++) & 0xFF];
   return ~c;
+}
+
+#if defined(__x86_64__)
+
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_instruction(std::span<const std::byte> bytes,
+                                                                   std::uint32_t crc) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t n = bytes.size();
+  std::uint64_t c = ~crc;
+  while (n >= 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, p, 8);
+    c = __builtin_ia32_crc32di(c, word);
+    p += 8;
+    n -= 8;
+  }
+  auto c32 = static_cast<std::uint32_t>(c);
+  while (n-- > 0) c32 = __builtin_ia32_crc32qi(c32, *p++);
+  return ~c32;
+}
+
+bool crc32c_instruction_available() {
+  static const bool available = __builtin_cpu_supports("sse4.2");
+  return available;
+}
+
+#else
+
+std::uint32_t crc32c_instruction(std::span<const std::byte> bytes, std::uint32_t crc) {
+  return crc32c_tables(bytes, crc);
+}
+
+bool crc32c_instruction_available() {
+  return false;
+}
+
+#endif
+
+std::uint32_t crc32c(std::span<const std::byte> bytes, std::uint32_t crc) {
+  return crc32c_instruction_available() ? crc32c_instruction(bytes, crc)
+                                        : crc32c_tables(bytes, crc);
 }
 
 }  // namespace cluster

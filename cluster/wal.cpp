@@ -164,7 +164,9 @@ twin::expected<scan_result, storage_error> scan_segments(const std::filesystem::
   auto& rep = r.report;
   rep.segments = r.segments.size();
   if (!r.segments.empty()) rep.next_lsn = r.segments.front().first_lsn;
-  std::vector<std::byte> buf;
+  // One buffer for every segment read, grown as needed and never zero-filled.
+  std::unique_ptr<std::byte[]> buf;
+  std::size_t buf_bytes = 0;
   for (std::size_t i = 0; i < r.segments.size(); ++i) {
     const auto& seg = r.segments[i];
     const bool last = i + 1 == r.segments.size();
@@ -190,15 +192,18 @@ twin::expected<scan_result, storage_error> scan_segments(const std::filesystem::
       return twin::unexpected(sys_error("cannot stat", seg.path, e));
     }
     const auto size = static_cast<std::size_t>(st.st_size);
-    buf.resize(size);
-    if (!read_all(fd, buf.data(), size)) {
+    if (size > buf_bytes) {
+      buf_bytes = std::max(size, 2 * buf_bytes);
+      buf.reset(new std::byte[buf_bytes]);
+    }
+    if (!read_all(fd, buf.get(), size)) {
       const int e = errno;
       ::close(fd);
       return twin::unexpected(sys_error("cannot read", seg.path, e));
     }
     ::close(fd);
     rep.bytes_read += size;
-    const std::byte* b = buf.data();
+    const std::byte* b = buf.get();
 
     // A bad place: the torn tail of the last segment, or corruption anywhere else.
     auto bad = [&](std::uint64_t offset, const std::string& why) -> std::optional<storage_error> {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "skip.hpp"
+
 namespace {
 
 std::span<const std::byte> bytes(const std::string& s) {
@@ -41,7 +43,7 @@ TEST_CASE("crc32c: the iSCSI test vectors of RFC 3720") {
   CHECK(cluster::crc32c(v) == 0x113FDB5Cu);
 }
 
-TEST_CASE("crc32c: equals the bitwise definition at every length and alignment, and continues") {
+TEST_CASE("crc32c: the tables and the instruction equal the bitwise definition, and continue") {
   std::vector<std::byte> data(300);
   std::uint32_t x = 12345;
   for (auto& b : data) {
@@ -52,10 +54,21 @@ TEST_CASE("crc32c: equals the bitwise definition at every length and alignment, 
   for (std::size_t start = 0; start < 9; ++start)
     for (std::size_t len = 0; start + len <= data.size(); ++len) {
       const std::span<const std::byte> s(data.data() + start, len);
-      if (cluster::crc32c(s) != crc32c_bitwise(s)) ++mismatches;
-      const std::size_t half = len / 3;
-      if (cluster::crc32c(s.subspan(half), cluster::crc32c(s.first(half))) != crc32c_bitwise(s))
+      const std::uint32_t expected = crc32c_bitwise(s);
+      const std::size_t third = len / 3;
+      if (cluster::crc32c(s) != expected) ++mismatches;
+      if (cluster::crc32c_tables(s) != expected) ++mismatches;
+      if (cluster::crc32c_tables(s.subspan(third), cluster::crc32c_tables(s.first(third))) !=
+          expected)
         ++mismatches;
+      if (cluster::crc32c_instruction_available()) {
+        if (cluster::crc32c_instruction(s) != expected) ++mismatches;
+        if (cluster::crc32c_instruction(s.subspan(third),
+                                        cluster::crc32c_instruction(s.first(third))) != expected)
+          ++mismatches;
+      }
     }
   CHECK(mismatches == 0);
+  if (!cluster::crc32c_instruction_available())
+    testkit::skip("crc32c with the crc32 instruction", "the processor has no SSE 4.2");
 }
