@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -107,22 +108,30 @@ bool write_all(int fd, std::uint64_t offset, iovec* iov, int count) {
   return true;
 }
 
-bool read_all(int fd, std::byte* out, std::size_t bytes) {
-  std::size_t done = 0;
-  while (done < bytes) {
-    const ssize_t n = ::pread(fd, out + done, bytes - done, static_cast<off_t>(done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    if (n == 0) {
-      errno = EIO;  // the file shrank under us
-      return false;
-    }
-    done += static_cast<std::size_t>(n);
+// A segment mapped read-only for the scan: checksums read the page cache, no copy. The node's
+// data directory lock keeps a writer from truncating it meanwhile (which would fault).
+class mapped_segment {
+ public:
+  mapped_segment(int fd, std::size_t size) : size_(size) {
+    if (size_ == 0) return;
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) return;
+    ::madvise(p, size_, MADV_SEQUENTIAL);
+    data_ = static_cast<const std::byte*>(p);
   }
-  return true;
-}
+  ~mapped_segment() {
+    if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+  }
+  mapped_segment(const mapped_segment&) = delete;
+  mapped_segment& operator=(const mapped_segment&) = delete;
+
+  bool failed() const { return size_ > 0 && data_ == nullptr; }
+  const std::byte* data() const { return data_; }
+
+ private:
+  std::size_t size_;
+  const std::byte* data_ = nullptr;
+};
 
 struct segment_on_disk {
   std::uint64_t first_lsn;
@@ -164,9 +173,6 @@ twin::expected<scan_result, storage_error> scan_segments(const std::filesystem::
   auto& rep = r.report;
   rep.segments = r.segments.size();
   if (!r.segments.empty()) rep.next_lsn = r.segments.front().first_lsn;
-  // One buffer for every segment read, grown as needed and never zero-filled.
-  std::unique_ptr<std::byte[]> buf;
-  std::size_t buf_bytes = 0;
   for (std::size_t i = 0; i < r.segments.size(); ++i) {
     const auto& seg = r.segments[i];
     const bool last = i + 1 == r.segments.size();
@@ -192,18 +198,12 @@ twin::expected<scan_result, storage_error> scan_segments(const std::filesystem::
       return twin::unexpected(sys_error("cannot stat", seg.path, e));
     }
     const auto size = static_cast<std::size_t>(st.st_size);
-    if (size > buf_bytes) {
-      buf_bytes = std::max(size, 2 * buf_bytes);
-      buf.reset(new std::byte[buf_bytes]);
-    }
-    if (!read_all(fd, buf.get(), size)) {
-      const int e = errno;
-      ::close(fd);
-      return twin::unexpected(sys_error("cannot read", seg.path, e));
-    }
+    const mapped_segment mapped(fd, size);
+    const int map_errno = errno;
     ::close(fd);
+    if (mapped.failed()) return twin::unexpected(sys_error("cannot map", seg.path, map_errno));
     rep.bytes_read += size;
-    const std::byte* b = buf.get();
+    const std::byte* b = mapped.data();
 
     // A bad place: the torn tail of the last segment, or corruption anywhere else.
     auto bad = [&](std::uint64_t offset, const std::string& why) -> std::optional<storage_error> {
