@@ -351,9 +351,18 @@ twin::expected<opened, storage_error> writer::open(const std::filesystem::path& 
     struct stat st {};
     if (::fstat(fd, &st) != 0) return twin::unexpected(sys_error("cannot stat", path, errno));
     w->end_ = static_cast<std::uint64_t>(st.st_size);
-    // What an earlier run wrote may not be on disk yet: sync it before calling it durable.
-    if (w->opts_.group_commit && ::fdatasync(fd) != 0)
-      return twin::unexpected(sys_error("cannot sync", path, errno));
+  }
+  if (w->opts_.group_commit) {
+    // What an earlier run wrote (in `process` mode, or before a crash) may not be on disk yet:
+    // sync every segment before calling any of it durable.
+    for (const auto& seg : w->segments_) {
+      const int fd = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return twin::unexpected(sys_error("cannot open", seg.path, errno));
+      const int synced = ::fdatasync(fd);
+      const int e = errno;
+      ::close(fd);
+      if (synced != 0) return twin::unexpected(sys_error("cannot sync", seg.path, e));
+    }
   }
   if (w->opts_.group_commit && ::fsync(dir_fd) != 0)
     return twin::unexpected(sys_error("cannot sync", log_dir, errno));

@@ -93,7 +93,8 @@ struct options {
   // publishes the durable LSN. Without it (`process` durability) nothing is synced.
   bool group_commit = false;
   // Called on the syncer thread after every commit (and once on a failure). Must not block for
-  // long: it delays the next commit, never the appends.
+  // long: it delays the next commit, never the appends. What it calls must outlive the writer:
+  // the writer's destructor makes what was written durable and reports it first.
   std::function<void(const commit_state&)> on_commit;
 };
 
