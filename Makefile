@@ -31,15 +31,16 @@ demo: build
 
 # The benchmarks (figures beside references measured in the same run, the assignment's beside
 # published figures), built for Release in a tree of their own: ingest, traffic assignment,
-# dispersion grid.
+# dispersion grid, write-ahead log.
 BENCH_DIR ?= build-release
-BENCHES = citytwin_bench_ingest citytwin_bench_assign citytwin_bench_dispersion
+BENCHES = citytwin_bench_ingest citytwin_bench_assign citytwin_bench_dispersion citytwin_bench_wal
 bench: deps
 	$(MAKE) $(BENCH_DIR)/build.ninja BUILD_DIR=$(BENCH_DIR) BUILD_TYPE=Release
 	cmake --build $(BENCH_DIR) -j $(JOBS) --target $(BENCHES)
 	$(BENCH_DIR)/bench/citytwin_bench_ingest
 	$(BENCH_DIR)/bench/citytwin_bench_assign --repeat 5
 	$(BENCH_DIR)/bench/citytwin_bench_dispersion
+	$(BENCH_DIR)/bench/citytwin_bench_wal
 
 # An ASan + UBSan build and test run in its own build tree.
 asan:
