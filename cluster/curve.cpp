@@ -2,9 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <zmq.h>
 #include <algorithm>
 #include <fstream>
-#include <zmq.h>
 
 namespace cluster {
 
@@ -93,10 +93,10 @@ twin::expected<std::monostate, std::string> write_curve_key_pair(
       if (std::filesystem::exists(p, ec))
         return twin::unexpected{p.string() + " exists: not replaced (--force replaces it)"};
   }
-  if (auto r = write_file(secret,
-                          "# CURVE secret key of citytwin: keep it to this machine\n" +
-                              keys.secret_z85 + "\n",
-                          0600, force);
+  if (auto r = write_file(
+          secret,
+          "# CURVE secret key of citytwin: keep it to this machine\n" + keys.secret_z85 + "\n",
+          0600, force);
       !r)
     return r;
   return write_file(pub, "# CURVE public key of citytwin\n" + keys.public_z85 + "\n", 0644, force);
@@ -142,7 +142,8 @@ twin::expected<std::optional<curve_client_keys>, std::string> curve_client_keys_
     const std::string& server_key, const std::string& secret_file) {
   if (server_key.empty() && secret_file.empty()) return std::optional<curve_client_keys>{};
   if (server_key.empty())
-    return twin::unexpected{std::string("--curve-secret needs --curve-server-key (the node's key)")};
+    return twin::unexpected{
+        std::string("--curve-secret needs --curve-server-key (the node's key)")};
   curve_client_keys keys;
   auto server = curve_key_from_argument(server_key);
   if (!server) return twin::unexpected{"--curve-server-key: " + server.error()};

@@ -38,9 +38,8 @@ twin::expected<std::string, std::string> curve_public_of(const std::string& secr
 
 // Writes BASENAME.key (the secret key, mode 0600) and BASENAME.pub (the public key), each a
 // comment line and the key. Refuses to replace an existing file unless `force`.
-twin::expected<std::monostate, std::string> write_curve_key_pair(const std::filesystem::path& basename,
-                                                             const curve_key_pair& keys,
-                                                             bool force);
+twin::expected<std::monostate, std::string> write_curve_key_pair(
+    const std::filesystem::path& basename, const curve_key_pair& keys, bool force);
 
 // The keys of a key file: one Z85 key per line; blank lines and `#` comments are skipped. Errors
 // name the file and the line ("clients.txt:3: not a CURVE key ...").

@@ -36,10 +36,9 @@ twin::expected<View, std::string> ask(cluster::query_client& client, const std::
 
 }  // namespace
 
-twin::expected<twin::live_snapshot, std::string> fetch_live_snapshot(const std::string& address,
-                                                                     const twin::city& bundle,
-                                                                     int timeout_ms,
-                                                                     std::optional<curve_client_keys> curve) {
+twin::expected<twin::live_snapshot, std::string> fetch_live_snapshot(
+    const std::string& address, const twin::city& bundle, int timeout_ms,
+    std::optional<curve_client_keys> curve) {
   const auto deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
   cluster::query_client client;
   if (auto c = client.connect(address, std::move(curve)); !c) return twin::unexpected{c.error()};

@@ -43,8 +43,7 @@ twin::expected<twin::query_reply, std::string> query_client::ask(const twin::que
   const auto deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
   const auto timed_out = [&] {
     return twin::unexpected{"no reply from " + endpoint_ + " within " + std::to_string(timeout_ms) +
-                            " ms" +
-                            timeout_hint()};
+                            " ms" + timeout_hint()};
   };
   if (!dealer_->socket.send(out, zmq::send_flags::dontwait)) return timed_out();
   zmq::message_t in;

@@ -55,9 +55,9 @@ twin::expected<std::string, std::string> bind_router(zmq::context_t& context, zm
     if (options.curve) {
       TWIN_CHECK(options.curve->allowed != nullptr);
       bind_curve(context, socket, zap, *options.curve);
-      if (zmq_socket_monitor(socket.handle(), handshakes_endpoint,
-                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
+      if (zmq_socket_monitor(
+              socket.handle(), handshakes_endpoint,
+              ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
         throw zmq::error_t();
       handshakes = zmq::socket_t(context, zmq::socket_type::pair);
       handshakes.set(zmq::sockopt::linger, 0);
@@ -196,7 +196,7 @@ void router_server::answer_zap() {
     request.clear();
     zmq::message_t part;
     if (!im.zap.recv(part, zmq::recv_flags::dontwait)) return;
-    for (bool more = part.more(); ; more = part.more()) {
+    for (bool more = part.more();; more = part.more()) {
       request.push_back(std::move(part));
       if (!more) break;
       (void)im.zap.recv(part, zmq::recv_flags::none);
@@ -256,11 +256,10 @@ void router_server::read_handshake_events() {
       continue;
     }
     if (id != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) continue;
-    options_.curve_refusals->refused(value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
-                                         ? curve_refusal::mechanism
-                                     : value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
-                                         ? curve_refusal::crypto
-                                         : curve_refusal::protocol);
+    options_.curve_refusals->refused(
+        value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? curve_refusal::mechanism
+        : value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC    ? curve_refusal::crypto
+                                                            : curve_refusal::protocol);
   }
 }
 

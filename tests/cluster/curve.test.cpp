@@ -178,17 +178,19 @@ TEST_CASE("a key file error names the file and the line") {
                                "# gateways\n\n" + k.public_z85 + "\n  not-a-key  \n");
   auto keys = cluster::read_curve_keys(path);
   REQUIRE(!keys.has_value());
-  CHECK(keys.error() == path.string() + ":4: not a CURVE key (40 characters of Z85), got 9 characters");
+  CHECK(keys.error() ==
+        path.string() + ":4: not a CURVE key (40 characters of Z85), got 9 characters");
 
   // A 40-character line with a character outside Z85.
-  const auto quoted = write_text(curve_dir() / "bad" / "quoted.pub",
-                                 "\"" + k.public_z85.substr(1) + "\n");
+  const auto quoted =
+      write_text(curve_dir() / "bad" / "quoted.pub", "\"" + k.public_z85.substr(1) + "\n");
   CHECK(cluster::read_curve_key(quoted).error() ==
         quoted.string() + ":1: not a CURVE key (40 characters of Z85), got 40 characters");
 
-  const auto two = write_text(curve_dir() / "bad" / "two.key", k.secret_z85 + "\n" +
-                                                                   k.public_z85 + "\n");
-  CHECK(cluster::read_curve_key(two).error() == two.string() + ": holds 2 keys, a key file holds one");
+  const auto two =
+      write_text(curve_dir() / "bad" / "two.key", k.secret_z85 + "\n" + k.public_z85 + "\n");
+  CHECK(cluster::read_curve_key(two).error() ==
+        two.string() + ": holds 2 keys, a key file holds one");
   CHECK(cluster::read_curve_key(curve_dir() / "bad" / "missing.key").error() ==
         "cannot read " + (curve_dir() / "bad" / "missing.key").string());
 }
@@ -226,7 +228,8 @@ TEST_CASE("an allow-list is a file of keys with comments, or a folder of .pub fi
 
   write_text(dir / "gw3.pub", "garbage\n");
   CHECK(cluster::curve_allow_list::read(dir).error() ==
-        (dir / "gw3.pub").string() + ":1: not a CURVE key (40 characters of Z85), got 7 characters");
+        (dir / "gw3.pub").string() +
+            ":1: not a CURVE key (40 characters of Z85), got 7 characters");
 }
 
 TEST_CASE("a client's CURVE flags: none is plain, a key inline or from its file") {
@@ -293,9 +296,8 @@ TEST_CASE("a CURVE ingest server acks an allowed client and refuses unknown and 
   CHECK(keys.refusals.wait_for_plain());
   auto plain_flushed = plain.flush(300);
   REQUIRE(!plain_flushed.has_value());
-  CHECK(plain_flushed.error().message ==
-        "1 batches still unacked by " + *endpoint + " after 300 ms" +
-            cluster::curve_timeout_hint(false));
+  CHECK(plain_flushed.error().message == "1 batches still unacked by " + *endpoint +
+                                             " after 300 ms" + cluster::curve_timeout_hint(false));
 
   // Nothing of theirs reached the node. A client refused for its key does not retry (ZeroMQ
   // gives up a connection after an authentication failure): one refusal.
