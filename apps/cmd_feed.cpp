@@ -11,6 +11,7 @@
 
 #include "apps/commands.hpp"
 #include "apps/signals.hpp"
+#include "cluster/curve.hpp"
 #include "node/feed_driver.hpp"
 
 namespace apps {
@@ -26,6 +27,7 @@ struct feed_flags {
   double replay_utc_offset_h = 0;
   bool json = false;
   bool quiet = false;
+  curve_client_flags curve;
 };
 
 int fail(const std::string& message, int code = 1) {
@@ -95,6 +97,9 @@ int run_feed_command(feed_flags& f) {
   config.replay_utc_offset_minutes =
       static_cast<std::int32_t>(std::lround(f.replay_utc_offset_h * 60));
   if (!config.session) config.session.reset();
+  auto curve = cluster::curve_client_keys_from(f.curve.server_key, f.curve.secret);
+  if (!curve) return fail(curve.error(), 2);
+  config.curve = std::move(*curve);
   if (config.gateway_id == 0) config.gateway_id = static_cast<std::uint64_t>(getpid());
   if (!config.replay && config.count == 0 && config.seconds == 0)
     std::cerr << "citytwin feed: synthetic stream without --count or --seconds; Ctrl-C stops it\n";
@@ -152,6 +157,7 @@ command add_feed_command(CLI::App& app) {
                   "wait this long for the last acks (default 60000)");
   cmd->add_flag("--json", f->json, "print the summary as JSON");
   cmd->add_flag("--quiet", f->quiet, "no progress lines");
+  add_curve_client_flags(cmd, f->curve);
   return {cmd, [f] { return run_feed_command(*f); }};
 }
 

@@ -28,6 +28,8 @@ struct node_flags {
   std::string stale_after;
   std::string lateness;
   std::string ready_file;
+  std::string curve_secret;
+  std::string curve_allow;
 };
 
 void add_node_flags(CLI::App* cmd, node_flags& f) {
@@ -35,7 +37,7 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
                   "city bundle folder (city.yaml and its data files); or `city:` in --config");
   cmd->add_option("--config", f.config_file,
                   "node YAML (keys: city, ingest, query, metrics, threads, max_age, max_future, "
-                  "stale_after, lateness); flags override it");
+                  "stale_after, lateness, curve_secret, curve_allow); flags override it");
   cmd->add_option("--ingest", f.ingest, "ingest socket to bind (default tcp://127.0.0.1:7100)");
   cmd->add_option("--query", f.query, "query socket to bind (default tcp://127.0.0.1:7101)");
   cmd->add_option("--metrics", f.metrics, "HOST:PORT serving /metrics (default 127.0.0.1:9464)");
@@ -50,6 +52,12 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
                   "are refused too_late (default 1h, the longest window)");
   cmd->add_option("--ready-file", f.ready_file,
                   "once listening, write the bound addresses here as JSON");
+  cmd->add_option("--curve-secret", f.curve_secret,
+                  "the node's CURVE secret key file (citytwin keygen): the ingest and query "
+                  "sockets then require CURVE; without it they are plain TCP");
+  cmd->add_option("--curve-allow", f.curve_allow,
+                  "client public keys let in: a file (one Z85 key a line, # comments) or a "
+                  "folder of *.pub files; SIGHUP re-reads it");
 }
 
 // The settings before the durations are parsed: the defaults, then the file, then the flags.
@@ -73,6 +81,8 @@ void apply_file(const node::node_config_file& file, node_settings& s) {
   text(file.max_future, s.max_future);
   text(file.stale_after, s.stale_after);
   text(file.lateness, s.lateness);
+  text(file.curve_secret, s.config.curve_secret_file);
+  text(file.curve_allow, s.config.curve_allow);
 }
 
 void apply_flags(const node_flags& f, node_settings& s) {
@@ -87,6 +97,8 @@ void apply_flags(const node_flags& f, node_settings& s) {
   text(f.max_future, s.max_future);
   text(f.stale_after, s.stale_after);
   text(f.lateness, s.lateness);
+  text(f.curve_secret, s.config.curve_secret_file);
+  text(f.curve_allow, s.config.curve_allow);
 }
 
 // Builds the node configuration: defaults, then the YAML file, then flags.
@@ -127,6 +139,8 @@ int fail(const std::string& message, int code = 1) {
 }
 
 int run_node(node_flags& f) {
+  // Before any thread starts: SIGHUP then reaches only the wait below.
+  block_reload_signal();
   auto config = make_node_config(f);
   if (!config) return fail(config.error(), 2);
   auto city = load_city_bundle(f.city);
@@ -140,11 +154,20 @@ int run_node(node_flags& f) {
             << "  ingest  " << (*host)->ingest_endpoint() << "\n"
             << "  query   " << (*host)->query_endpoint() << "\n"
             << "  metrics http://" << (*host)->metrics_address() << "/metrics\n"
+            << "  security: " << (*host)->security_summary() << "\n"
             << "Ctrl-C stops the node." << std::endl;
   if (!f.ready_file.empty()) {
     if (auto r = (*host)->write_ready_file(f.ready_file); !r) return fail(r.error());
   }
   while (!wait_for_termination(std::chrono::milliseconds(500))) {
+    if (!take_reload_request()) continue;
+    // A bad list leaves the old one in force: the node keeps running.
+    if (auto n = (*host)->reload_allow_list())
+      std::cout << "citytwin node: allow-list reloaded: " << *n << " client key"
+                << (*n == 1 ? "" : "s") << " allowed" << std::endl;
+    else
+      std::cerr << "citytwin: allow-list not reloaded, the old one stays: " << n.error()
+                << std::endl;
   }
   // From here on every batch is refused `stopping`; those in flight finish first.
   const char* signal_name = termination_signal() == SIGINT ? "SIGINT" : "SIGTERM";

@@ -8,6 +8,7 @@
 
 #include "apps/commands.hpp"
 #include "apps/render.hpp"
+#include "cluster/curve.hpp"
 #include "cluster/query_client.hpp"
 
 namespace apps {
@@ -19,6 +20,7 @@ struct query_flags {
   std::vector<std::string> what;
   bool json = false;
   int timeout_ms = 5000;
+  curve_client_flags curve;
 };
 
 int fail(const std::string& message, int code = 1) {
@@ -38,8 +40,10 @@ int run_query(const query_flags& f) {
   } else {
     return fail("usage: citytwin query --node ADDR (city | district ID | sensor ID) [--json]", 2);
   }
+  auto curve = cluster::curve_client_keys_from(f.curve.server_key, f.curve.secret);
+  if (!curve) return fail(curve.error(), 2);
   cluster::query_client client;
-  if (auto c = client.connect(f.node); !c) return fail(c.error());
+  if (auto c = client.connect(f.node, std::move(*curve)); !c) return fail(c.error());
   auto reply = client.ask(request, f.timeout_ms);
   if (!reply) return fail(reply.error());
   if (f.json)
@@ -58,6 +62,7 @@ command add_query_command(CLI::App& app) {
   cmd->add_option("what", f->what, "city | district ID | sensor ID");
   cmd->add_flag("--json", f->json, "JSON for scripts");
   cmd->add_option("--timeout-ms", f->timeout_ms, "give up after this long (default 5000)");
+  add_curve_client_flags(cmd, f->curve);
   return {cmd, [f] { return run_query(*f); }};
 }
 

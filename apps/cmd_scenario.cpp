@@ -8,6 +8,7 @@
 
 #include "actors/compute_system.hpp"
 #include "apps/commands.hpp"
+#include "cluster/curve.hpp"
 #include "cluster/live_fetch.hpp"
 #include "twin/report/report.hpp"
 #include "twin/scenario/scenario.hpp"
@@ -26,6 +27,7 @@ struct scenario_flags {
   bool json = false;
   std::string node;  // a live base: overrides the file's base.node
   int node_timeout_ms = live_fetch_timeout_ms;
+  curve_client_flags curve;
 };
 
 int fail(const std::string& message, int code) {
@@ -42,7 +44,10 @@ int run(const scenario_flags& f) {
   if (!s) return fail(s.error().to_string(), 2);
   if (!f.node.empty()) s->spec.base_node = f.node;
   if (!s->spec.base_node.empty()) {
-    auto live = fetch_live_snapshot(s->spec.base_node, s->base, f.node_timeout_ms);
+    auto curve = cluster::curve_client_keys_from(f.curve.server_key, f.curve.secret);
+    if (!curve) return fail(curve.error(), 2);
+    auto live =
+        fetch_live_snapshot(s->spec.base_node, s->base, f.node_timeout_ms, std::move(*curve));
     if (!live) return fail("live base: " + live.error(), 1);
     if (auto ok = twin::attach_live_base(*s, std::move(*live)); !ok)
       return fail(ok.error().message, 1);
@@ -86,6 +91,7 @@ command add_scenario_command(CLI::App& app) {
                       "(instead of the file's base.node); the bundle still gives the network");
   run_cmd->add_option("--node-timeout-ms", f->node_timeout_ms,
                       "time allowed for reading the node's live state (default 5000)");
+  add_curve_client_flags(run_cmd, f->curve);
   // require_subcommand(1): `run` is the only one.
   return {cmd, [f] { return run(*f); }};
 }

@@ -14,9 +14,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "citytwin 0.1.0");
   const std::vector<apps::command> commands{
-      apps::add_node_command(app),     apps::add_feed_command(app), apps::add_query_command(app),
-      apps::add_demo_command(app),     apps::add_city_command(app), apps::add_assign_command(app),
-      apps::add_scenario_command(app), apps::add_plume_command(app)};
+      apps::add_node_command(app),     apps::add_feed_command(app),  apps::add_query_command(app),
+      apps::add_demo_command(app),     apps::add_city_command(app),  apps::add_assign_command(app),
+      apps::add_scenario_command(app), apps::add_plume_command(app), apps::add_keygen_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

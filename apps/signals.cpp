@@ -11,12 +11,15 @@ namespace apps {
 namespace {
 std::atomic<bool> terminated{false};
 std::atomic<int> signal_received{0};
+std::atomic<bool> reload_blocked{false};
+std::atomic<bool> reload_requested{false};
 
 sigset_t termination_set() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  if (reload_blocked) sigaddset(&set, SIGHUP);
   return set;
 }
 }  // namespace
@@ -28,12 +31,25 @@ void block_termination_signals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
+void block_reload_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  reload_blocked = true;
+}
+
+bool take_reload_request() {
+  return reload_requested.exchange(false);
+}
+
 bool wait_for_termination(std::chrono::milliseconds timeout) {
   if (terminated) return true;
   auto set = termination_set();
   auto ms = timeout.count() < 0 ? 0 : timeout.count();
   timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
   int sig = sigtimedwait(&set, nullptr, &ts);
+  if (sig == SIGHUP) reload_requested = true;
   if (sig == SIGINT || sig == SIGTERM) {
     signal_received = sig;
     terminated = true;

@@ -3,6 +3,7 @@
 // Run by hand (`make bench`); `--quick` is a smoke test and asserts no speed.
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -10,11 +11,14 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <latch>
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +27,7 @@
 #include "bench/raw_transport.hpp"
 #include "bench/rss_sampler.hpp"
 #include "cluster/codec.hpp"
+#include "cluster/curve.hpp"
 #include "cluster/gateway.hpp"
 #include "node/node_host.hpp"
 #include "twin/city/bundle.hpp"
@@ -145,7 +150,8 @@ std::optional<twin::city_view> query_city(node::node_host& node) {
 ingest_result run_ingest(const twin::city_ptr& city, const node::node_config& config,
                          twin::time_ms clock_ms, std::uint32_t gateways,
                          const std::function<gateway_work(std::uint32_t)>& work_for,
-                         const std::atomic<std::uint64_t>& progress, bool sample_rss) {
+                         const std::atomic<std::uint64_t>& progress, bool sample_rss,
+                         const std::optional<cluster::curve_client_keys>& curve = {}) {
   ingest_result result;
   result.rss_before_node = bench::rss_bytes();
   twin::manual_clock clock(clock_ms);
@@ -167,6 +173,7 @@ ingest_result run_ingest(const twin::city_ptr& city, const node::node_config& co
       o.endpoint = node->ingest_endpoint();
       o.gateway_id = g + 1;
       o.unacked_max = config.inflight_per_gateway_max;
+      o.curve = curve;
       cluster::gateway gw(o);
       auto fail = [&](const std::string& why) {
         std::lock_guard lock(mutex);
@@ -227,19 +234,54 @@ node::node_config node_config_for(const bench_options& o, unsigned threads) {
   return c;
 }
 
-// Sends a pre-generated feed, gateway g sending plan.by_gateway[g].
+// The node's key files and the gateways' keys (all gateways share one allowed pair), in a
+// temporary folder removed when done.
+struct curve_bench_keys {
+  std::filesystem::path dir;
+  std::string secret_file;
+  std::string allow_file;
+  cluster::curve_client_keys client;
+  ~curve_bench_keys() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+std::unique_ptr<curve_bench_keys> make_curve_keys() {
+  auto k = std::make_unique<curve_bench_keys>();
+  k->dir = std::filesystem::temp_directory_path() /
+           ("citytwin-bench-curve-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(k->dir);
+  const auto node = cluster::curve_generate_key_pair();
+  k->client = {node.public_z85, cluster::curve_generate_key_pair()};
+  if (auto w = cluster::write_curve_key_pair(k->dir / "node", node, true); !w)
+    throw std::runtime_error(w.error());
+  k->secret_file = (k->dir / "node.key").string();
+  k->allow_file = (k->dir / "clients.txt").string();
+  std::ofstream(k->allow_file) << k->client.own.public_z85 << "\n";
+  return k;
+}
+
+// Sends a pre-generated feed, gateway g sending plan.by_gateway[g]; with `curve`, over CURVE.
 ingest_result run_feed(const twin::city_ptr& city, const bench::feed_plan& plan,
                        const bench_options& o, twin::time_ms clock_ms,
-                       std::atomic<std::uint64_t>& sent) {
+                       std::atomic<std::uint64_t>& sent, const curve_bench_keys* curve = nullptr) {
   const auto gateways = static_cast<std::uint32_t>(plan.by_gateway.size());
+  auto config = node_config_for(o, o.threads);
+  std::optional<cluster::curve_client_keys> client;
+  if (curve) {
+    config.curve_secret_file = curve->secret_file;
+    config.curve_allow = curve->allow_file;
+    client = curve->client;
+  }
   return run_ingest(
-      city, node_config_for(o, o.threads), clock_ms, gateways,
+      city, config, clock_ms, gateways,
       [&](std::uint32_t g) -> gateway_work {
         return [&, g](cluster::gateway& gw) {
           return send_all(gw, plan.by_gateway[g], o.batch, sent);
         };
       },
-      sent, false);
+      sent, false, client);
 }
 
 void print_ingest(const char* label, const ingest_result& r) {
@@ -329,6 +371,7 @@ std::optional<bench::raw_result> run_reference(const bench::feed_plan& plan,
 struct end_to_end_result {
   ingest_result synthetic;
   ingest_result macau;
+  ingest_result macau_curve;
 };
 
 // [2] End to end, the synthetic city's feed (released once sent) then the Macau bundle's.
@@ -351,7 +394,17 @@ end_to_end_result run_end_to_end(const twin::city_ptr& synthetic, bench::feed_pl
               macau->districts.size(), macau->sensors.size(), macau_plan.interval_ms);
   const auto e2e_macau = run_feed(macau, macau_plan, o, clock_ms, sent);
   print_ingest("Macau bundle", e2e_macau);
-  return {e2e_synthetic, e2e_macau};
+
+  // The same feed again with CURVE on both sockets: every frame encrypted and authenticated.
+  const auto keys = make_curve_keys();
+  const auto e2e_curve = run_feed(macau, macau_plan, o, clock_ms, sent, keys.get());
+  print_ingest("Macau, CURVE", e2e_curve);
+  std::printf(
+      "    CURVE on / off: %.2f (%s readings/s with CURVE, %s without)\n",
+      e2e_macau.readings_per_s() > 0 ? e2e_curve.readings_per_s() / e2e_macau.readings_per_s()
+                                     : 0.0,
+      millions(e2e_curve.readings_per_s()).c_str(), millions(e2e_macau.readings_per_s()).c_str());
+  return {e2e_synthetic, e2e_macau, e2e_curve};
 }
 
 // [3] Against the reference and the target.
@@ -450,7 +503,8 @@ int run(const bench_options& o) {
   print_against_target(e2e, *raw);
   const auto overload = run_overload(synthetic, o, clock_ms);
 
-  const bool done = e2e.synthetic.work_done() && e2e.macau.work_done() && overload.work_done();
+  const bool done = e2e.synthetic.work_done() && e2e.macau.work_done() &&
+                    e2e.macau_curve.work_done() && overload.work_done();
   std::printf("\n%s\n", done ? "every reading sent was applied" : "SOME WORK WAS NOT DONE");
   return done ? 0 : 1;
 }

@@ -53,6 +53,11 @@ twin::expected<std::uint64_t, gateway_error> gateway::connect() {
     dealer_->socket = zmq::socket_t(dealer_->context, zmq::socket_type::dealer);
     dealer_->socket.set(zmq::sockopt::linger, 0);
     dealer_->socket.set(zmq::sockopt::sndhwm, options_.send_hwm);
+    if (const auto& c = options_.curve) {
+      dealer_->socket.set(zmq::sockopt::curve_serverkey, c->server_public_z85);
+      dealer_->socket.set(zmq::sockopt::curve_publickey, c->own.public_z85);
+      dealer_->socket.set(zmq::sockopt::curve_secretkey, c->own.secret_z85);
+    }
     dealer_->socket.connect(options_.endpoint);
   } catch (const zmq::error_t& e) {
     return twin::unexpected{
@@ -73,7 +78,8 @@ twin::expected<std::uint64_t, gateway_error> gateway::send(
       return twin::unexpected{gateway_error{
           gateway_error::kind::timeout, "no credit from " + options_.endpoint + " within " +
                                             std::to_string(options_.credit_wait_max_ms) + " ms (" +
-                                            std::to_string(unacked_.size()) + " batches unacked)"}};
+                                            std::to_string(unacked_.size()) + " batches unacked)" +
+                                            hint()}};
     pump(deadline);
     if (auto e = take_error()) return twin::unexpected{std::move(*e)};
   }
@@ -98,7 +104,7 @@ twin::expected<gateway_stats, gateway_error> gateway::flush(int timeout_ms) {
       return twin::unexpected{gateway_error{gateway_error::kind::timeout,
                                             std::to_string(unacked_.size()) +
                                                 " batches still unacked by " + options_.endpoint +
-                                                " after " + std::to_string(timeout_ms) + " ms"}};
+                                                " after " + std::to_string(timeout_ms) + " ms" + hint()}};
     pump(deadline);
   }
   if (auto e = take_error()) return twin::unexpected{std::move(*e)};
@@ -154,6 +160,7 @@ void gateway::handle_ack(const zmq::message_t& frame) {
     return;
   }
   const twin::batch_ack& ack = *decoded;
+  heard_from_node_ = true;
   if (ack.key.gateway != options_.gateway_id || ack.key.session != session_ ||
       ack.key.sequence >= next_sequence_) {
     ++stats_.acks_unmatched;
@@ -211,6 +218,11 @@ void gateway::resend_due(steady::time_point now) {
     transmit(sequence, p, now);
     ++stats_.batches_resent;
   }
+}
+
+// Only when the node never answered: after one ack, the handshake is known to work.
+std::string gateway::hint() const {
+  return heard_from_node_ ? "" : curve_timeout_hint(options_.curve.has_value());
 }
 
 std::uint32_t gateway::window() const {

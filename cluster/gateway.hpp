@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cluster/codec.hpp"
+#include "cluster/curve.hpp"
 #include "twin/base/expected.hpp"
 #include "twin/live/reading.hpp"
 
@@ -38,6 +39,8 @@ struct gateway_options {
   // send() gives up when it could not get credit within this time.
   int credit_wait_max_ms = 60000;
   int send_hwm = 1000;
+  // CURVE keys for a node that requires them; none connects plain TCP.
+  std::optional<curve_client_keys> curve;
 };
 
 struct gateway_stats {
@@ -109,6 +112,7 @@ class gateway {
   void handle_ack(const zmq::message_t& frame);
   void resend_due(steady::time_point now);
   std::uint32_t window() const;
+  std::string hint() const;
   std::optional<gateway_error> take_error();
 
   gateway_options options_;
@@ -122,6 +126,7 @@ class gateway {
   std::map<std::uint64_t, pending> unacked_;  // by sequence
   std::optional<gateway_error> error_;        // first refusal not yet reported
   gateway_stats stats_;
+  bool heard_from_node_ = false;  // an ack arrived: the connection (and its keys) work
 };
 
 }  // namespace cluster

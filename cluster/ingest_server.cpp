@@ -16,6 +16,8 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 router_server_options router_options(const ingest_server_options& o) {
   router_server_options r;
   r.endpoint = o.endpoint;
+  r.curve = o.curve;
+  r.curve_refusals = o.curve_refusals;
   r.name = "ingest server";
   r.receive_hwm = o.receive_hwm;
   r.send_hwm = o.send_hwm;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/curve.hpp"
 #include "cluster/protocol.hpp"
 #include "cluster/router_server.hpp"
 #include "twin/base/expected.hpp"
@@ -39,7 +40,10 @@ struct ingest_server_options {
   int receive_hwm = 1000;
   int send_hwm = 10000;
   // Frames taken from the socket per wake-up, so completions are not starved by a busy socket.
-  std::uint32_t receive_burst_max = 64;
+  std::uint32_t receive_burst_max =
+      64;  // CURVE: see router_server_options. Without keys the socket is plain TCP.
+  std::optional<curve_server_keys> curve;
+  curve_observer* curve_refusals = nullptr;
 };
 
 // Counters of the I/O thread, readable from any thread.

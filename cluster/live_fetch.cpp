@@ -26,7 +26,7 @@ twin::expected<View, std::string> ask(cluster::query_client& client, const std::
   auto reply = client.ask(request, static_cast<int>(left));
   if (!reply && steady::now() >= deadline)
     return twin::unexpected{"no reply from " + address + " within " + std::to_string(timeout_ms) +
-                            " ms (at " + what + ")"};
+                            " ms (at " + what + ")" + client.timeout_hint()};
   if (!reply) return twin::unexpected{reply.error()};
   if (auto* e = std::get_if<twin::query_error>(&*reply))
     return twin::unexpected{address + " refused the query for " + what + ": " + e->message};
@@ -36,12 +36,12 @@ twin::expected<View, std::string> ask(cluster::query_client& client, const std::
 
 }  // namespace
 
-twin::expected<twin::live_snapshot, std::string> fetch_live_snapshot(const std::string& address,
-                                                                     const twin::city& bundle,
-                                                                     int timeout_ms) {
+twin::expected<twin::live_snapshot, std::string> fetch_live_snapshot(
+    const std::string& address, const twin::city& bundle, int timeout_ms,
+    std::optional<curve_client_keys> curve) {
   const auto deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
   cluster::query_client client;
-  if (auto c = client.connect(address); !c) return twin::unexpected{c.error()};
+  if (auto c = client.connect(address, std::move(curve)); !c) return twin::unexpected{c.error()};
 
   auto city =
       ask<twin::city_view>(client, address, twin::query_city{}, "the city", deadline, timeout_ms);

@@ -5,8 +5,10 @@
 // its live ingest goes on untouched.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
+#include "cluster/curve.hpp"
 #include "twin/base/expected.hpp"
 #include "twin/city/city.hpp"
 #include "twin/scenario/live_base.hpp"
@@ -25,6 +27,7 @@ inline constexpr std::size_t live_fetch_queries_max = 4096;
 // twin::check_live_snapshot to name both. Errors: no answer within `timeout_ms`, an undecodable
 // or wrong-version reply, or a query the node refused (named with the node's message).
 twin::expected<twin::live_snapshot, std::string> fetch_live_snapshot(
-    const std::string& address, const twin::city& bundle, int timeout_ms = live_fetch_timeout_ms);
+    const std::string& address, const twin::city& bundle, int timeout_ms = live_fetch_timeout_ms,
+    std::optional<curve_client_keys> curve = {});
 
 }  // namespace cluster

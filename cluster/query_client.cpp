@@ -14,15 +14,22 @@ struct query_client::dealer {
 query_client::query_client() : dealer_(std::make_unique<dealer>()) {}
 query_client::~query_client() = default;
 
-twin::expected<std::string, std::string> query_client::connect(const std::string& endpoint) {
+twin::expected<std::string, std::string> query_client::connect(
+    const std::string& endpoint, std::optional<curve_client_keys> curve) {
   try {
     dealer_->socket = zmq::socket_t(dealer_->context, zmq::socket_type::dealer);
     dealer_->socket.set(zmq::sockopt::linger, 0);
+    if (curve) {
+      dealer_->socket.set(zmq::sockopt::curve_serverkey, curve->server_public_z85);
+      dealer_->socket.set(zmq::sockopt::curve_publickey, curve->own.public_z85);
+      dealer_->socket.set(zmq::sockopt::curve_secretkey, curve->own.secret_z85);
+    }
     dealer_->socket.connect(endpoint);
   } catch (const zmq::error_t& e) {
     return twin::unexpected{"cannot connect to " + endpoint + ": " + e.what()};
   }
   endpoint_ = endpoint;
+  curve_ = curve.has_value();
   return endpoint_;
 }
 
@@ -36,7 +43,7 @@ twin::expected<twin::query_reply, std::string> query_client::ask(const twin::que
   const auto deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
   const auto timed_out = [&] {
     return twin::unexpected{"no reply from " + endpoint_ + " within " + std::to_string(timeout_ms) +
-                            " ms"};
+                            " ms" + timeout_hint()};
   };
   if (!dealer_->socket.send(out, zmq::send_flags::dontwait)) return timed_out();
   zmq::message_t in;
@@ -46,6 +53,7 @@ twin::expected<twin::query_reply, std::string> query_client::ask(const twin::que
     zmq::pollitem_t items[] = {{dealer_->socket.handle(), 0, ZMQ_POLLIN, 0}};
     zmq::poll(items, 1, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
     while (dealer_->socket.recv(in, zmq::recv_flags::dontwait)) {
+      heard_from_node_ = true;
       auto decoded = decoder_.decode_query_reply(bytes_of(in));
       if (!decoded) {
         if (decoded.error().failure == decode_failure::wrong_version)

@@ -13,6 +13,8 @@ namespace {
 router_server_options router_options(const query_server_options& o) {
   router_server_options r;
   r.endpoint = o.endpoint;
+  r.curve = o.curve;
+  r.curve_refusals = o.curve_refusals;
   r.name = "query server";
   r.receive_hwm = o.receive_hwm;
   r.send_hwm = o.send_hwm;

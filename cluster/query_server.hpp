@@ -3,9 +3,11 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cluster/curve.hpp"
 #include "cluster/router_server.hpp"
 #include "twin/base/expected.hpp"
 #include "twin/live/services.hpp"
@@ -22,7 +24,9 @@ struct query_server_options {
   // A larger request is answered with an error naming its size and this limit.
   std::size_t request_bytes_max = 64 * 1024;
   int receive_hwm = 1000;
-  int send_hwm = 1000;
+  int send_hwm = 1000;  // CURVE: see router_server_options. Without keys the socket is plain TCP.
+  std::optional<curve_server_keys> curve;
+  curve_observer* curve_refusals = nullptr;
 };
 
 struct query_server_stats {

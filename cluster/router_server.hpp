@@ -4,9 +4,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
+#include "cluster/curve.hpp"
 #include "cluster/protocol.hpp"
 #include "twin/base/expected.hpp"
 
@@ -27,6 +29,11 @@ struct router_server_options {
   std::uint32_t inflight_max = 1024;
   // Messages taken from the socket per wake-up, so completions are not starved by a busy socket.
   std::uint32_t receive_burst_max = 64;
+  // With keys, the socket is a CURVE server and a ZAP handler on the server's own ZeroMQ context
+  // (polled by the I/O thread) lets in only the allowed client keys; without, plain TCP.
+  std::optional<curve_server_keys> curve;
+  // Told of every refused handshake (may be null; must outlive the server).
+  curve_observer* curve_refusals = nullptr;
 };
 
 // One message from a client, as the frame handler sees it (on the I/O thread).
@@ -86,6 +93,8 @@ class router_server {
   struct impl;
   void run();
   void receive();
+  void answer_zap();
+  void read_handshake_events();
 
   router_server_options options_;
   frame_handler on_frame_;

@@ -14,12 +14,16 @@ node_config_file read(const std::filesystem::path& path) {
   const auto y = twin::yaml_reader::load_file(path);
   y.allow_keys(
       {"city", "ingest", "query", "metrics", "threads", "max_age", "max_future", "stale_after",
-       "lateness"});
+       "lateness", "curve_secret", "curve_allow"});
   node_config_file c;
-  if (auto city = y["city"]) {
-    const std::filesystem::path p = city.text();
-    c.city = (p.is_absolute() ? p : path.parent_path() / p).string();
-  }
+  // Paths are relative to the file's folder.
+  const auto relative = [&](const std::string& text) {
+    const std::filesystem::path p = text;
+    return (p.is_absolute() ? p : path.parent_path() / p).string();
+  };
+  if (auto city = y["city"]) c.city = relative(city.text());
+  if (auto secret = y["curve_secret"]) c.curve_secret = relative(secret.text());
+  if (auto allow = y["curve_allow"]) c.curve_allow = relative(allow.text());
   read_text(y["ingest"], c.ingest);
   read_text(y["query"], c.query);
   read_text(y["metrics"], c.metrics);

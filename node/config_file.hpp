@@ -26,6 +26,10 @@ struct node_config_file {
   std::optional<std::string> max_future;
   std::optional<std::string> stale_after;
   std::optional<std::string> lateness;
+  // CURVE: the node's secret key file and the allowed client keys (file or folder), relative to
+  // the file's folder like `city`.
+  std::optional<std::string> curve_secret;
+  std::optional<std::string> curve_allow;
 };
 
 // Reads `path`. Errors name the file, the line and the field (twin::yaml_reader): a file that

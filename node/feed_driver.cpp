@@ -217,6 +217,7 @@ feed_summary run_feed(const twin::city_ptr& city, const feed_config& config,
   go.gateway_id = config.gateway_id;
   go.session = config.session;
   go.city = twin::identity_of(*city);
+  go.curve = config.curve;
   cluster::gateway gw(go);
   if (auto c = gw.connect(); !c) {
     summary.error = describe(c.error());

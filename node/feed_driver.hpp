@@ -36,6 +36,8 @@ struct feed_config {
   bool keep_time = false;  // keep the file's timestamps instead of rebasing them to now
   std::size_t bad_rows_max = 0;
   int flush_timeout_ms = 60000;
+  // CURVE keys for a node that requires them; none: plain TCP.
+  std::optional<cluster::curve_client_keys> curve;
 };
 
 struct feed_summary {

@@ -8,18 +8,64 @@
 #include <thread>
 
 #include "actors/runtime.hpp"
+#include "cluster/curve.hpp"
 #include "cluster/ingest_server.hpp"
 #include "cluster/query_server.hpp"
 #include "observability/probes.hpp"
+#include "observability/security_probe.hpp"
 
 namespace node {
+
+namespace {
+
+// The transport's refusals, counted by the security probe under the socket's label.
+class refusal_counter final : public cluster::curve_observer {
+ public:
+  refusal_counter(observability::security_probe& probe, observability::secured_socket socket)
+      : probe_(probe), socket_(socket) {}
+  void refused(cluster::curve_refusal reason) override {
+    static_assert(cluster::curve_refusal_count == observability::security_refusal_count);
+    probe_.refused(socket_, static_cast<observability::security_refusal>(reason));
+  }
+
+ private:
+  observability::security_probe& probe_;
+  observability::secured_socket socket_;
+};
+
+static_assert(static_cast<int>(cluster::curve_refusal::unknown_key) ==
+              static_cast<int>(observability::security_refusal::unknown_key));
+static_assert(static_cast<int>(cluster::curve_refusal::dropped) ==
+              static_cast<int>(observability::security_refusal::dropped));
+static_assert(static_cast<int>(cluster::curve_refusal::protocol) ==
+              static_cast<int>(observability::security_refusal::protocol));
+
+twin::expected<cluster::curve_server_keys, std::string> load_curve_keys(const node_config& c) {
+  if (c.curve_allow.empty())
+    return twin::unexpected{
+        std::string("--curve-secret needs --curve-allow (the client keys to let in)")};
+  if (c.curve_secret_file.empty())
+    return twin::unexpected{std::string("--curve-allow needs --curve-secret (the node's key)")};
+  auto secret = cluster::read_curve_key(c.curve_secret_file);
+  if (!secret) return twin::unexpected{secret.error()};
+  if (auto pub = cluster::curve_public_of(*secret); !pub)
+    return twin::unexpected{c.curve_secret_file + ": " + pub.error()};
+  auto allowed = cluster::curve_allow_list::read(c.curve_allow);
+  if (!allowed) return twin::unexpected{allowed.error()};
+  return cluster::curve_server_keys{
+      *secret, std::make_shared<cluster::curve_allow_list>(std::move(*allowed))};
+}
+
+}  // namespace
 
 struct node_host::impl {
   impl(twin::city_ptr c, const node_config& config)
       : city(std::move(c)),
         probes(registry, *city),
+        security(registry),
         stop_drain_max(config.stop_drain_max),
-        stop_refuse(config.stop_refuse) {
+        stop_refuse(config.stop_refuse),
+        curve_allow(config.curve_allow) {
     cfg.set("scheduler.max-threads", static_cast<size_t>(config.threads));
     system = std::make_unique<caf::actor_system>(cfg);
   }
@@ -39,6 +85,7 @@ struct node_host::impl {
   twin::city_ptr city;
   observability::metrics_registry registry;
   observability::probes probes;
+  observability::security_probe security;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> system;
   std::unique_ptr<actors::runtime> runtime;
@@ -48,6 +95,11 @@ struct node_host::impl {
   std::string metrics_host;
   std::chrono::milliseconds stop_drain_max;
   std::chrono::milliseconds stop_refuse;
+  std::optional<cluster::curve_server_keys> curve;
+  std::string curve_public;
+  std::string curve_allow;
+  std::unique_ptr<refusal_counter> ingest_refusals;
+  std::unique_ptr<refusal_counter> query_refusals;
 
   // The stop's hook for durable state: runs once every batch admitted before the stop is applied
   // and acked, and no other batch will be, while the actors still hold the final state. Nothing
@@ -72,16 +124,32 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   p->probes.node.placement_epoch(1);
   p->probes.node.members(observability::member_state::up, 1);
 
+  if (!config.curve_secret_file.empty() || !config.curve_allow.empty()) {
+    auto keys = load_curve_keys(config);
+    if (!keys) return twin::unexpected{keys.error()};
+    p->curve_public = cluster::curve_public_of(keys->secret_z85).value();
+    p->curve = std::move(*keys);
+  }
+  p->security.mode(p->curve.has_value(), p->curve ? p->curve->allowed->size() : 0);
+  p->ingest_refusals =
+      std::make_unique<refusal_counter>(p->security, observability::secured_socket::ingest);
+  p->query_refusals =
+      std::make_unique<refusal_counter>(p->security, observability::secured_socket::query);
+
   cluster::ingest_server_options io;
   io.endpoint = config.ingest;
   io.inflight_per_gateway_max = config.inflight_per_gateway_max;
   io.inflight_total_max = config.inflight_total_max;
   io.city = twin::identity_of(*p->city);
+  io.curve = p->curve;
+  io.curve_refusals = p->ingest_refusals.get();
   p->ingest = std::make_unique<cluster::ingest_server>(*p->runtime, io, &p->probes.ingest);
   if (auto r = p->ingest->start(); !r) return twin::unexpected{"ingest: " + r.error()};
 
   cluster::query_server_options qo;
   qo.endpoint = config.query;
+  qo.curve = p->curve;
+  qo.curve_refusals = p->query_refusals.get();
   p->query = std::make_unique<cluster::query_server>(*p->runtime, qo);
   if (auto r = p->query->start(); !r) return twin::unexpected{"query: " + r.error()};
 
@@ -111,6 +179,27 @@ twin::query_handler& node_host::queries() {
 
 std::string node_host::scrape_text() const {
   return impl_->registry.scrape_text();
+}
+
+std::string node_host::security_summary() const {
+  const auto& im = *impl_;
+  if (!im.curve)
+    return "plain TCP (no --curve-secret): any client that reaches the ingest and query sockets "
+           "can send and ask";
+  const auto n = im.curve->allowed->size();
+  return "CURVE, node public key " + im.curve_public + ", " + std::to_string(n) + " client key" +
+         (n == 1 ? "" : "s") + " allowed (from " + im.curve_allow + ")";
+}
+
+twin::expected<std::size_t, std::string> node_host::reload_allow_list() {
+  auto& im = *impl_;
+  if (!im.curve) return twin::unexpected{std::string("plain TCP: no allow-list to reload")};
+  auto keys = cluster::curve_allow_list::read(im.curve_allow);
+  if (!keys) return twin::unexpected{keys.error()};
+  im.curve->allowed->replace(std::move(*keys));
+  const auto n = im.curve->allowed->size();
+  im.security.mode(true, n);
+  return n;
 }
 
 stop_report node_host::stop_gracefully() {

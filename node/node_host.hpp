@@ -33,6 +33,10 @@ struct node_config {
   // hears why instead of waiting for a timeout.
   std::chrono::milliseconds stop_drain_max{10000};
   std::chrono::milliseconds stop_refuse{500};
+  // CURVE on the ingest and query sockets: the node's secret key file and the allowed client
+  // keys (a file of keys or a folder of *.pub files). Both or neither; neither is plain TCP.
+  std::string curve_secret_file;
+  std::string curve_allow;
 };
 
 // What a graceful stop did, over the node's whole run (from the transport's acks).
@@ -61,6 +65,12 @@ class node_host {
   std::string metrics_address() const;
   twin::query_handler& queries();
   std::string scrape_text() const;
+  // One line on the sockets' security: CURVE with the node's public key and the number of
+  // client keys allowed, or plain TCP and what that means.
+  std::string security_summary() const;
+  // Re-reads the allow-list (SIGHUP): the new keys apply to the next handshakes. Returns the
+  // number of keys allowed; on an error (naming file and line) the old list stays.
+  twin::expected<std::size_t, std::string> reload_allow_list();
 
   // The graceful stop (SIGTERM): from the call on, every batch is refused `stopping`; the batches
   // in flight are finished and acked; then the hook for durable state runs; then the node goes on

@@ -552,7 +552,8 @@ TEST_CASE("flush reports batches the node never acked") {
   auto flushed = gw.flush(200);
   REQUIRE(!flushed.has_value());
   CHECK(flushed.error().what == cluster::gateway_error::kind::timeout);
-  CHECK(flushed.error().message == "1 batches still unacked by " + *endpoint + " after 200 ms");
+  CHECK(flushed.error().message == "1 batches still unacked by " + *endpoint + " after 200 ms" +
+                                       cluster::curve_timeout_hint(false));
 }
 
 TEST_CASE("binding an unusable endpoint is an error naming it") {

@@ -27,7 +27,8 @@ fs::path write_config(const std::string& name, const std::string& text) {
 }
 
 const std::string known_keys =
-    "(known: city, ingest, query, metrics, threads, max_age, max_future, stale_after, lateness)";
+    "(known: city, ingest, query, metrics, threads, max_age, max_future, stale_after, lateness, "
+    "curve_secret, curve_allow)";
 
 }  // namespace
 
@@ -59,6 +60,18 @@ TEST_CASE("keys the file leaves out stay unset, and an absolute city is kept as 
   CHECK_FALSE(c->max_future);
   CHECK_FALSE(c->stale_after);
   CHECK_FALSE(c->lateness);
+  CHECK_FALSE(c->curve_secret);
+  CHECK_FALSE(c->curve_allow);
+}
+
+TEST_CASE("the CURVE keys of a node file are paths relative to the file, absolute ones kept") {
+  auto path = write_config("curve",
+                           "city: macau\ncurve_secret: keys/node.key\n"
+                           "curve_allow: /etc/citytwin/clients\n");
+  auto c = node::read_node_config_file(path);
+  REQUIRE_MESSAGE(c, c.error());
+  CHECK(c->curve_secret == (temp_dir() / "keys/node.key").string());
+  CHECK(c->curve_allow == "/etc/citytwin/clients");
 }
 
 TEST_CASE("an unknown key is refused with its file, line and the known keys") {
