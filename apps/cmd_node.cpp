@@ -30,6 +30,8 @@ struct node_flags {
   std::string ready_file;
   std::string curve_secret;
   std::string curve_allow;
+  std::string data_dir;
+  std::string durability;
 };
 
 void add_node_flags(CLI::App* cmd, node_flags& f) {
@@ -37,7 +39,8 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
                   "city bundle folder (city.yaml and its data files); or `city:` in --config");
   cmd->add_option("--config", f.config_file,
                   "node YAML (keys: city, ingest, query, metrics, threads, max_age, max_future, "
-                  "stale_after, lateness, curve_secret, curve_allow); flags override it");
+                  "stale_after, lateness, curve_secret, curve_allow, data_dir, durability); flags "
+                  "override it");
   cmd->add_option("--ingest", f.ingest, "ingest socket to bind (default tcp://127.0.0.1:7100)");
   cmd->add_option("--query", f.query, "query socket to bind (default tcp://127.0.0.1:7101)");
   cmd->add_option("--metrics", f.metrics, "HOST:PORT serving /metrics (default 127.0.0.1:9464)");
@@ -58,6 +61,13 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
   cmd->add_option("--curve-allow", f.curve_allow,
                   "client public keys let in: a file (one Z85 key a line, # comments) or a "
                   "folder of *.pub files; SIGHUP re-reads it");
+  cmd->add_option("--data-dir", f.data_dir,
+                  "keep the state here (write-ahead log, snapshots) and recover it at start; "
+                  "without it the node keeps nothing");
+  cmd->add_option("--durability", f.durability,
+                  "when a batch is acked, with --data-dir: process (once written to the log: "
+                  "survives kill -9; the default) or power (once fdatasync'ed by the group commit: "
+                  "survives a power loss)");
 }
 
 // The settings before the durations are parsed: the defaults, then the file, then the flags.
@@ -67,6 +77,8 @@ struct node_settings {
   std::string max_future = "5m";
   std::string stale_after;  // empty: each sensor's own bound
   std::string lateness = "1h";
+  std::string durability = "process";
+  bool durability_chosen = false;
 };
 
 void apply_file(const node::node_config_file& file, node_settings& s) {
@@ -83,6 +95,9 @@ void apply_file(const node::node_config_file& file, node_settings& s) {
   text(file.lateness, s.lateness);
   text(file.curve_secret, s.config.curve_secret_file);
   text(file.curve_allow, s.config.curve_allow);
+  if (file.data_dir) s.config.data_dir = *file.data_dir;
+  text(file.durability, s.durability);
+  if (file.durability) s.durability_chosen = true;
 }
 
 void apply_flags(const node_flags& f, node_settings& s) {
@@ -99,6 +114,9 @@ void apply_flags(const node_flags& f, node_settings& s) {
   text(f.lateness, s.lateness);
   text(f.curve_secret, s.config.curve_secret_file);
   text(f.curve_allow, s.config.curve_allow);
+  if (!f.data_dir.empty()) s.config.data_dir = f.data_dir;
+  text(f.durability, s.durability);
+  if (!f.durability.empty()) s.durability_chosen = true;
 }
 
 // Builds the node configuration: defaults, then the YAML file, then flags.
@@ -122,6 +140,14 @@ twin::expected<node::node_config, std::string> make_node_config(node_flags& f) {
   if (*late > 30 * twin::ms_per_day)
     return twin::unexpected{"--lateness: " + s.lateness + " is over the limit of 30d"};
   s.config.district.lateness_ms = *late;
+  auto durability = cluster::parse_durability(s.durability);
+  if (!durability)
+    return twin::unexpected{"--durability: '" + s.durability + "' is not one of process, power"};
+  s.config.durability = *durability;
+  if (s.durability_chosen && s.config.data_dir.empty())
+    return twin::unexpected{std::string(
+        "--durability: needs --data-dir (or data_dir: in --config): without a data directory "
+        "the node keeps nothing")};
   s.config.limits.max_age_ms = *a;
   s.config.limits.max_future_ms = *b;
   if (!s.stale_after.empty()) {
@@ -155,6 +181,7 @@ int run_node(node_flags& f) {
             << "  query   " << (*host)->query_endpoint() << "\n"
             << "  metrics http://" << (*host)->metrics_address() << "/metrics\n"
             << "  security: " << (*host)->security_summary() << "\n"
+            << "  storage: " << (*host)->storage_summary() << "\n"
             << "Ctrl-C stops the node." << std::endl;
   if (!f.ready_file.empty()) {
     if (auto r = (*host)->write_ready_file(f.ready_file); !r) return fail(r.error());

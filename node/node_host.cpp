@@ -3,8 +3,12 @@
 #include <unistd.h>
 
 #include <caf/all.hpp>
+#include <condition_variable>
 #include <fstream>
+#include <iomanip>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "actors/runtime.hpp"
@@ -56,6 +60,44 @@ twin::expected<cluster::curve_server_keys, std::string> load_curve_keys(const no
       *secret, std::make_shared<cluster::curve_allow_list>(std::move(*allowed))};
 }
 
+// Applies the batches of the log to the runtime at start, in log order, at most `window` at a
+// time, and waits for the last.
+class log_replay {
+ public:
+  explicit log_replay(twin::batch_sink& sink, std::uint32_t window = 256)
+      : sink_(sink), window_(window) {}
+  ~log_replay() { wait(); }
+
+  void submit(twin::reading_batch batch) {
+    {
+      std::unique_lock lock(mutex_);
+      space_.wait(lock, [&] { return inflight_ < window_; });
+      ++inflight_;
+    }
+    sink_.submit(std::make_shared<const twin::reading_batch>(std::move(batch)),
+                 [this](twin::batch_ack ack) {
+                   std::lock_guard lock(mutex_);
+                   ++report_.acks[static_cast<std::size_t>(ack.status)];
+                   report_.readings_accepted += ack.accepted;
+                   --inflight_;
+                   space_.notify_all();
+                 });
+  }
+  replay_report wait() {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return inflight_ == 0; });
+    return report_;
+  }
+
+ private:
+  twin::batch_sink& sink_;
+  const std::uint32_t window_;
+  std::mutex mutex_;
+  std::condition_variable space_;
+  std::uint32_t inflight_ = 0;
+  replay_report report_;
+};
+
 }  // namespace
 
 struct node_host::impl {
@@ -71,7 +113,8 @@ struct node_host::impl {
   }
 
   ~impl() {
-    // Order matters: no new work from the sockets, then the actors, then the actor system.
+    // Order matters: no new work from the sockets, then the actors, then the actor system, then
+    // the log (its writer syncs what it wrote and releases the data directory).
     exposer.reset();
     if (ingest) ingest->stop();
     if (query) query->stop();
@@ -80,6 +123,7 @@ struct node_host::impl {
     if (runtime) runtime->stop();
     runtime.reset();
     system.reset();
+    log.reset();
   }
 
   twin::city_ptr city;
@@ -100,6 +144,8 @@ struct node_host::impl {
   std::string curve_allow;
   std::unique_ptr<refusal_counter> ingest_refusals;
   std::unique_ptr<refusal_counter> query_refusals;
+  std::unique_ptr<cluster::batch_log> log;
+  replay_report replayed;
 
   // The stop's hook for durable state: runs once every batch admitted before the stop is applied
   // and acked, and no other batch will be, while the actors still hold the final state. Nothing
@@ -136,8 +182,25 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   p->query_refusals =
       std::make_unique<refusal_counter>(p->security, observability::secured_socket::query);
 
+  if (!config.data_dir.empty()) {
+    // Recovery: every batch of the log applied again, in log order, before ingest opens.
+    const auto start = std::chrono::steady_clock::now();
+    log_replay replay(*p->runtime);
+    auto log = cluster::batch_log::open(
+        config.data_dir, config.durability, 0,
+        [&replay](std::uint64_t, twin::reading_batch b) { replay.submit(std::move(b)); },
+        config.log_segment_bytes);
+    p->replayed = replay.wait();
+    if (!log) return twin::unexpected{log.error()};
+    p->log = std::move(*log);
+    p->replayed.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
   cluster::ingest_server_options io;
   io.endpoint = config.ingest;
+  io.clock = &clock;
+  io.log = p->log.get();
   io.inflight_per_gateway_max = config.inflight_per_gateway_max;
   io.inflight_total_max = config.inflight_total_max;
   io.city = twin::identity_of(*p->city);
@@ -189,6 +252,30 @@ std::string node_host::security_summary() const {
   const auto n = im.curve->allowed->size();
   return "CURVE, node public key " + im.curve_public + ", " + std::to_string(n) + " client key" +
          (n == 1 ? "" : "s") + " allowed (from " + im.curve_allow + ")";
+}
+
+std::string node_host::storage_summary() const {
+  const auto& im = *impl_;
+  if (!im.log)
+    return "none (no --data-dir): this node keeps nothing, a restart forgets every reading";
+  std::ostringstream out;
+  const auto& log = *im.log;
+  const auto& rec = log.recovery();
+  out << log.dir().string() << ", durability " << cluster::to_string(log.mode())
+      << (log.mode() == cluster::durability::process
+              ? " (acked once written to the log: survives kill -9, not a power loss)"
+              : " (acked once fdatasync'ed by the group commit: survives a power loss)");
+  out << "\n  recovered: " << rec.batches << " batch" << (rec.batches == 1 ? "" : "es") << " ("
+      << im.replayed.readings_accepted << " readings applied) from the log";
+  if (rec.scan.last_lsn > 0)
+    out << " (LSN " << rec.scan.first_lsn << "-" << rec.scan.last_lsn << ", " << rec.scan.segments
+        << " segment" << (rec.scan.segments == 1 ? "" : "s") << ")";
+  out << " in " << std::fixed << std::setprecision(2) << im.replayed.seconds << " s";
+  if (rec.scan.cut)
+    out << "\n  torn tail cut: " << rec.scan.cut->bytes << " bytes at offset "
+        << rec.scan.cut->offset << " of " << rec.scan.cut->file.string() << " ("
+        << rec.scan.cut->why << ")";
+  return out.str();
 }
 
 twin::expected<std::size_t, std::string> node_host::reload_allow_list() {

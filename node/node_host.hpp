@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "cluster/batch_log.hpp"
 #include "cluster/protocol.hpp"
 #include "twin/base/expected.hpp"
 #include "twin/base/time.hpp"
@@ -37,6 +39,19 @@ struct node_config {
   // keys (a file of keys or a folder of *.pub files). Both or neither; neither is plain TCP.
   std::string curve_secret_file;
   std::string curve_allow;
+  // The data directory (docs/STORAGE.md): empty, the node keeps nothing. With one, every admitted
+  // batch is logged before it is applied and acked at the `durability` point, and a start
+  // recovers the state from the log.
+  std::filesystem::path data_dir;
+  cluster::durability durability = cluster::durability::process;
+  std::uint64_t log_segment_bytes = 64u << 20;
+};
+
+// What the replay of the log did at start.
+struct replay_report {
+  std::array<std::uint64_t, twin::ack_status_count> acks{};  // by status
+  std::uint64_t readings_accepted = 0;
+  double seconds = 0;  // recovery as a whole: scanning, decoding and applying
 };
 
 // What a graceful stop did, over the node's whole run (from the transport's acks).
@@ -68,6 +83,8 @@ class node_host {
   // One line on the sockets' security: CURVE with the node's public key and the number of
   // client keys allowed, or plain TCP and what that means.
   std::string security_summary() const;
+  // What the node keeps and what it recovered at start, for its start-up lines.
+  std::string storage_summary() const;
   // Re-reads the allow-list (SIGHUP): the new keys apply to the next handshakes. Returns the
   // number of keys allowed; on an error (naming file and line) the old list stays.
   twin::expected<std::size_t, std::string> reload_allow_list();
