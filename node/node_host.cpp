@@ -254,6 +254,15 @@ std::string node_host::security_summary() const {
          (n == 1 ? "" : "s") + " allowed (from " + im.curve_allow + ")";
 }
 
+std::optional<cluster::wal::writer_stats> node_host::log_stats() const {
+  if (!impl_->log) return std::nullopt;
+  return impl_->log->stats();
+}
+
+const replay_report& node_host::replayed() const {
+  return impl_->replayed;
+}
+
 std::string node_host::storage_summary() const {
   const auto& im = *impl_;
   if (!im.log)

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cluster/batch_log.hpp"
@@ -85,6 +86,10 @@ class node_host {
   std::string security_summary() const;
   // What the node keeps and what it recovered at start, for its start-up lines.
   std::string storage_summary() const;
+  // The log's counters (appends, bytes, fdatasync percentiles); nullopt without a data directory.
+  std::optional<cluster::wal::writer_stats> log_stats() const;
+  // What the replay of the log did at start (zeros without a data directory).
+  const replay_report& replayed() const;
   // Re-reads the allow-list (SIGHUP): the new keys apply to the next handshakes. Returns the
   // number of keys allowed; on an error (naming file and line) the old list stays.
   twin::expected<std::size_t, std::string> reload_allow_list();
