@@ -89,8 +89,9 @@ std::vector<twin::reading_batch_ptr> batches(std::size_t n) {
         if (rng() % 9 == 0) readings.push_back(readings.back());
       }
     }
-    auto b = testing::make_batch(i + 1, std::move(readings));
-    b->key.gateway = 1 + i % 3;
+    auto b = std::make_shared<twin::reading_batch>();
+    b->key = {1 + i % 3, 1, i + 1};
+    b->readings = std::move(readings);
     b->received = now;
     out.push_back(std::move(b));
   }
