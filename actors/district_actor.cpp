@@ -64,11 +64,18 @@ void schedule_tick(district_pointer self) {
 }
 
 district_actor::behavior_type district_behavior(district_pointer self, node_context_ptr ctx,
-                                                twin::district_id id, alerting_actor alerting) {
+                                                twin::district_id id, alerting_actor alerting,
+                                                std::shared_ptr<twin::district_state> restored) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
-  st.district.emplace(st.ctx->city, id, st.ctx->options.district_options);
   st.alerting = std::move(alerting);
+  if (restored != nullptr) {
+    TWIN_CHECK(restored->id() == id);
+    st.district.emplace(std::move(*restored));
+    report_alert_changes(self);
+  } else {
+    st.district.emplace(st.ctx->city, id, st.ctx->options.district_options);
+  }
   schedule_tick(self);
   return {
       [self](apply_atom, const district_work& work) {
@@ -82,8 +89,7 @@ district_actor::behavior_type district_behavior(district_pointer self, node_cont
           st.district->count_rejected(part.rejected);
           // Each part keeps its own batch key (a resent batch is a duplicate part by part) and is
           // judged at its batch's arrival time (a replay of the log gives the same result).
-          auto result = st.district->apply(part.progress->key(),
-                                           readings.subspan(next, part.count),
+          auto result = st.district->apply(part.progress->key(), readings.subspan(next, part.count),
                                            part.progress->received());
           next += part.count;
           result.rejected += part.rejected;
@@ -107,14 +113,19 @@ district_actor::behavior_type district_behavior(district_pointer self, node_cont
         tick(self);
         return true;
       },
+      [self](snapshot_atom, snapshot_progress_ptr& p) {
+        const auto& d = *self->state.district;
+        p->district_done(d.id(), d.image());
+      },
   };
 }
 
 }  // namespace
 
 district_actor spawn_district(caf::actor_system& sys, node_context_ptr ctx, twin::district_id id,
-                              alerting_actor alerting) {
-  return sys.spawn(district_behavior, std::move(ctx), id, std::move(alerting));
+                              alerting_actor alerting,
+                              std::shared_ptr<twin::district_state> restored) {
+  return sys.spawn(district_behavior, std::move(ctx), id, std::move(alerting), std::move(restored));
 }
 
 }  // namespace actors

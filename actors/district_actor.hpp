@@ -19,9 +19,14 @@ using district_actor =
                      // The periodic tick re-arms itself when its flag is true.
                      caf::reacts_to<tick_atom, bool>,
                      // A tick on demand, answered when done.
-                     caf::replies_to<refresh_atom>::with<bool>>;
+                     caf::replies_to<refresh_atom>::with<bool>,
+                     // A snapshot barrier: the district's image, after every part before it.
+                     caf::reacts_to<snapshot_atom, snapshot_progress_ptr>>;
 
+// `restored`: the state to start from (a snapshot's), or nullptr for a fresh one. A restored
+// district reports its active alerts to the alerting service at once.
 district_actor spawn_district(caf::actor_system& sys, node_context_ptr ctx, twin::district_id id,
-                              alerting_actor alerting);
+                              alerting_actor alerting,
+                              std::shared_ptr<twin::district_state> restored = nullptr);
 
 }  // namespace actors

@@ -93,7 +93,8 @@ void submit(router_pointer self, const twin::reading_batch_ptr& batch, ack_compl
 }
 
 ingest_router_actor::behavior_type ingest_router_behavior(
-    router_pointer self, node_context_ptr ctx, std::vector<sensor_cluster_actor> clusters) {
+    router_pointer self, node_context_ptr ctx, std::vector<sensor_cluster_actor> clusters,
+    std::shared_ptr<twin::batch_dedup> partless) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   TWIN_CHECK_OP(clusters.size(), ==, st.ctx->city->districts.size());
@@ -107,7 +108,10 @@ ingest_router_actor::behavior_type ingest_router_behavior(
     st.district_by_id[s.id.value] = found->district.value;
   }
   const auto& d = st.ctx->options.district_options;
-  st.partless.emplace(d.dedup_window_batches_max, d.dedup_sessions_max);
+  if (partless != nullptr)
+    st.partless.emplace(std::move(*partless));
+  else
+    st.partless.emplace(d.dedup_window_batches_max, d.dedup_sessions_max);
   st.offset.resize(st.clusters.size());
   st.count.assign(st.clusters.size(), 0);
   self->send(self, tick_atom::value);
@@ -122,14 +126,28 @@ ingest_router_actor::behavior_type ingest_router_behavior(
                            std::chrono::milliseconds(self->state.ctx->options.tick_interval_ms),
                            tick_atom::value);
       },
+      [self](snapshot_atom, snapshot_progress_ptr& p) {
+        auto& st = self->state;
+        // Only this actor writes the count, so the load sees every batch routed so far.
+        p->set_router(twin::router_image{
+            st.partless->image(), st.ctx->unknown_sensor_readings.load(std::memory_order_relaxed)});
+        if (st.clusters.empty()) {
+          p->complete_now();
+          return;
+        }
+        // Behind every part already sent to each cluster: the cut is this point of the stream.
+        for (const auto& c : st.clusters) self->send(c, snapshot_atom::value, p);
+      },
   };
 }
 
 }  // namespace
 
 ingest_router_actor spawn_ingest_router(caf::actor_system& sys, node_context_ptr ctx,
-                                        std::vector<sensor_cluster_actor> clusters) {
-  return sys.spawn(ingest_router_behavior, std::move(ctx), std::move(clusters));
+                                        std::vector<sensor_cluster_actor> clusters,
+                                        std::shared_ptr<twin::batch_dedup> partless) {
+  return sys.spawn(ingest_router_behavior, std::move(ctx), std::move(clusters),
+                   std::move(partless));
 }
 
 }  // namespace actors

@@ -16,10 +16,14 @@ namespace actors {
 // bound) is the transport's: every batch that reaches the router is routed.
 using ingest_router_actor =
     caf::typed_actor<caf::reacts_to<submit_atom, twin::reading_batch_ptr, ack_completion_ptr>,
-                     caf::reacts_to<tick_atom>>;
+                     caf::reacts_to<tick_atom>,
+                     // A snapshot barrier: the router's image, then on to every sensor cluster.
+                     caf::reacts_to<snapshot_atom, snapshot_progress_ptr>>;
 
-// `clusters` is indexed by district id.
+// `clusters` is indexed by district id. `partless`: the batch memory to start from (a restored
+// snapshot's), or nullptr for an empty one.
 ingest_router_actor spawn_ingest_router(caf::actor_system& sys, node_context_ptr ctx,
-                                        std::vector<sensor_cluster_actor> clusters);
+                                        std::vector<sensor_cluster_actor> clusters,
+                                        std::shared_ptr<twin::batch_dedup> partless = nullptr);
 
 }  // namespace actors

@@ -3,6 +3,7 @@
 // The atoms and payloads of the messages between the actors of a node. Only the actor sources
 // include this; the rest of the project talks to the runtime (runtime.hpp).
 
+#include <atomic>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <memory>
@@ -11,6 +12,8 @@
 
 #include "actors/batch_progress.hpp"
 #include "actors/completion.hpp"
+#include "twin/base/expected.hpp"
+#include "twin/live/district_image.hpp"
 #include "twin/live/district_state.hpp"
 #include "twin/live/reading.hpp"
 #include "twin/live/services.hpp"
@@ -29,6 +32,7 @@ using query_atom = caf::atom_constant<caf::atom("query")>;
 using raised_atom = caf::atom_constant<caf::atom("raised")>;
 using cleared_atom = caf::atom_constant<caf::atom("cleared")>;
 using alerts_atom = caf::atom_constant<caf::atom("alerts")>;
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 
 // Router -> sensor cluster: one district's part of a batch, a range of the batch's readings
 // grouped by district (batch_progress::part).
@@ -53,6 +57,35 @@ struct district_work {
   std::vector<district_part> parts;
 };
 
+// A snapshot barrier (runtime::snapshot): it flows router -> every sensor cluster -> its district
+// behind the batches sent before it. The router fills in its image, each district its own; the
+// last district to answer completes it.
+class snapshot_progress {
+ public:
+  using result = twin::expected<twin::node_snapshot, std::string>;
+  snapshot_progress(twin::node_snapshot base, std::function<void(result)> done)
+      : snapshot_(std::move(base)),
+        remaining_(snapshot_.districts.size()),
+        done_(std::move(done), twin::unexpected<std::string>{"node stopping"}) {}
+
+  // The router, before it sends the barrier on.
+  void set_router(twin::router_image image) { snapshot_.router = std::move(image); }
+  // Each district once, from its own actor: the slots are disjoint, and the last one completes.
+  void district_done(twin::district_id id, twin::district_image image) {
+    snapshot_.districts[id.value] = std::move(image);
+    if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      done_.complete(std::move(snapshot_));
+  }
+  // A city without districts: the router completes it.
+  void complete_now() { done_.complete(std::move(snapshot_)); }
+
+ private:
+  twin::node_snapshot snapshot_;
+  std::atomic<std::size_t> remaining_;
+  completion<result> done_;
+};
+using snapshot_progress_ptr = std::shared_ptr<snapshot_progress>;
+
 using optional_sensor_view = std::optional<twin::sensor_view>;
 using alert_list = std::vector<twin::alert>;
 
@@ -76,3 +109,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actors::alert_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actors::ack_completion_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actors::reply_completion_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actors::done_completion_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actors::snapshot_progress_ptr)

@@ -13,8 +13,16 @@
 #include "actors/query_service.hpp"
 #include "actors/sensor_cluster.hpp"
 #include "observability/probes.hpp"
+#include "twin/city/fingerprint.hpp"
 
 namespace actors {
+
+// The states a snapshot restores, checked before any actor is spawned.
+struct runtime::restored {
+  std::vector<std::shared_ptr<twin::district_state>> districts;  // by district id
+  std::shared_ptr<twin::batch_dedup> partless;
+  std::uint64_t unknown_sensor_readings = 0;
+};
 
 struct runtime::impl {
   caf::actor_system& sys;
@@ -59,6 +67,47 @@ twin::batch_ack stopping_refusal(const twin::reading_batch& batch) {
 
 runtime::runtime(caf::actor_system& sys, twin::city_ptr city, const twin::clock& clock,
                  observability::probes* probes, runtime_options options)
+    : runtime(sys, std::move(city), clock, probes, std::move(options), nullptr) {}
+
+twin::expected<std::unique_ptr<runtime>, std::string> runtime::start_from(
+    caf::actor_system& sys, twin::city_ptr city, const twin::clock& clock,
+    observability::probes* probes, runtime_options options, const twin::node_snapshot& snapshot) {
+  TWIN_CHECK(city != nullptr);
+  using failure = twin::unexpected<std::string>;
+  const auto identity = twin::identity_of(*city);
+  if (snapshot.city != identity)
+    return failure{"the snapshot is of city '" + snapshot.city.name + "' (" +
+                   twin::fingerprint_text(snapshot.city.fingerprint) + "), not '" + identity.name +
+                   "' (" + twin::fingerprint_text(identity.fingerprint) + ")"};
+  const auto n = city->districts.size();
+  if (snapshot.districts.size() != n)
+    return failure{"the snapshot holds " + std::to_string(snapshot.districts.size()) +
+                   " districts where the city has " + std::to_string(n)};
+  auto from = std::make_unique<restored>();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& image = snapshot.districts[i];
+    if (image.id.value != i)
+      return failure{"the snapshot's district " + std::to_string(i) + " has id " +
+                     std::to_string(image.id.value)};
+    auto state = twin::district_state::restore(city, image, options.district_options);
+    if (!state) return failure{state.error()};
+    from->districts.push_back(std::make_shared<twin::district_state>(std::move(*state)));
+  }
+  const auto& d = options.district_options;
+  from->partless =
+      std::make_shared<twin::batch_dedup>(d.dedup_window_batches_max, d.dedup_sessions_max);
+  if (snapshot.router) {
+    if (auto e = from->partless->restore(snapshot.router->partless))
+      return failure{"the router's batch memory: " + *e};
+    from->unknown_sensor_readings = snapshot.router->unknown_sensor_readings;
+  }
+  return std::unique_ptr<runtime>(
+      new runtime(sys, std::move(city), clock, probes, std::move(options), std::move(from)));
+}
+
+runtime::runtime(caf::actor_system& sys, twin::city_ptr city, const twin::clock& clock,
+                 observability::probes* probes, runtime_options options,
+                 std::unique_ptr<restored> from)
     : impl_(std::make_unique<impl>(sys)) {
   TWIN_CHECK(city != nullptr);
   TWIN_CHECK_OP(options.tick_interval_ms, >, 0);
@@ -68,6 +117,7 @@ runtime::runtime(caf::actor_system& sys, twin::city_ptr city, const twin::clock&
   ctx->probes = probes;
   ctx->options = options;
   ctx->validator.emplace(*ctx->city, options.ingest_limits);
+  if (from != nullptr) ctx->unknown_sensor_readings = from->unknown_sensor_readings;
   auto& im = *impl_;
   im.ctx = ctx;
   im.alerting = spawn_alerting_service(sys, ctx);
@@ -76,10 +126,12 @@ runtime::runtime(caf::actor_system& sys, twin::city_ptr city, const twin::clock&
   im.clusters.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i) {
     twin::district_id id{i};
-    im.districts.push_back(spawn_district(sys, ctx, id, im.alerting));
+    im.districts.push_back(
+        spawn_district(sys, ctx, id, im.alerting, from != nullptr ? from->districts[i] : nullptr));
     im.clusters.push_back(spawn_sensor_cluster(sys, ctx, id, im.districts.back()));
   }
-  im.router = spawn_ingest_router(sys, ctx, im.clusters);
+  im.router =
+      spawn_ingest_router(sys, ctx, im.clusters, from != nullptr ? from->partless : nullptr);
   im.query = spawn_query_service(sys, ctx, im.districts);
   if (probes != nullptr) probes->node.districts_owned(n);
 }
@@ -117,6 +169,21 @@ void runtime::refresh(std::function<void(bool)> done) {
   }
   auto completion = std::make_shared<actors::completion<bool>>(std::move(done), false);
   caf::anon_send(impl_->query, refresh_atom::value, std::move(completion));
+}
+
+void runtime::snapshot(std::uint64_t lsn, std::function<void(snapshot_result)> done) {
+  if (impl_->stopped.load()) {
+    done(twin::unexpected<std::string>{"node stopping"});
+    return;
+  }
+  const auto& ctx = *impl_->ctx;
+  twin::node_snapshot base;
+  base.city = twin::identity_of(*ctx.city);
+  base.lsn = lsn;
+  base.taken_ms = ctx.clock->now_ms();
+  base.districts.resize(ctx.city->districts.size());
+  auto progress = std::make_shared<snapshot_progress>(std::move(base), std::move(done));
+  caf::anon_send(impl_->router, snapshot_atom::value, std::move(progress));
 }
 
 void runtime::request_stop() {

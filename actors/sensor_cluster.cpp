@@ -80,6 +80,10 @@ sensor_cluster_actor::behavior_type sensor_cluster_behavior(cluster_pointer self
         }
         forward(self);
       },
+      [self](snapshot_atom, snapshot_progress_ptr& p) {
+        forward(self);
+        self->send(self->state.district, snapshot_atom::value, std::move(p));
+      },
   };
 }
 

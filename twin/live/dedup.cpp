@@ -79,6 +79,52 @@ batch_seen batch_dedup::check_and_record(const batch_key& key) {
   return test_and_set(s, key.sequence);
 }
 
+batch_dedup_image batch_dedup::image() const {
+  batch_dedup_image out;
+  out.window_batches_max = window_batches_max_;
+  out.sessions_max = sessions_max_;
+  out.clock = clock_;
+  out.sessions_evicted = sessions_evicted_;
+  out.below_window = below_window_;
+  out.sessions.reserve(sessions_.size());
+  for (const auto& s : sessions_)
+    out.sessions.push_back({s.key.gateway, s.key.session, s.base, s.last_used, s.bits});
+  return out;
+}
+
+std::optional<std::string> batch_dedup::restore(const batch_dedup_image& image) {
+  if (image.window_batches_max != window_batches_max_)
+    return "window_batches_max " + std::to_string(image.window_batches_max) +
+           " where the memory has " + std::to_string(window_batches_max_);
+  if (image.sessions.size() > sessions_max_)
+    return std::to_string(image.sessions.size()) + " sessions where the memory holds at most " +
+           std::to_string(sessions_max_);
+  const std::size_t words = (window_batches_max_ + 63) / 64;
+  std::unordered_map<session_key, std::size_t, session_key_hash> index;
+  index.reserve(sessions_max_);
+  for (std::size_t i = 0; i < image.sessions.size(); ++i) {
+    const auto& s = image.sessions[i];
+    const auto where = "sessions[" + std::to_string(i) + "]: ";
+    if (s.bits.size() != words)
+      return where + std::to_string(s.bits.size()) + " words of bits where the window needs " +
+             std::to_string(words);
+    if (s.last_used > image.clock)
+      return where + "last_used " + std::to_string(s.last_used) + " after the clock " +
+             std::to_string(image.clock);
+    if (!index.emplace(session_key{s.gateway, s.session}, i).second)
+      return where + "gateway " + std::to_string(s.gateway) + " session " +
+             std::to_string(s.session) + " twice";
+  }
+  sessions_.clear();
+  for (const auto& s : image.sessions)
+    sessions_.push_back(session{session_key{s.gateway, s.session}, s.base, s.last_used, s.bits});
+  by_session_ = std::move(index);
+  clock_ = image.clock;
+  sessions_evicted_ = image.sessions_evicted;
+  below_window_ = image.below_window;
+  return std::nullopt;
+}
+
 namespace {
 constexpr time_ms offset_max = std::numeric_limits<std::uint32_t>::max();
 }

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -14,6 +16,27 @@ enum class batch_seen : std::uint8_t {
   first,    // not applied before: now recorded as applied
   applied,  // recorded as applied before: a resend
   unknown,  // below its session's window: forgotten, so nothing is known (not recorded)
+};
+
+// One gateway session of a batch_dedup, as a snapshot holds it.
+struct dedup_session_image {
+  std::uint64_t gateway = 0;
+  std::uint64_t session = 0;
+  std::uint64_t base = 0;           // lowest sequence inside the window
+  std::uint64_t last_used = 0;      // the clock when last looked up
+  std::vector<std::uint64_t> bits;  // (window_batches_max + 63) / 64 words
+  friend bool operator==(const dedup_session_image&, const dedup_session_image&) = default;
+};
+
+// Everything a batch_dedup remembers, as a snapshot holds it. Sessions in the memory's own order.
+struct batch_dedup_image {
+  std::uint32_t window_batches_max = 0;
+  std::uint32_t sessions_max = 0;
+  std::uint64_t clock = 0;
+  std::uint64_t sessions_evicted = 0;
+  std::uint64_t below_window = 0;
+  std::vector<dedup_session_image> sessions;
+  friend bool operator==(const batch_dedup_image&, const batch_dedup_image&) = default;
 };
 
 // Remembers which batches were applied, per gateway session: the whole-batch fast path of
@@ -36,6 +59,12 @@ class batch_dedup {
   std::uint64_t sessions_evicted() const { return sessions_evicted_; }
   // Lookups of a sequence below its session's window (answered `unknown`).
   std::uint64_t below_window() const { return below_window_; }
+
+  batch_dedup_image image() const;
+  // Takes the state of an image of a memory with the same window_batches_max and at most
+  // sessions_max sessions (a smaller sessions_max than the image's is refused: it would have to
+  // forget). On an error (its text names the field) the memory is left as it was.
+  std::optional<std::string> restore(const batch_dedup_image& image);
 
  private:
   struct session_key {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "twin/base/check.hpp"
 #include "twin/live/dedup.hpp"
@@ -555,6 +556,149 @@ std::uint64_t district_state::dedup_sessions_evicted() const {
 
 std::uint64_t district_state::late_readings_applied() const {
   return impl_->late_applied;
+}
+
+district_image district_state::image() const {
+  const auto& im = *impl_;
+  district_image out;
+  out.id = id_;
+  out.key = im.info->key;
+  for (const auto& s : im.sensors) {
+    if (s.readings == 0 && s.times.empty() &&
+        s.times.complete_from() == reading_times::no_time_before)
+      continue;
+    out.sensors.push_back(sensor_image{s.info->id, s.has_value, s.value, s.time, s.readings,
+                                       s.times.times(), s.times.complete_from()});
+  }
+  std::sort(out.sensors.begin(), out.sensors.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  for (const auto& l : im.links) {
+    if (!l.has_reading()) continue;
+    out.links.push_back(link_image{l.link, l.speed_kmh, l.flow_veh_h, l.occupancy_pct, l.speed_time,
+                                   l.flow_time, l.occupancy_time});
+  }
+  for (const auto& ks : im.kinds)
+    out.kinds.push_back(
+        kind_image{ks.kind, ks.windows.fine().image(), ks.windows.coarse().image()});
+  for (const auto& rs : im.rules)
+    out.rules.push_back(rule_image{rs.rule->key, rs.firing, rs.since, rs.value});
+  out.dedup = im.dedup.image();
+  out.kinds_to_evaluate = im.kinds_to_evaluate;
+  out.evaluated_at = im.evaluated_at;
+  out.alerts_version = im.alerts_version;
+  out.readings_applied = im.readings_applied;
+  out.late_readings_applied = im.late_applied;
+  out.rejected = im.rejected;
+  return out;
+}
+
+expected<district_state, std::string> district_state::restore(city_ptr city,
+                                                              const district_image& image,
+                                                              district_options options) {
+  TWIN_REQUIRE(city != nullptr);
+  using failure = unexpected<std::string>;
+  if (image.id.value >= city->districts.size())
+    return failure{"district id " + std::to_string(image.id.value) + ": the city has " +
+                   std::to_string(city->districts.size()) + " districts"};
+  const auto& info = city->districts[image.id.value];
+  if (image.key != info.key)
+    return failure{"district id " + std::to_string(image.id.value) + ": key '" + image.key +
+                   "' where the city has '" + info.key + "'"};
+  const std::string where = "district '" + info.key + "': ";
+
+  district_state out(std::move(city), image.id, options);
+  auto& im = *out.impl_;
+
+  std::uint64_t readings = 0;
+  for (std::size_t i = 0; i < image.sensors.size(); ++i) {
+    const auto& x = image.sensors[i];
+    const auto at =
+        where + "sensors[" + std::to_string(i) + "] (id " + std::to_string(x.id.value) + "): ";
+    if (i > 0 && !(image.sensors[i - 1].id < x.id)) return failure{at + "ids not ascending"};
+    auto slot = im.slot_of(x.id);
+    if (slot == no_slot) return failure{at + "not a sensor of the district"};
+    const auto& times = x.times;
+    for (std::size_t t = 1; t < times.size(); ++t)
+      if (times[t - 1] >= times[t]) return failure{at + "times not ascending"};
+    if (times.size() > im.options.times_per_sensor_max)
+      return failure{at + std::to_string(times.size()) + " times where at most " +
+                     std::to_string(im.options.times_per_sensor_max) + " are remembered"};
+    if (!times.empty() &&
+        static_cast<std::uint64_t>(times.back()) - static_cast<std::uint64_t>(times.front()) >
+            std::numeric_limits<std::uint32_t>::max())
+      return failure{at + "times spread over more than 2^32 ms"};
+    if (x.has_value != !times.empty() || (x.has_value && times.back() != x.time))
+      return failure{at + "the latest time is not the newest of the times remembered"};
+    if (x.readings < times.size()) return failure{at + "fewer readings than times remembered"};
+    auto& s = im.sensors[slot];
+    s.has_value = x.has_value;
+    s.value = x.value;
+    s.time = x.time;
+    s.readings = x.readings;
+    s.times.restore(times, x.complete_from);
+    readings += x.readings;
+    if (x.has_value) ++im.sensors_reporting;
+  }
+  if (readings != image.readings_applied)
+    return failure{where + "readings_applied " + std::to_string(image.readings_applied) +
+                   " where the sensors' readings add up to " + std::to_string(readings)};
+
+  for (std::size_t i = 0; i < image.links.size(); ++i) {
+    const auto& x = image.links[i];
+    const auto at =
+        where + "links[" + std::to_string(i) + "] (id " + std::to_string(x.link.value) + "): ";
+    if (i > 0 && !(image.links[i - 1].link < x.link)) return failure{at + "ids not ascending"};
+    auto it = std::lower_bound(im.links.begin(), im.links.end(), x.link,
+                               [](const link_slot& l, link_id id) { return l.link < id; });
+    if (it == im.links.end() || it->link != x.link)
+      return failure{at + "not a sensed link of the district"};
+    it->speed_kmh = x.speed_kmh;
+    it->flow_veh_h = x.flow_veh_h;
+    it->occupancy_pct = x.occupancy_pct;
+    it->speed_time = x.speed_time;
+    it->flow_time = x.flow_time;
+    it->occupancy_time = x.occupancy_time;
+  }
+
+  if (image.kinds.size() != im.kinds.size())
+    return failure{where + std::to_string(image.kinds.size()) + " sensor kinds where it has " +
+                   std::to_string(im.kinds.size())};
+  for (std::size_t i = 0; i < image.kinds.size(); ++i) {
+    const auto& x = image.kinds[i];
+    auto& ks = im.kinds[i];
+    const auto at = where + "kinds[" + std::to_string(i) + "]: ";
+    if (x.kind != ks.kind)
+      return failure{at + "kind " + std::string(to_string(x.kind)) + " where it has " +
+                     std::string(to_string(ks.kind))};
+    if (auto e = ks.windows.fine().restore(x.fine)) return failure{at + "fine window: " + *e};
+    if (auto e = ks.windows.coarse().restore(x.coarse)) return failure{at + "coarse window: " + *e};
+  }
+
+  if (image.rules.size() != im.rules.size())
+    return failure{where + std::to_string(image.rules.size()) + " alert rules where it has " +
+                   std::to_string(im.rules.size())};
+  for (std::size_t i = 0; i < image.rules.size(); ++i) {
+    const auto& x = image.rules[i];
+    auto& rs = im.rules[i];
+    if (x.key != rs.rule->key)
+      return failure{where + "rules[" + std::to_string(i) + "]: rule '" + x.key +
+                     "' where it has '" + rs.rule->key + "'"};
+    rs.firing = x.firing;
+    rs.since = x.since;
+    rs.value = x.value;
+  }
+  im.rebuild_active();
+
+  if (auto e = im.dedup.restore(image.dedup)) return failure{where + "dedup: " + *e};
+  if ((image.kinds_to_evaluate & ~all_kinds) != 0)
+    return failure{where + "kinds_to_evaluate has bits of no sensor kind"};
+  im.kinds_to_evaluate = image.kinds_to_evaluate;
+  im.evaluated_at = image.evaluated_at;
+  im.alerts_version = image.alerts_version;
+  im.readings_applied = image.readings_applied;
+  im.late_applied = image.late_readings_applied;
+  im.rejected = image.rejected;
+  return out;
 }
 
 }  // namespace twin

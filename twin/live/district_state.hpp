@@ -8,7 +8,9 @@
 #include <span>
 #include <vector>
 
+#include "twin/base/expected.hpp"
 #include "twin/city/city.hpp"
+#include "twin/live/district_image.hpp"
 #include "twin/live/reading.hpp"
 #include "twin/live/views.hpp"
 
@@ -53,7 +55,18 @@ class district_state {
   district_state(district_state&&) noexcept;
   district_state& operator=(district_state&&) noexcept;
 
+  // A state from an image of one (image()) of the same city's district, with options of the same
+  // window and deduplication sizes. An error names what does not fit: a district, sensor, link,
+  // kind or rule the city does not have there, a ring or bitmap of another size, an image whose
+  // parts contradict each other.
+  static expected<district_state, std::string> restore(city_ptr city, const district_image& image,
+                                                       district_options options = {});
+
   district_id id() const { return id_; }
+
+  // Everything any later answer depends on (district_image.hpp). Restoring it and applying the
+  // same readings and ticks to both gives the same answers, bit for bit.
+  district_image image() const;
 
   // Applies this district's part of a batch. The readings have passed validate_reading() and
   // belong to sensors of this district (others are refused as unknown_sensor). A part whose batch

@@ -1,6 +1,7 @@
 #include "twin/live/window.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 
 #include "twin/base/check.hpp"
@@ -136,6 +137,68 @@ void rolling_window::sum_into(window_sum& sum, time_ms now, time_ms window_ms) c
     if (b.index != k) continue;
     sum.add(b.count, b.sum, b.min, b.max, b.east, b.north);
   }
+}
+
+bool operator==(const window_bucket_image& a, const window_bucket_image& b) {
+  auto same = [](double x, double y) {
+    return std::bit_cast<std::uint64_t>(x) == std::bit_cast<std::uint64_t>(y);
+  };
+  return a.index == b.index && a.count == b.count && same(a.sum, b.sum) && same(a.min, b.min) &&
+         same(a.max, b.max) && same(a.east, b.east) && same(a.north, b.north);
+}
+
+rolling_window_image rolling_window::image() const {
+  rolling_window_image out;
+  out.bucket_ms = bucket_ms_;
+  out.buckets_max = buckets_max();
+  out.head = head_;
+  out.empty = empty_;
+  out.dropped = dropped_;
+  if (empty_) return out;
+  const auto n = static_cast<std::int64_t>(buckets_.size());
+  for (auto k = head_ - n + 1; k <= head_; ++k) {
+    const auto& b = buckets_[slot_of(k)];
+    if (b.index != k) continue;
+    out.buckets.push_back(
+        window_bucket_image{b.index, b.count, b.sum, b.min, b.max, b.east, b.north});
+  }
+  return out;
+}
+
+std::optional<std::string> rolling_window::restore(const rolling_window_image& image) {
+  if (image.bucket_ms != bucket_ms_)
+    return "bucket_ms " + std::to_string(image.bucket_ms) + " where the window has " +
+           std::to_string(bucket_ms_);
+  if (image.buckets_max != buckets_max())
+    return "buckets_max " + std::to_string(image.buckets_max) + " where the window has " +
+           std::to_string(buckets_max());
+  if (image.empty && (!image.buckets.empty() || image.head != 0))
+    return std::string("an empty window with buckets");
+  const auto n = static_cast<std::int64_t>(buckets_.size());
+  // Far from the ends of the range, so that head - n and the buckets' bounds do not overflow.
+  const auto index_max = std::numeric_limits<std::int64_t>::max() / 2 / bucket_ms_;
+  if (image.head > index_max || image.head < -index_max)
+    return "head " + std::to_string(image.head) + " out of range";
+  std::int64_t previous = image.head - n;
+  for (std::size_t i = 0; i < image.buckets.size(); ++i) {
+    const auto& b = image.buckets[i];
+    if (b.index <= previous || b.index > image.head)
+      return "buckets[" + std::to_string(i) + "]: index " + std::to_string(b.index) +
+             " not after the previous bucket and within " + std::to_string(n) +
+             " buckets up to head " + std::to_string(image.head);
+    if (b.count == 0) return "buckets[" + std::to_string(i) + "]: count 0";
+    previous = b.index;
+  }
+  std::fill(buckets_.begin(), buckets_.end(), bucket{no_bucket, 0, 0, 0, 0, 0, 0});
+  for (const auto& b : image.buckets)
+    buckets_[slot_of(b.index)] = bucket{b.index, b.count, b.sum, b.min, b.max, b.east, b.north};
+  head_ = image.head;
+  empty_ = image.empty;
+  dropped_ = image.dropped;
+  cached_from_ = cached_to_ = 0;  // an empty range: the next add finds its bucket
+  cached_index_ = 0;
+  cached_slot_ = 0;
+  return std::nullopt;
 }
 
 namespace {

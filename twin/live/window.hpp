@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "twin/base/time.hpp"
@@ -24,6 +26,33 @@ class window_sum {
   bool circular_;
   std::uint64_t count_ = 0;
   double sum_ = 0, min_ = no_value, max_ = no_value, east_ = 0, north_ = 0;
+};
+
+// One bucket of a rolling window's ring, as a snapshot holds it.
+struct window_bucket_image {
+  std::int64_t index =
+      0;  // the bucket's number: it holds (index-1)*bucket_ms < t <= index*bucket_ms
+  std::uint32_t count = 0;
+  double sum = 0;
+  double min = 0;
+  double max = 0;
+  double east = 0;
+  double north = 0;
+  // Doubles compare by their bits: an image is equal to another when it restores the same state.
+  friend bool operator==(const window_bucket_image&, const window_bucket_image&);
+};
+
+// Everything of a rolling window that affects an answer: the buckets still in the ring (oldest
+// first; slots whose bucket fell out of the ring are left out), the newest bucket written and the
+// readings dropped. The bucket cache is not part of it (it only saves divisions).
+struct rolling_window_image {
+  time_ms bucket_ms = 0;
+  std::uint32_t buckets_max = 0;
+  std::int64_t head = 0;
+  bool empty = true;
+  std::uint64_t dropped = 0;
+  std::vector<window_bucket_image> buckets;
+  friend bool operator==(const rolling_window_image&, const rolling_window_image&) = default;
 };
 
 // Count, sum, min and max (or, for a circular quantity, the sums of unit vectors) of readings
@@ -61,6 +90,11 @@ class rolling_window {
 
   // The index of the bucket that holds time t.
   std::int64_t bucket_of(time_ms t) const;
+
+  rolling_window_image image() const;
+  // Takes the state of an image of a window with the same bucket_ms and buckets_max; on an error
+  // (its text names the field) the window is left as it was.
+  std::optional<std::string> restore(const rolling_window_image& image);
 
  private:
   struct bucket {
@@ -116,6 +150,13 @@ class kind_windows {
   window_stats last_1h(time_ms now) const { return coarse_.stats(now, ms_per_hour); }
 
   bool circular() const { return circular_; }
+
+  // The two rings, for snapshots (restore: rolling_window::restore on each).
+  const rolling_window& fine() const { return fine_; }
+  const rolling_window& coarse() const { return coarse_; }
+  rolling_window& fine() { return fine_; }
+  rolling_window& coarse() { return coarse_; }
+
   // Readings too old for the 1 h ring (the 1 min ring drops more, by design).
   std::uint64_t dropped() const { return coarse_.dropped(); }
 
