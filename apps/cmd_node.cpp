@@ -206,8 +206,12 @@ int run_node(node_flags& f) {
             << report.in_flight_finished << " in flight at the stop finished, "
             << report.batches_stopping << " batches refused stopping (" << report.readings_stopping
             << " readings)" << std::endl;
+  std::cerr << "citytwin node: " << report.kept << std::endl;
   std::cout << "citytwin node: stopped" << std::endl;
   if (!report.drained) return fail("batches still in flight after the stop's bound were not acked");
+  if (!report.kept_ok)
+    return fail("the state was not snapshotted at the stop; the log still holds it all, and the "
+                "next start replays it");
   return 0;
 }
 

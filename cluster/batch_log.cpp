@@ -86,7 +86,13 @@ twin::expected<std::unique_ptr<batch_log>, std::string> batch_log::open(
     const replay_fn& replay, std::uint64_t segment_bytes) {
   auto locked = data_dir::open(dir);
   if (!locked) return twin::unexpected{locked.error().message};
-  std::unique_ptr<batch_log> log(new batch_log(std::move(*locked), mode));
+  return open(std::move(*locked), mode, from_lsn, replay, segment_bytes);
+}
+
+twin::expected<std::unique_ptr<batch_log>, std::string> batch_log::open(
+    data_dir dir, durability mode, std::uint64_t from_lsn, const replay_fn& replay,
+    std::uint64_t segment_bytes) {
+  std::unique_ptr<batch_log> log(new batch_log(std::move(dir), mode));
   const auto start = std::chrono::steady_clock::now();
   // Records were admitted, so they decode; one that does not is corruption the CRC missed or a
   // record of a newer node: either way nothing is skipped silently.

@@ -56,6 +56,10 @@ class batch_log {
   static twin::expected<std::unique_ptr<batch_log>, std::string> open(
       const std::filesystem::path& dir, durability mode, std::uint64_t from_lsn,
       const replay_fn& replay, std::uint64_t segment_bytes = wal::segment_bytes_default);
+  // The same on a data directory the caller has locked already (to read its snapshots first).
+  static twin::expected<std::unique_ptr<batch_log>, std::string> open(
+      data_dir dir, durability mode, std::uint64_t from_lsn, const replay_fn& replay,
+      std::uint64_t segment_bytes = wal::segment_bytes_default);
   ~batch_log();
   batch_log(const batch_log&) = delete;
   batch_log& operator=(const batch_log&) = delete;
@@ -67,6 +71,7 @@ class batch_log {
 
   durability mode() const { return mode_; }
   const std::filesystem::path& dir() const { return dir_.path(); }
+  const data_dir& directory() const { return dir_; }
   const log_recovery& recovery() const { return recovery_; }
   // The last LSN in the log, recovered or written since (0: none). Any thread.
   std::uint64_t last_lsn() const;

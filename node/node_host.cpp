@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <caf/all.hpp>
+#include <charconv>
 #include <condition_variable>
+#include <future>
 #include <fstream>
 #include <iomanip>
 #include <mutex>
@@ -15,6 +17,7 @@
 #include "cluster/curve.hpp"
 #include "cluster/ingest_server.hpp"
 #include "cluster/query_server.hpp"
+#include "cluster/snapshot_file.hpp"
 #include "observability/probes.hpp"
 #include "observability/security_probe.hpp"
 
@@ -58,6 +61,30 @@ twin::expected<cluster::curve_server_keys, std::string> load_curve_keys(const no
   if (!allowed) return twin::unexpected{allowed.error()};
   return cluster::curve_server_keys{
       *secret, std::make_shared<cluster::curve_allow_list>(std::move(*allowed))};
+}
+
+// Snapshots in DIR/snapshots/ are named by the LSN they cover: 20 digits and ".snap".
+std::filesystem::path snapshot_path(const std::filesystem::path& dir, std::uint64_t lsn) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020llu.snap", static_cast<unsigned long long>(lsn));
+  return dir / name;
+}
+
+// The snapshots of `dir` by LSN, oldest first (a left-over .tmp is not one).
+std::vector<std::pair<std::uint64_t, std::filesystem::path>> snapshots_in(
+    const std::filesystem::path& dir) {
+  std::vector<std::pair<std::uint64_t, std::filesystem::path>> found;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const auto name = e.path().filename().string();
+    if (name.size() != 25 || name.substr(20) != ".snap") continue;
+    std::uint64_t lsn = 0;
+    auto [end, err] = std::from_chars(name.data(), name.data() + 20, lsn);
+    if (err != std::errc() || end != name.data() + 20) continue;
+    found.emplace_back(lsn, e.path());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
 }
 
 // Applies the batches of the log to the runtime at start, in log order, at most `window` at a
@@ -146,11 +173,60 @@ struct node_host::impl {
   std::unique_ptr<refusal_counter> query_refusals;
   std::unique_ptr<cluster::batch_log> log;
   replay_report replayed;
+  std::filesystem::path snapshot_loaded;  // empty: none
+  std::uint64_t snapshot_lsn = 0;
+  std::chrono::milliseconds snapshot_timeout{60000};
 
   // The stop's hook for durable state: runs once every batch admitted before the stop is applied
   // and acked, and no other batch will be, while the actors still hold the final state. Nothing
   // is made durable yet; a snapshot written here holds exactly what the acks said was applied.
-  void after_ingest_drained() {}
+  std::pair<bool, std::string> after_ingest_drained() {
+    if (!log) return {true, "nothing kept (no --data-dir)"};
+    const auto r = write_snapshot();
+    return {r.ok, r.value_or_error()};
+  }
+
+  // Takes a snapshot of the state after every batch logged so far (none may be submitted
+  // meanwhile), writes it, removes the older ones and the log segments it covers.
+  struct snapshot_outcome {
+    bool ok = false;
+    std::string text;
+    std::string value_or_error() const { return ok ? text : "snapshot NOT written: " + text; }
+  };
+  snapshot_outcome write_snapshot() {
+    const auto start = std::chrono::steady_clock::now();
+    const auto lsn = log->last_lsn();
+    auto promise = std::make_shared<std::promise<actors::runtime::snapshot_result>>();
+    auto future = promise->get_future();
+    runtime->snapshot(lsn, [promise](actors::runtime::snapshot_result r) {
+      promise->set_value(std::move(r));
+    });
+    if (future.wait_for(snapshot_timeout) != std::future_status::ready)
+      return {false, "the actors did not answer within " +
+                         std::to_string(snapshot_timeout.count() / 1000) + " s"};
+    auto taken = future.get();
+    if (!taken) return {false, taken.error()};
+    const auto dir = log->directory().snapshot_dir();
+    const auto path = snapshot_path(dir, lsn);
+    auto written = cluster::write_snapshot_file(path, *taken);
+    if (!written) return {false, written.error().message};
+    // The new snapshot is durable: what it covers can go.
+    for (const auto& [old_lsn, old_path] : snapshots_in(dir)) {
+      std::error_code ec;
+      if (old_lsn < lsn) std::filesystem::remove(old_path, ec);
+    }
+    auto released = log->release_before(lsn + 1);
+    std::ostringstream out;
+    out << "snapshot " << path.string() << " (LSN " << lsn << ", " << *written << " bytes) in "
+        << std::fixed << std::setprecision(2)
+        << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+        << " s";
+    if (released)
+      out << ", " << *released << " log segment" << (*released == 1 ? "" : "s") << " released";
+    else
+      out << ", log segments kept: " << released.error().message;
+    return {true, out.str()};
+  }
 };
 
 node_host::node_host(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
@@ -166,7 +242,30 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   ro.district_options = config.district;
   ro.tick_interval_ms = config.tick_interval_ms;
   ro.alert_log = alert_log;
-  p->runtime = std::make_unique<actors::runtime>(*p->system, p->city, clock, &p->probes, ro);
+  // With a data directory: the newest snapshot, then the log after it.
+  std::optional<cluster::data_dir> locked;
+  std::optional<twin::node_snapshot> snapshot;
+  if (!config.data_dir.empty()) {
+    auto opened = cluster::data_dir::open(config.data_dir);
+    if (!opened) return twin::unexpected{opened.error().message};
+    locked.emplace(std::move(*opened));
+    if (auto all = snapshots_in(locked->snapshot_dir()); !all.empty()) {
+      auto read = cluster::read_snapshot_file(all.back().second, *p->city, config.district);
+      if (!read) return twin::unexpected{read.error().message};
+      snapshot = std::move(*read);
+      p->snapshot_loaded = all.back().second;
+      p->snapshot_lsn = snapshot->lsn;
+    }
+  }
+  if (snapshot) {
+    auto restored = actors::runtime::start_from(*p->system, p->city, clock, &p->probes, ro,
+                                                *snapshot);
+    if (!restored) return twin::unexpected{p->snapshot_loaded.string() + ": " + restored.error()};
+    p->runtime = std::move(*restored);
+    snapshot.reset();  // the images are in the actors now
+  } else {
+    p->runtime = std::make_unique<actors::runtime>(*p->system, p->city, clock, &p->probes, ro);
+  }
   p->probes.node.placement_epoch(1);
   p->probes.node.members(observability::member_state::up, 1);
 
@@ -182,17 +281,24 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   p->query_refusals =
       std::make_unique<refusal_counter>(p->security, observability::secured_socket::query);
 
-  if (!config.data_dir.empty()) {
-    // Recovery: every batch of the log applied again, in log order, before ingest opens.
+  if (locked) {
+    // Recovery: every batch of the log after the snapshot applied again, in log order, before
+    // ingest opens.
     const auto start = std::chrono::steady_clock::now();
     log_replay replay(*p->runtime);
     auto log = cluster::batch_log::open(
-        config.data_dir, config.durability, 0,
+        std::move(*locked), config.durability, p->snapshot_lsn + 1,
         [&replay](std::uint64_t, twin::reading_batch b) { replay.submit(std::move(b)); },
         config.log_segment_bytes);
     p->replayed = replay.wait();
     if (!log) return twin::unexpected{log.error()};
     p->log = std::move(*log);
+    // Appends go on after the log's last record: it must not be behind what the snapshot covers.
+    if (p->log->last_lsn() < p->snapshot_lsn)
+      return twin::unexpected{"data directory " + config.data_dir.string() + ": the snapshot " +
+                              p->snapshot_loaded.string() + " covers the log up to LSN " +
+                              std::to_string(p->snapshot_lsn) + " but the log ends at LSN " +
+                              std::to_string(p->log->last_lsn()) + ": log segments are missing"};
     p->replayed.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
@@ -274,11 +380,15 @@ std::string node_host::storage_summary() const {
       << (log.mode() == cluster::durability::process
               ? " (acked once written to the log: survives kill -9, not a power loss)"
               : " (acked once fdatasync'ed by the group commit: survives a power loss)");
-  out << "\n  recovered: " << rec.batches << " batch" << (rec.batches == 1 ? "" : "es") << " ("
+  out << "\n  recovered: ";
+  if (!im.snapshot_loaded.empty())
+    out << "snapshot " << im.snapshot_loaded.string() << " (LSN " << im.snapshot_lsn
+        << "), then ";
+  out << rec.batches << " batch" << (rec.batches == 1 ? "" : "es") << " ("
       << im.replayed.readings_accepted << " readings applied) from the log";
   if (rec.scan.last_lsn > 0)
-    out << " (LSN " << rec.scan.first_lsn << "-" << rec.scan.last_lsn << ", " << rec.scan.segments
-        << " segment" << (rec.scan.segments == 1 ? "" : "s") << ")";
+    out << " (which holds LSN " << rec.scan.first_lsn << "-" << rec.scan.last_lsn << " in "
+        << rec.scan.segments << " segment" << (rec.scan.segments == 1 ? "" : "s") << ")";
   out << " in " << std::fixed << std::setprecision(2) << im.replayed.seconds << " s";
   if (rec.scan.cut)
     out << "\n  torn tail cut: " << rec.scan.cut->bytes << " bytes at offset "
@@ -304,7 +414,12 @@ stop_report node_host::stop_gracefully() {
   im.ingest->begin_stop();
   stop_report report;
   report.drained = im.ingest->wait_drained(im.stop_drain_max);
-  if (report.drained) im.after_ingest_drained();
+  if (report.drained) {
+    std::tie(report.kept_ok, report.kept) = im.after_ingest_drained();
+  } else {
+    report.kept_ok = im.log == nullptr;
+    report.kept = "no snapshot: batches were still in flight";
+  }
   std::this_thread::sleep_until(refuse_until);
   im.ingest->stop();
   const auto stats = im.ingest->stats();

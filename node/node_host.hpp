@@ -63,6 +63,9 @@ struct stop_report {
   std::uint64_t batches_stopping = 0;    // refused `stopping`
   std::uint64_t readings_stopping = 0;
   bool drained = true;  // false: batches were still in flight after stop_drain_max
+  // What was kept: the snapshot written (file, LSN, bytes, log segments released), or why not.
+  std::string kept;
+  bool kept_ok = true;  // false with a data directory whose snapshot could not be written
 };
 
 // One node: the actor runtime over a city, its ingest and query sockets and its /metrics
