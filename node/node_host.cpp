@@ -5,8 +5,8 @@
 #include <caf/all.hpp>
 #include <charconv>
 #include <condition_variable>
-#include <future>
 #include <fstream>
+#include <future>
 #include <iomanip>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -20,6 +20,7 @@
 #include "cluster/snapshot_file.hpp"
 #include "observability/probes.hpp"
 #include "observability/security_probe.hpp"
+#include "observability/storage_probe.hpp"
 
 namespace node {
 
@@ -132,6 +133,7 @@ struct node_host::impl {
       : city(std::move(c)),
         probes(registry, *city),
         security(registry),
+        storage(registry),
         stop_drain_max(config.stop_drain_max),
         stop_refuse(config.stop_refuse),
         curve_allow(config.curve_allow) {
@@ -157,6 +159,7 @@ struct node_host::impl {
   observability::metrics_registry registry;
   observability::probes probes;
   observability::security_probe security;
+  observability::storage_probe storage;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> system;
   std::unique_ptr<actors::runtime> runtime;
@@ -198,18 +201,28 @@ struct node_host::impl {
     const auto lsn = log->last_lsn();
     auto promise = std::make_shared<std::promise<actors::runtime::snapshot_result>>();
     auto future = promise->get_future();
-    runtime->snapshot(lsn, [promise](actors::runtime::snapshot_result r) {
-      promise->set_value(std::move(r));
-    });
-    if (future.wait_for(snapshot_timeout) != std::future_status::ready)
+    runtime->snapshot(
+        lsn, [promise](actors::runtime::snapshot_result r) { promise->set_value(std::move(r)); });
+    if (future.wait_for(snapshot_timeout) != std::future_status::ready) {
+      storage.snapshot_failed();
       return {false, "the actors did not answer within " +
                          std::to_string(snapshot_timeout.count() / 1000) + " s"};
+    }
     auto taken = future.get();
-    if (!taken) return {false, taken.error()};
+    if (!taken) {
+      storage.snapshot_failed();
+      return {false, taken.error()};
+    }
     const auto dir = log->directory().snapshot_dir();
     const auto path = snapshot_path(dir, lsn);
     auto written = cluster::write_snapshot_file(path, *taken);
-    if (!written) return {false, written.error().message};
+    if (!written) {
+      storage.snapshot_failed();
+      return {false, written.error().message};
+    }
+    storage.snapshot_written(
+        lsn, *written,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     // The new snapshot is durable: what it covers can go.
     for (const auto& [old_lsn, old_path] : snapshots_in(dir)) {
       std::error_code ec;
@@ -219,8 +232,7 @@ struct node_host::impl {
     std::ostringstream out;
     out << "snapshot " << path.string() << " (LSN " << lsn << ", " << *written << " bytes) in "
         << std::fixed << std::setprecision(2)
-        << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
-        << " s";
+        << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s";
     if (released)
       out << ", " << *released << " log segment" << (*released == 1 ? "" : "s") << " released";
     else
@@ -258,8 +270,8 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
     }
   }
   if (snapshot) {
-    auto restored = actors::runtime::start_from(*p->system, p->city, clock, &p->probes, ro,
-                                                *snapshot);
+    auto restored =
+        actors::runtime::start_from(*p->system, p->city, clock, &p->probes, ro, *snapshot);
     if (!restored) return twin::unexpected{p->snapshot_loaded.string() + ": " + restored.error()};
     p->runtime = std::move(*restored);
     snapshot.reset();  // the images are in the actors now
@@ -301,6 +313,10 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
                               std::to_string(p->log->last_lsn()) + ": log segments are missing"};
     p->replayed.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    p->storage.set_mode(config.durability == cluster::durability::power
+                            ? observability::storage_probe::mode::power
+                            : observability::storage_probe::mode::process);
+    p->storage.recovered(p->replayed.seconds, p->log->recovery().batches, p->snapshot_lsn);
   }
 
   cluster::ingest_server_options io;
@@ -322,6 +338,25 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   p->query = std::make_unique<cluster::query_server>(*p->runtime, qo);
   if (auto r = p->query->start(); !r) return twin::unexpected{"query: " + r.error()};
 
+  if (p->log) {
+    p->registry.before_scrape([im = p.get()] {
+      const auto s = im->log->stats();
+      observability::storage_sample sample;
+      sample.appends = s.records;
+      sample.bytes = s.bytes;
+      sample.append_errors = s.append_errors;
+      sample.segments_rolled = s.segments_rolled;
+      sample.commits = s.syncs;
+      sample.commit_errors = s.sync_errors;
+      sample.fdatasync_p50_s = double(s.sync_ns_p50) / 1e9;
+      sample.fdatasync_p99_s = double(s.sync_ns_p99) / 1e9;
+      sample.fdatasync_max_s = double(s.sync_ns_max) / 1e9;
+      sample.written_lsn = s.written_lsn;
+      sample.durable_lsn = s.durable_lsn;
+      sample.acks_waiting = im->ingest->stats().waiting_for_disk;
+      im->storage.update(sample);
+    });
+  }
   auto exposer = observability::metrics_exposer::start(p->registry, config.metrics);
   if (!exposer) return twin::unexpected{"metrics: " + exposer.error()};
   p->exposer = std::move(exposer.value());
@@ -382,8 +417,7 @@ std::string node_host::storage_summary() const {
               : " (acked once fdatasync'ed by the group commit: survives a power loss)");
   out << "\n  recovered: ";
   if (!im.snapshot_loaded.empty())
-    out << "snapshot " << im.snapshot_loaded.string() << " (LSN " << im.snapshot_lsn
-        << "), then ";
+    out << "snapshot " << im.snapshot_loaded.string() << " (LSN " << im.snapshot_lsn << "), then ";
   out << rec.batches << " batch" << (rec.batches == 1 ? "" : "es") << " ("
       << im.replayed.readings_accepted << " readings applied) from the log";
   if (rec.scan.last_lsn > 0)

@@ -361,6 +361,9 @@ TEST_CASE("a node without a data directory says it keeps nothing, and --durabili
     CHECK(node.proc->output().find(
               "  storage: none (no --data-dir): this node keeps nothing, a restart forgets every "
               "reading\n") != std::string::npos);
+    const auto m = node.metrics();
+    CHECK(systest::series(m, "citytwin_storage_durability{mode=\"none\"}") == 1);
+    CHECK(systest::series(m, "citytwin_storage_log_appends_total") == 0);
   }
   auto r = systest::run_cli(dir, "durability-alone",
                             {"node", "--city", systest::small_city, "--durability", "power"});
@@ -417,6 +420,10 @@ TEST_CASE("a data directory is held by one node, and a torn tail is cut at start
   cluster::query_client q;
   REQUIRE(q.connect(node.query).has_value());
   check_exact_state(q, 10, t0);
+  const auto m = node.metrics();
+  CHECK(systest::series(m, "citytwin_storage_recovered_batches") == 10);
+  CHECK(systest::series(m, "citytwin_storage_snapshot_lsn") == 0);
+  CHECK(systest::series(m, "citytwin_storage_log_written_lsn") == 10);
 }
 
 TEST_CASE("a full disk: batches refused storage_unavailable, nothing applied, acked ones kept") {
@@ -460,6 +467,10 @@ TEST_CASE("a full disk: batches refused storage_unavailable, nothing applied, ac
     CHECK(systest::series(m, "citytwin_ingest_readings_total{result=\"storage_unavailable\"}") ==
           5 * readings_per_batch);
     CHECK(systest::series(m, "citytwin_ingest_batches_total{result=\"storage_unavailable\"}") == 5);
+    CHECK(systest::series(m, "citytwin_storage_log_append_errors_total") == 5);
+    CHECK(systest::series(m, "citytwin_storage_log_appends_total") == double(kept));
+    CHECK(systest::series(m, "citytwin_storage_durability{mode=\"process\"}") == 1);
+    CHECK(systest::series(m, "citytwin_storage_durability{mode=\"none\"}") == 0);
     CHECK(node.proc->running());
   }
   // With room again, a restart has what was acked, and the refused batches are applied on resend.
