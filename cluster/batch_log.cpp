@@ -126,6 +126,7 @@ twin::expected<std::unique_ptr<batch_log>, std::string> batch_log::open(
   };
   wal::options o;
   o.segment_bytes = segment_bytes;
+  o.first_lsn = std::max<std::uint64_t>(from_lsn, 1);
   if (mode == durability::power) {
     o.group_commit = true;
     o.on_commit = [signal = log->commits_](const wal::commit_state& s) { signal->publish(s); };

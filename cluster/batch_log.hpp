@@ -52,6 +52,7 @@ class batch_log {
 
   // Locks `dir` (data_dir), recovers its log — cutting a torn tail, refusing corruption — and
   // hands every batch record with lsn >= from_lsn to `replay`, in log order, before returning.
+  // A log without any segment starts at from_lsn (a directory restored from a snapshot).
   // Errors name the directory or file (and offset) involved.
   static twin::expected<std::unique_ptr<batch_log>, std::string> open(
       const std::filesystem::path& dir, durability mode, std::uint64_t from_lsn,
@@ -73,7 +74,8 @@ class batch_log {
   const std::filesystem::path& dir() const { return dir_.path(); }
   const data_dir& directory() const { return dir_; }
   const log_recovery& recovery() const { return recovery_; }
-  // The last LSN in the log, recovered or written since (0: none). Any thread.
+  // The LSN the log goes on after: its last record's, recovered or written since (0: none; for a
+  // log started after a snapshot, that snapshot's LSN). Any thread.
   std::uint64_t last_lsn() const;
   // Every record with an LSN at or below this is on stable storage (`power` only).
   std::uint64_t durable_lsn() const;

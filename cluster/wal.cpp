@@ -344,6 +344,8 @@ twin::expected<opened, storage_error> writer::open(const std::filesystem::path& 
   }
 
   if (w->segments_.empty()) {
+    TWIN_REQUIRE_OP(w->opts_.first_lsn, >=, 1u);
+    w->next_lsn_ = w->opts_.first_lsn;
     if (auto r = w->roll(); !r) return twin::unexpected(r.error());
   } else {
     const auto& path = w->segments_.back().path;

@@ -97,6 +97,9 @@ struct options {
   // long: it delays the next commit, never the appends. What it calls must outlive the writer:
   // the writer's destructor makes what was written durable and reports it first.
   std::function<void(const commit_state&)> on_commit;
+  // The LSN of the first record of a log that has no segment yet (a data directory restored from
+  // a snapshot covering LSN n starts its log at n + 1). Ignored when the log has segments.
+  std::uint64_t first_lsn = 1;
 };
 
 // The latest fdatasync latencies kept for the percentiles.

@@ -196,7 +196,8 @@ struct node_host::impl {
     std::string text;
     std::string value_or_error() const { return ok ? text : "snapshot NOT written: " + text; }
   };
-  snapshot_outcome write_snapshot() {
+  // With `to`: an export there; the data directory stays as it is.
+  snapshot_outcome write_snapshot(const std::optional<std::filesystem::path>& to = {}) {
     const auto start = std::chrono::steady_clock::now();
     const auto lsn = log->last_lsn();
     auto promise = std::make_shared<std::promise<actors::runtime::snapshot_result>>();
@@ -214,25 +215,27 @@ struct node_host::impl {
       return {false, taken.error()};
     }
     const auto dir = log->directory().snapshot_dir();
-    const auto path = snapshot_path(dir, lsn);
+    const auto path = to ? *to : snapshot_path(dir, lsn);
     auto written = cluster::write_snapshot_file(path, *taken);
     if (!written) {
       storage.snapshot_failed();
       return {false, written.error().message};
     }
-    storage.snapshot_written(
-        lsn, *written,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (!to)
+      storage.snapshot_written(
+          lsn, *written,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    std::ostringstream out;
+    out << "snapshot " << path.string() << " (LSN " << lsn << ", " << *written << " bytes) in "
+        << std::fixed << std::setprecision(2)
+        << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s";
+    if (to) return {true, out.str()};
     // The new snapshot is durable: what it covers can go.
     for (const auto& [old_lsn, old_path] : snapshots_in(dir)) {
       std::error_code ec;
       if (old_lsn < lsn) std::filesystem::remove(old_path, ec);
     }
     auto released = log->release_before(lsn + 1);
-    std::ostringstream out;
-    out << "snapshot " << path.string() << " (LSN " << lsn << ", " << *written << " bytes) in "
-        << std::fixed << std::setprecision(2)
-        << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s";
     if (released)
       out << ", " << *released << " log segment" << (*released == 1 ? "" : "s") << " released";
     else
@@ -319,6 +322,8 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
     p->storage.recovered(p->replayed.seconds, p->log->recovery().batches, p->snapshot_lsn);
   }
 
+  if (!config.serve) return std::unique_ptr<node_host>(new node_host(std::move(p)));
+
   cluster::ingest_server_options io;
   io.endpoint = config.ingest;
   io.clock = &clock;
@@ -353,7 +358,7 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
       sample.fdatasync_max_s = double(s.sync_ns_max) / 1e9;
       sample.written_lsn = s.written_lsn;
       sample.durable_lsn = s.durable_lsn;
-      sample.acks_waiting = im->ingest->stats().waiting_for_disk;
+      sample.acks_waiting = im->ingest ? im->ingest->stats().waiting_for_disk : 0;
       im->storage.update(sample);
     });
   }
@@ -402,6 +407,16 @@ std::optional<cluster::wal::writer_stats> node_host::log_stats() const {
 
 const replay_report& node_host::replayed() const {
   return impl_->replayed;
+}
+
+twin::expected<std::string, std::string> node_host::export_snapshot(
+    const std::filesystem::path& path) {
+  auto& im = *impl_;
+  TWIN_REQUIRE(im.ingest == nullptr);  // nothing may be submitted meanwhile: a node not serving
+  if (!im.log) return twin::unexpected{std::string("no data directory: nothing to export")};
+  auto r = im.write_snapshot(path);
+  if (!r.ok) return twin::unexpected{r.text};
+  return r.text;
 }
 
 std::string node_host::storage_summary() const {

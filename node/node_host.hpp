@@ -46,6 +46,10 @@ struct node_config {
   std::filesystem::path data_dir;
   cluster::durability durability = cluster::durability::process;
   std::uint64_t log_segment_bytes = 64u << 20;
+  // false: recover the state (snapshot and log of data_dir) without opening the ingest, query
+  // and metrics sockets, for tools that read a data directory (`citytwin snapshot save`); the
+  // endpoint accessors must not be called then.
+  bool serve = true;
 };
 
 // What the replay of the log did at start.
@@ -93,6 +97,10 @@ class node_host {
   std::optional<cluster::wal::writer_stats> log_stats() const;
   // What the replay of the log did at start (zeros without a data directory).
   const replay_report& replayed() const;
+  // A node that does not serve (config.serve false) with a data directory: writes a snapshot of
+  // its whole state (everything its log holds) to `path`, leaving the data directory as it was.
+  // Returns what it wrote ("snapshot FILE (LSN n, b bytes) in s s") or why not.
+  twin::expected<std::string, std::string> export_snapshot(const std::filesystem::path& path);
   // Re-reads the allow-list (SIGHUP): the new keys apply to the next handshakes. Returns the
   // number of keys allowed; on an error (naming file and line) the old list stays.
   twin::expected<std::size_t, std::string> reload_allow_list();

@@ -149,3 +149,21 @@ TEST_CASE("batch log: durability names") {
   CHECK_FALSE(cluster::parse_durability("fsync").has_value());
   CHECK(cluster::to_string(cluster::durability::power) == "power");
 }
+
+TEST_CASE("batch log: a log without segments starts after the snapshot it is restored from") {
+  testkit::temp_dir dir("batch-log");
+  const auto a = frame_of({1, 1, 1}, {{twin::sensor_id{5}, 1000, 1}});
+  {
+    replayed none;
+    auto log = cluster::batch_log::open(dir.path(), cluster::durability::process, 43, none.fn());
+    REQUIRE(log.has_value());
+    CHECK((*log)->last_lsn() == 42);  // the log goes on after the snapshot's LSN
+    CHECK((*log)->append(10, a).value() == 43);
+  }
+  CHECK(fs::exists(dir.path() / "log" / "00000000000000000043.log"));
+  replayed r;
+  auto log = cluster::batch_log::open(dir.path(), cluster::durability::process, 0, r.fn());
+  REQUIRE(log.has_value());
+  CHECK(r.lsns == std::vector<std::uint64_t>{43});
+  CHECK((*log)->last_lsn() == 43);
+}
