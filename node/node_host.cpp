@@ -21,6 +21,8 @@
 #include "observability/probes.hpp"
 #include "observability/security_probe.hpp"
 #include "observability/storage_probe.hpp"
+#include "twin/base/time_text.hpp"
+#include "twin/city/fingerprint.hpp"
 
 namespace node {
 
@@ -86,6 +88,77 @@ std::vector<std::pair<std::uint64_t, std::filesystem::path>> snapshots_in(
   }
   std::sort(found.begin(), found.end());
   return found;
+}
+
+// The settings a replay of the log depends on: the same batch judged under others could be
+// applied differently (too_old, too_new, too_late, what the dedup memory holds). One per line,
+// as written to DIR/SETTINGS.
+std::vector<std::string> replay_settings(const twin::city& city, const node_config& c) {
+  const auto id = twin::identity_of(city);
+  const auto& d = c.district;
+  return {"city: " + id.name + " " + twin::fingerprint_text(id.fingerprint),
+          "max_age: " + twin::duration_text(c.limits.max_age_ms),
+          "max_future: " + twin::duration_text(c.limits.max_future_ms),
+          "lateness: " + twin::duration_text(d.lateness_ms),
+          "times_per_sensor_max: " + std::to_string(d.times_per_sensor_max),
+          "dedup_window_batches_max: " + std::to_string(d.dedup_window_batches_max),
+          "dedup_sessions_max: " + std::to_string(d.dedup_sessions_max),
+          "window_future_max: " + twin::duration_text(d.window_future_ms_max)};
+}
+
+std::vector<std::string> read_lines(const std::filesystem::path& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] != '#') lines.push_back(line);
+  return lines;
+}
+
+twin::expected<std::monostate, std::string> write_settings(const std::filesystem::path& path,
+                                                           const std::vector<std::string>& lines) {
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "# The settings this data directory's log was written with (a replay depends on "
+           "them).\n";
+    for (const auto& l : lines) out << l << '\n';
+    if (!out) return twin::unexpected{"cannot write " + tmp.string()};
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return twin::unexpected{"cannot rename " + tmp.string() + ": " + ec.message()};
+  return std::monostate{};
+}
+
+// Changed settings are only safe when nothing is left to replay: then the new ones are recorded.
+// Otherwise the start is refused, naming what changed.
+twin::expected<std::monostate, std::string> check_replay_settings(
+    const cluster::data_dir& dir, std::uint64_t snapshot_lsn,
+    const std::vector<std::string>& wanted) {
+  const auto path = dir.path() / "SETTINGS";
+  if (!std::filesystem::exists(path)) return std::monostate{};
+  const auto recorded = read_lines(path);
+  if (recorded == wanted) return std::monostate{};
+  std::uint64_t to_replay = 0;
+  auto scanned = cluster::wal::scan(dir.log_dir(), snapshot_lsn + 1,
+                                    [&](const cluster::wal::record_view&) { ++to_replay; });
+  if (!scanned) return twin::unexpected{scanned.error().message};
+  if (to_replay == 0) return std::monostate{};
+  std::string changed;
+  for (std::size_t i = 0; i < std::max(recorded.size(), wanted.size()); ++i) {
+    const auto was = i < recorded.size() ? recorded[i] : "(none)";
+    const auto now = i < wanted.size() ? wanted[i] : "(none)";
+    if (was != now) changed += "\n  was '" + was + "', now '" + now + "'";
+  }
+  return twin::unexpected{
+      "data directory " + dir.path().string() + ": its log holds " + std::to_string(to_replay) +
+      " batch" + (to_replay == 1 ? "" : "es") +
+      " after its snapshot, written under other settings; replayed under these they could be "
+      "judged differently:" +
+      changed +
+      "\n  start the node with the settings it had, stop it with SIGTERM (which writes a "
+      "snapshot of everything), then change them"};
 }
 
 // Applies the batches of the log to the runtime at start, in log order, at most `window` at a
@@ -260,10 +333,12 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   // With a data directory: the newest snapshot, then the log after it.
   std::optional<cluster::data_dir> locked;
   std::optional<twin::node_snapshot> snapshot;
+  std::vector<std::string> settings;
   if (!config.data_dir.empty()) {
     auto opened = cluster::data_dir::open(config.data_dir);
     if (!opened) return twin::unexpected{opened.error().message};
     locked.emplace(std::move(*opened));
+    settings = replay_settings(*p->city, config);
     if (auto all = snapshots_in(locked->snapshot_dir()); !all.empty()) {
       auto read = cluster::read_snapshot_file(all.back().second, *p->city, config.district);
       if (!read) return twin::unexpected{read.error().message};
@@ -271,6 +346,8 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
       p->snapshot_loaded = all.back().second;
       p->snapshot_lsn = snapshot->lsn;
     }
+    if (auto ok = check_replay_settings(*locked, p->snapshot_lsn, settings); !ok)
+      return twin::unexpected{ok.error()};
   }
   if (snapshot) {
     auto restored =
@@ -308,6 +385,8 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
     p->replayed = replay.wait();
     if (!log) return twin::unexpected{log.error()};
     p->log = std::move(*log);
+    if (auto w = write_settings(p->log->dir() / "SETTINGS", settings); !w)
+      return twin::unexpected{w.error()};
     // Appends go on after the log's last record: it must not be behind what the snapshot covers.
     if (p->log->last_lsn() < p->snapshot_lsn)
       return twin::unexpected{"data directory " + config.data_dir.string() + ": the snapshot " +

@@ -557,3 +557,44 @@ TEST_CASE(
   REQUIRE(q.connect(node.query).has_value());
   check_exact_state(q, 15, t0);
 }
+
+TEST_CASE("a log is replayed only under the settings it was written with") {
+  auto dir = systest::make_temp_dir("durable-settings");
+  const std::string data = dir + "/data";
+  const std::int64_t t0 = now_ms() - 50 * 60 * 1000;
+  auto start = [&](const std::string& name, std::vector<std::string> extra) {
+    std::filesystem::create_directories(dir + "/" + name);
+    extra.insert(extra.begin(), {"--data-dir", data});
+    return std::make_unique<systest::node_process>(dir + "/" + name, systest::macau_city, extra);
+  };
+  {
+    auto node = start("one", {});
+    REQUIRE_MESSAGE(node->ready, node->proc->errors());
+    raw_gateway gw(node->ingest);
+    for (const auto& ack : send_each(gw, 0, 3, t0)) CHECK(ack.status == twin::ack_status::applied);
+    REQUIRE(kill(node->proc->pid(), SIGKILL) == 0);
+    CHECK(node->proc->wait(10s) == -1);
+  }
+  CHECK(systest::read_file(data + "/SETTINGS").find("\nlateness: 1h\n") != std::string::npos);
+  // Three batches to replay: another lateness could judge them differently.
+  auto refused = systest::run_cli(
+      dir, "refused",
+      {"node", "--city", systest::macau_city, "--data-dir", data, "--lateness", "2h", "--ingest",
+       "tcp://127.0.0.1:0", "--query", "tcp://127.0.0.1:0", "--metrics", "127.0.0.1:0"});
+  CHECK(refused.code == 1);
+  CHECK(refused.errors.find("its log holds 3 batches after its snapshot, written under other "
+                            "settings") != std::string::npos);
+  CHECK(refused.errors.find("was 'lateness: 1h', now 'lateness: 2h'") != std::string::npos);
+  {
+    // With the old settings, then a graceful stop: the snapshot covers everything.
+    auto node = start("two", {});
+    REQUIRE_MESSAGE(node->ready, node->proc->errors());
+    CHECK(node->proc->stop(15s) == 0);
+  }
+  auto node = start("three", {"--lateness", "2h"});
+  REQUIRE_MESSAGE(node->ready, node->proc->errors());
+  CHECK(systest::read_file(data + "/SETTINGS").find("\nlateness: 2h\n") != std::string::npos);
+  cluster::query_client q;
+  REQUIRE(q.connect(node->query).has_value());
+  check_exact_state(q, 3, t0);
+}
