@@ -29,6 +29,9 @@ void block_termination_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   // A peer that goes away mid-write must not kill the process.
   signal(SIGPIPE, SIG_IGN);
+  // A file size limit (RLIMIT_FSIZE) must fail the write (EFBIG, a `storage_unavailable` ack)
+  // instead of killing the node.
+  signal(SIGXFSZ, SIG_IGN);
 }
 
 void block_reload_signal() {

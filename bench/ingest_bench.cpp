@@ -116,6 +116,7 @@ struct ingest_result {
   std::uint64_t rss_before_node = 0;
   std::uint64_t rss_after_flush = 0;
   std::uint64_t rss_after_stop = 0;
+  std::optional<cluster::wal::writer_stats> log;  // with a data directory
   std::string error;
   bool work_done() const { return error.empty() && applied == sent && accepted == sent; }
   double readings_per_s() const { return seconds > 0 ? double(sent) / seconds : 0; }
@@ -218,6 +219,7 @@ ingest_result run_ingest(const twin::city_ptr& city, const node::node_config& co
     for (std::string line; std::getline(in, line);)
       if (line.rfind("citytwin_actor_mailbox_depth{", 0) == 0) result.mailboxes += line + "; ";
   }
+  result.log = node->log_stats();
   node.reset();
   result.rss_after_stop = bench::rss_bytes();
   result.heap_after_stop = bench::heap_in_use_bytes();
@@ -263,11 +265,16 @@ std::unique_ptr<curve_bench_keys> make_curve_keys() {
 }
 
 // Sends a pre-generated feed, gateway g sending plan.by_gateway[g]; with `curve`, over CURVE.
+// With `data_dir`, the node keeps its state there with the given durability.
 ingest_result run_feed(const twin::city_ptr& city, const bench::feed_plan& plan,
                        const bench_options& o, twin::time_ms clock_ms,
-                       std::atomic<std::uint64_t>& sent, const curve_bench_keys* curve = nullptr) {
+                       std::atomic<std::uint64_t>& sent, const curve_bench_keys* curve = nullptr,
+                       const std::filesystem::path& data_dir = {},
+                       cluster::durability durability = cluster::durability::process) {
   const auto gateways = static_cast<std::uint32_t>(plan.by_gateway.size());
   auto config = node_config_for(o, o.threads);
+  config.data_dir = data_dir;
+  config.durability = durability;
   std::optional<cluster::curve_client_keys> client;
   if (curve) {
     config.curve_secret_file = curve->secret_file;
@@ -372,7 +379,69 @@ struct end_to_end_result {
   ingest_result synthetic;
   ingest_result macau;
   ingest_result macau_curve;
+  ingest_result macau_process;
+  ingest_result macau_power;
 };
+
+std::uint64_t directory_bytes(const std::filesystem::path& dir) {
+  std::uint64_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) n += e.file_size();
+  return n;
+}
+
+// The Macau feed again into a node with a data directory, `process` then `power` durability,
+// each beside the in-memory run; then a node started on the `process` run's directory: the
+// recovery of the whole log, timed.
+void run_durability(const twin::city_ptr& macau, const bench::feed_plan& plan,
+                    const bench_options& o, twin::time_ms clock_ms,
+                    std::atomic<std::uint64_t>& sent, end_to_end_result& r) {
+  const auto base = std::filesystem::temp_directory_path() /
+                    ("citytwin-bench-data-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(base);
+  auto ratio = [&](const ingest_result& x) {
+    return r.macau.readings_per_s() > 0 ? x.readings_per_s() / r.macau.readings_per_s() : 0.0;
+  };
+  r.macau_process = run_feed(macau, plan, o, clock_ms, sent, nullptr, base / "process",
+                             cluster::durability::process);
+  print_ingest("Macau, process", r.macau_process);
+  std::printf("    durability process / in memory: %.2f (target >= 0.80: %s)\n",
+              ratio(r.macau_process), ratio(r.macau_process) >= 0.8 ? "met" : "NOT MET");
+  r.macau_power = run_feed(macau, plan, o, clock_ms, sent, nullptr, base / "power",
+                           cluster::durability::power);
+  print_ingest("Macau, power", r.macau_power);
+  std::printf("    durability power / in memory: %.2f, %s readings/s (target >= 5 M/s: %s)\n",
+              ratio(r.macau_power), millions(r.macau_power.readings_per_s()).c_str(),
+              r.macau_power.readings_per_s() >= 5e6 ? "met" : "NOT MET");
+  if (const auto& s = r.macau_power.log)
+    std::printf("    power: %" PRIu64 " group commits for %" PRIu64
+                " batches (%.1f a commit), fdatasync p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+                s->syncs, s->records, s->syncs ? double(s->records) / double(s->syncs) : 0.0,
+                double(s->sync_ns_p50) / 1e6, double(s->sync_ns_p99) / 1e6,
+                double(s->sync_ns_max) / 1e6);
+
+  // Recovery: a node started on the process run's data directory replays its whole log.
+  const auto log_bytes = directory_bytes(base / "process" / "log");
+  auto config = node_config_for(o, o.threads);
+  config.data_dir = base / "process";
+  twin::manual_clock clock(clock_ms);
+  const auto start = steady::now();
+  auto node = node::node_host::start(macau, config, clock, nullptr);
+  const double seconds = std::chrono::duration<double>(steady::now() - start).count();
+  if (!node) {
+    std::printf("    recovery: FAILED: %s\n", node.error().c_str());
+  } else {
+    const auto applied = (*node)->replayed().readings_accepted;
+    const double gb = double(log_bytes) / 1e9;
+    std::printf("    recovery: %s of log (%s readings) replayed into a new node in %.2f s = "
+                "%.1f s per GB, %s readings/s; %s\n",
+                mib(log_bytes).c_str(), millions(double(applied)).c_str(), seconds,
+                gb > 0 ? seconds / gb : 0.0, millions(double(applied) / seconds).c_str(),
+                applied == r.macau_process.sent ? "every reading recovered" : "READINGS MISSING");
+    node->reset();
+  }
+  std::filesystem::remove_all(base);
+}
 
 // [2] End to end, the synthetic city's feed (released once sent) then the Macau bundle's.
 end_to_end_result run_end_to_end(const twin::city_ptr& synthetic, bench::feed_plan& plan,
@@ -404,7 +473,9 @@ end_to_end_result run_end_to_end(const twin::city_ptr& synthetic, bench::feed_pl
       e2e_macau.readings_per_s() > 0 ? e2e_curve.readings_per_s() / e2e_macau.readings_per_s()
                                      : 0.0,
       millions(e2e_curve.readings_per_s()).c_str(), millions(e2e_macau.readings_per_s()).c_str());
-  return {e2e_synthetic, e2e_macau, e2e_curve};
+  end_to_end_result r{e2e_synthetic, e2e_macau, e2e_curve, {}, {}};
+  run_durability(macau, macau_plan, o, clock_ms, sent, r);
+  return r;
 }
 
 // [3] Against the reference and the target.
@@ -504,7 +575,8 @@ int run(const bench_options& o) {
   const auto overload = run_overload(synthetic, o, clock_ms);
 
   const bool done = e2e.synthetic.work_done() && e2e.macau.work_done() &&
-                    e2e.macau_curve.work_done() && overload.work_done();
+                    e2e.macau_curve.work_done() && e2e.macau_process.work_done() &&
+                    e2e.macau_power.work_done() && overload.work_done();
   std::printf("\n%s\n", done ? "every reading sent was applied" : "SOME WORK WAS NOT DONE");
   return done ? 0 : 1;
 }

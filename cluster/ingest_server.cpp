@@ -1,5 +1,6 @@
 #include "cluster/ingest_server.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "cluster/codec.hpp"
@@ -40,6 +41,10 @@ ingest_server::ingest_server(twin::batch_sink& sink, ingest_server_options optio
           router_options(options_), [this](const router_frame& f) { return handle_frame(f); },
           [this](std::uint32_t n) { set_inflight(n); }, [this] { frame_dropped(); }) {
   TWIN_CHECK_OP(options_.inflight_per_gateway_max, >, 0u);
+  if (options_.log != nullptr && options_.log->mode() == durability::power) {
+    durable_lsn_ = options_.log->durable_lsn();
+    server_.watch(options_.log->commit_fd(), [this] { on_commit(); });
+  }
 }
 
 ingest_server::~ingest_server() {
@@ -61,6 +66,8 @@ ingest_server_stats ingest_server::stats() const {
   s.decode_failures = counters_.decode_failures;
   s.wrong_version = counters_.wrong_version;
   s.overloaded = counters_.overloaded;
+  s.storage_unavailable = counters_.storage_unavailable;
+  s.waiting_for_disk = counters_.waiting_for_disk;
   s.acks_sent = counters_.acks_sent;
   s.acks_unsent = counters_.acks_unsent;
   s.frames_dropped = counters_.frames_dropped;
@@ -129,7 +136,7 @@ bool ingest_server::handle_frame(const router_frame& frame) {
     send_ack(frame.peer, std::move(*refused), now);
     return false;
   }
-  return admit(frame.peer, std::move(*decoded), now);
+  return admit(frame.peer, std::move(*decoded), frame.payload, now);
 }
 
 // A well-formed batch for another city is refused whole: resending it cannot help.
@@ -148,7 +155,7 @@ std::optional<twin::batch_ack> ingest_server::refusal(const twin::reading_batch&
 }
 
 bool ingest_server::admit(const std::string& peer, twin::reading_batch batch,
-                          steady::time_point received) {
+                          std::span<const std::byte> frame, steady::time_point received) {
   const auto readings = static_cast<std::uint32_t>(batch.readings.size());
   bool stopping = false;
   {
@@ -176,21 +183,83 @@ bool ingest_server::admit(const std::string& peer, twin::reading_batch batch,
     finish_admitted();
     return false;
   }
+  if (options_.clock != nullptr) batch.received = options_.clock->now_ms();
+  // Logged before it is applied: a batch applied is always a batch kept.
+  std::uint64_t lsn = 0;
+  if (options_.log != nullptr) {
+    auto logged = options_.log->append(batch.received, frame);
+    if (!logged) {
+      ++counters_.storage_unavailable;
+      send_ack(peer,
+               twin::refusal_ack(batch.key, twin::ack_status::storage_unavailable, readings,
+                                 "the node could not keep the batch (" + logged.error().message +
+                                     "): nothing applied, resend later"),
+               received);
+      finish_admitted();
+      return false;
+    }
+    lsn = *logged;
+  }
   ++peer_inflight;
   ++counters_.batches_submitted;
   const twin::batch_key key = batch.key;
   sink_.submit(
       std::make_shared<const twin::reading_batch>(std::move(batch)),
-      [this, complete = server_.completions(), peer, key, received](twin::batch_ack ack) {
+      [this, complete = server_.completions(), peer, key, received, lsn](twin::batch_ack ack) {
         ack.key = key;
         // Runs on the I/O thread, and only while the server runs.
-        complete([this, peer, ack = std::move(ack), received] { finish(peer, ack, received); });
+        complete([this, peer, ack = std::move(ack), received, lsn] {
+          finish(peer, std::move(ack), received, lsn);
+        });
       });
   return true;
 }
 
-void ingest_server::finish(const std::string& peer, const twin::batch_ack& ack,
-                           steady::time_point received) {
+// The batch is applied. With `power` its ack also waits for the group commit to pass its LSN.
+void ingest_server::finish(const std::string& peer, twin::batch_ack ack,
+                           steady::time_point received, std::uint64_t lsn) {
+  if (lsn > durable_lsn_ && options_.log->mode() == durability::power) {
+    if (commit_failed_) {
+      deliver(peer, not_kept(ack, "an fdatasync of its log failed"), received);
+      return;
+    }
+    parked_.emplace(lsn, parked_ack{peer, std::move(ack), received});
+    counters_.waiting_for_disk = static_cast<std::uint32_t>(parked_.size());
+    return;
+  }
+  deliver(peer, std::move(ack), received);
+}
+
+// The group commit moved: the acks it covers go out in LSN order. After a failed fdatasync
+// nothing waiting can be called kept: those batches are acked `storage_unavailable` (applied in
+// memory, maybe not on disk; their resend to a restarted node is applied or found a duplicate).
+void ingest_server::on_commit() {
+  const auto state = options_.log->take_commit();
+  durable_lsn_ = std::max(durable_lsn_, state.durable_lsn);
+  while (!parked_.empty() && parked_.begin()->first <= durable_lsn_) {
+    auto p = std::move(parked_.begin()->second);
+    parked_.erase(parked_.begin());
+    deliver(p.peer, std::move(p.ack), p.received);
+  }
+  if (state.failed && !commit_failed_) {
+    commit_failed_ = true;
+    auto waiting = std::move(parked_);
+    parked_.clear();
+    for (auto& [lsn, p] : waiting)
+      deliver(p.peer, not_kept(p.ack, "an fdatasync of its log failed"), p.received);
+  }
+  counters_.waiting_for_disk = static_cast<std::uint32_t>(parked_.size());
+}
+
+twin::batch_ack ingest_server::not_kept(const twin::batch_ack& ack, const std::string& why) const {
+  return twin::refusal_ack(
+      ack.key, twin::ack_status::storage_unavailable,
+      static_cast<std::uint32_t>(ack.accepted + ack.rejected.total()),
+      "the node could not keep the batch (" + why + "): resend to a restarted node");
+}
+
+void ingest_server::deliver(const std::string& peer, twin::batch_ack ack,
+                            steady::time_point received) {
   auto it = inflight_by_peer_.find(peer);
   TWIN_CHECK(it != inflight_by_peer_.end());
   TWIN_CHECK_OP(it->second, >, 0u);

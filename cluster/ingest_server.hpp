@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,10 +13,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/batch_log.hpp"
 #include "cluster/curve.hpp"
 #include "cluster/protocol.hpp"
 #include "cluster/router_server.hpp"
 #include "twin/base/expected.hpp"
+#include "twin/base/time.hpp"
 #include "twin/live/services.hpp"
 
 namespace cluster {
@@ -44,6 +47,14 @@ struct ingest_server_options {
       64;  // CURVE: see router_server_options. Without keys the socket is plain TCP.
   std::optional<curve_server_keys> curve;
   curve_observer* curve_refusals = nullptr;
+  // Stamps each batch's receive time (reading_batch::received) before it is logged and applied,
+  // so that a replay judges it at the same time. Null: the runtime stamps it.
+  const twin::clock* clock = nullptr;
+  // The node's log (outlives the server). Every admitted batch is written to it before it is
+  // applied; one that cannot be written is refused `storage_unavailable`, nothing applied. Its
+  // ack is sent once the batch is applied and, with `power` durability, once the group commit
+  // made its record durable. Null: nothing is kept.
+  batch_log* log = nullptr;
 };
 
 // Counters of the I/O thread, readable from any thread.
@@ -52,7 +63,9 @@ struct ingest_server_stats {
   std::uint64_t batches_submitted = 0;  // handed to the sink
   std::uint64_t decode_failures = 0;    // garbage, truncated or too large
   std::uint64_t wrong_version = 0;
-  std::uint64_t overloaded = 0;  // refused because the gateway had no credit left
+  std::uint64_t overloaded = 0;           // refused because the gateway had no credit left
+  std::uint64_t storage_unavailable = 0;  // refused because the log could not keep them
+  std::uint32_t waiting_for_disk = 0;     // applied, acks waiting for the group commit
   std::uint64_t acks_sent = 0;
   std::uint64_t acks_unsent = 0;     // peer gone or its queue full: it will resend
   std::uint64_t frames_dropped = 0;  // dropped before an ack could be formed (no payload)
@@ -102,9 +115,21 @@ class ingest_server {
  private:
   using steady = std::chrono::steady_clock;
 
+  // An applied batch whose ack waits for the group commit (`power`).
+  struct parked_ack {
+    std::string peer;
+    twin::batch_ack ack;
+    steady::time_point received;
+  };
+
   bool handle_frame(const router_frame& frame);
-  bool admit(const std::string& peer, twin::reading_batch batch, steady::time_point received);
-  void finish(const std::string& peer, const twin::batch_ack& ack, steady::time_point received);
+  bool admit(const std::string& peer, twin::reading_batch batch, std::span<const std::byte> frame,
+             steady::time_point received);
+  void finish(const std::string& peer, twin::batch_ack ack, steady::time_point received,
+              std::uint64_t lsn);
+  void deliver(const std::string& peer, twin::batch_ack ack, steady::time_point received);
+  void on_commit();
+  twin::batch_ack not_kept(const twin::batch_ack& ack, const std::string& why) const;
   void send_ack(const std::string& peer, twin::batch_ack ack, steady::time_point received);
   void set_inflight(std::uint32_t n);
   void frame_dropped();
@@ -121,6 +146,9 @@ class ingest_server {
   std::unique_ptr<encoder> encoder_;
   std::vector<std::byte> ack_bytes_;
   std::unordered_map<std::string, std::uint32_t> inflight_by_peer_;  // peers with unacked batches
+  std::map<std::uint64_t, parked_ack> parked_;                       // by LSN
+  std::uint64_t durable_lsn_ = 0;
+  bool commit_failed_ = false;
 
   // The stop: admitting a batch and beginning the stop exclude each other, so that once
   // begin_stop() returns no batch is admitted any more and `admitted_` only falls.
@@ -132,7 +160,9 @@ class ingest_server {
 
   struct counters {
     std::atomic<std::uint64_t> frames{0}, batches_submitted{0}, decode_failures{0},
-        wrong_version{0}, overloaded{0}, acks_sent{0}, acks_unsent{0}, frames_dropped{0};
+        wrong_version{0}, overloaded{0}, acks_sent{0}, acks_unsent{0}, frames_dropped{0},
+        storage_unavailable{0};
+    std::atomic<std::uint32_t> waiting_for_disk{0};
     std::atomic<std::uint32_t> inflight{0}, inflight_peak{0};
     std::array<std::atomic<std::uint64_t>, twin::ack_status_count> acks{};
     std::atomic<std::uint64_t> readings_accepted{0};

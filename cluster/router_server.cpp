@@ -124,6 +124,13 @@ void router_server::stop() {
   im.completions->close();
 }
 
+void router_server::watch(int fd, std::function<void()> on_ready) {
+  TWIN_CHECK(!impl_->thread.joinable());
+  TWIN_CHECK(fd >= 0 && on_ready != nullptr);
+  watch_fd_ = fd;
+  on_watch_ = std::move(on_ready);
+}
+
 router_server::completer router_server::completions() const {
   return completer(impl_->completions);
 }
@@ -137,13 +144,15 @@ void router_server::run() {
     zmq::pollitem_t items[] = {
         {im.socket.handle(), 0, static_cast<short>(can_receive ? ZMQ_POLLIN : 0), 0},
         {nullptr, im.completions->fd(), ZMQ_POLLIN, 0},
+        {nullptr, watch_fd_, static_cast<short>(watch_fd_ >= 0 ? ZMQ_POLLIN : 0), 0},
         {im.zap.handle(), 0, ZMQ_POLLIN, 0},
         {im.handshakes.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, options_.curve ? 4 : 2, std::chrono::milliseconds(-1));
+    zmq::poll(items, options_.curve ? 5 : 3, std::chrono::milliseconds(-1));
     if (options_.curve) {
-      if (items[2].revents & ZMQ_POLLIN) answer_zap();
-      if (items[3].revents & ZMQ_POLLIN) read_handshake_events();
+      if (items[3].revents & ZMQ_POLLIN) answer_zap();
+      if (items[4].revents & ZMQ_POLLIN) read_handshake_events();
     }
+    if (items[2].revents & ZMQ_POLLIN) on_watch_();
     if (items[1].revents & ZMQ_POLLIN) {
       im.done.clear();
       im.completions->drain(im.done);

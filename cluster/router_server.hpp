@@ -84,6 +84,10 @@ class router_server {
   // Stops and joins the I/O thread. Idempotent. Completions arriving from now on are dropped.
   void stop();
 
+  // Before start(): the I/O thread also polls `fd` (readable = ready) and calls `on_ready` on it,
+  // e.g. for news of the write-ahead log's group commit. One watch per server.
+  void watch(int fd, std::function<void()> on_ready);
+
   const std::string& endpoint() const { return endpoint_; }
   completer completions() const;
   // I/O thread: sends `payload` to `peer`. False when it could not (peer gone or its queue full).
@@ -100,6 +104,8 @@ class router_server {
   frame_handler on_frame_;
   inflight_handler on_inflight_;
   drop_handler on_drop_;
+  int watch_fd_ = -1;
+  std::function<void()> on_watch_;
   std::string endpoint_;
   std::unique_ptr<impl> impl_;
 };

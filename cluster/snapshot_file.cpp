@@ -17,6 +17,7 @@
 
 #include "cluster/crc32c.hpp"
 #include "schemas/snapshot.capnp.h"
+#include "twin/base/time_text.hpp"
 #include "twin/city/fingerprint.hpp"
 
 namespace cluster {
@@ -505,7 +506,7 @@ std::string describe_snapshot(const loaded_snapshot& loaded, bool json) {
       << "city        " << snap.city.name << " " << twin::fingerprint_text(snap.city.fingerprint)
       << "\n"
       << "lsn         " << snap.lsn << "\n"
-      << "taken       " << snap.taken_ms << " ms\n";
+      << "taken       " << twin::iso8601_utc(snap.taken_ms) << "\n";
   if (snap.router)
     out << "router      " << snap.router->partless.sessions.size() << " part-less sessions, "
         << snap.router->unknown_sensor_readings << " readings of unknown sensors\n";

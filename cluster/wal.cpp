@@ -57,13 +57,15 @@ std::uint32_t record_crc(const std::byte* header, std::span<const std::byte> pay
   return crc32c(payload, crc32c(std::span(header + 8, record_header_bytes - 8), c));
 }
 
+// The header of a record whose payload is `head` followed by `body`.
 std::array<std::byte, record_header_bytes> record_header(std::uint64_t lsn, std::uint8_t type,
-                                                         std::span<const std::byte> payload) {
+                                                         std::span<const std::byte> head,
+                                                         std::span<const std::byte> body) {
   std::array<std::byte, record_header_bytes> h{};
-  put_u32(h.data(), static_cast<std::uint32_t>(payload.size()));
+  put_u32(h.data(), static_cast<std::uint32_t>(head.size() + body.size()));
   put_u64(h.data() + 8, lsn);
   h[16] = std::byte(type);
-  put_u32(h.data() + 4, record_crc(h.data(), payload));
+  put_u32(h.data() + 4, crc32c(body, record_crc(h.data(), head)));
   return h;
 }
 
@@ -342,6 +344,8 @@ twin::expected<opened, storage_error> writer::open(const std::filesystem::path& 
   }
 
   if (w->segments_.empty()) {
+    TWIN_REQUIRE_OP(w->opts_.first_lsn, >=, 1u);
+    w->next_lsn_ = w->opts_.first_lsn;
     if (auto r = w->roll(); !r) return twin::unexpected(r.error());
   } else {
     const auto& path = w->segments_.back().path;
@@ -421,8 +425,15 @@ twin::expected<std::monostate, storage_error> writer::roll() {
 
 twin::expected<std::uint64_t, storage_error> writer::append(std::uint8_t type,
                                                             std::span<const std::byte> payload) {
+  return append(type, payload, {});
+}
+
+twin::expected<std::uint64_t, storage_error> writer::append(std::uint8_t type,
+                                                            std::span<const std::byte> head,
+                                                            std::span<const std::byte> body) {
   TWIN_REQUIRE_OP(int(type), !=, 0);
-  TWIN_REQUIRE_OP(payload.size(), <=, payload_bytes_max);
+  const std::size_t payload_size = head.size() + body.size();
+  TWIN_REQUIRE_OP(payload_size, <=, payload_bytes_max);
   if (sync_failed_.load(std::memory_order_acquire)) {
     append_errors_.fetch_add(1, std::memory_order_relaxed);
     return twin::unexpected(storage_error{
@@ -438,17 +449,21 @@ twin::expected<std::uint64_t, storage_error> writer::append(std::uint8_t type,
       return fail(sys_error("cannot cut the failed write from", current_->path, errno));
     tail_dirty_ = false;
   }
-  const std::uint64_t total = record_bytes(payload.size());
+  const std::uint64_t total = record_bytes(payload_size);
   if (end_ > segment_header_bytes && end_ + total > opts_.segment_bytes) {
     if (auto r = roll(); !r) return fail(r.error());
   }
   const std::uint64_t lsn = next_lsn_;
-  auto header = record_header(lsn, type, payload);
+  auto header = record_header(lsn, type, head, body);
   static constexpr std::byte zeros[record_alignment] = {};
-  iovec iov[3] = {{header.data(), header.size()},
-                  {const_cast<std::byte*>(payload.data()), payload.size()},
-                  {const_cast<std::byte*>(zeros), total - record_header_bytes - payload.size()}};
-  if (!write_all(current_->fd, end_, iov, iov[2].iov_len ? 3 : 2)) {
+  iovec iov[4];
+  int parts = 0;
+  iov[parts++] = {header.data(), header.size()};
+  for (auto part : {head, body})
+    if (!part.empty()) iov[parts++] = {const_cast<std::byte*>(part.data()), part.size()};
+  if (const auto padding = total - record_header_bytes - payload_size; padding > 0)
+    iov[parts++] = {const_cast<std::byte*>(zeros), padding};
+  if (!write_all(current_->fd, end_, iov, parts)) {
     const int e = errno;
     // Never leave part of a record behind: a later record after it would be lost to recovery.
     if (::ftruncate(current_->fd, static_cast<off_t>(end_)) != 0) tail_dirty_ = true;

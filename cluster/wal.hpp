@@ -29,7 +29,8 @@ inline constexpr std::size_t record_header_bytes = 24;
 // Records start on multiples of 8 (payloads are zero-padded), so a payload read into an aligned
 // buffer is word-aligned for Cap'n Proto.
 inline constexpr std::size_t record_alignment = 8;
-inline constexpr std::uint32_t payload_bytes_max = 16u << 20;
+// The largest batch frame (cluster::frame_bytes_max, 16 MiB) with the node's record header.
+inline constexpr std::uint32_t payload_bytes_max = (16u << 20) + 4096;
 inline constexpr std::uint64_t segment_bytes_default = 64u << 20;
 // The smallest segment size accepted (tests use tiny segments to roll often).
 inline constexpr std::uint64_t segment_bytes_min = 64;
@@ -96,6 +97,9 @@ struct options {
   // long: it delays the next commit, never the appends. What it calls must outlive the writer:
   // the writer's destructor makes what was written durable and reports it first.
   std::function<void(const commit_state&)> on_commit;
+  // The LSN of the first record of a log that has no segment yet (a data directory restored from
+  // a snapshot covering LSN n starts its log at n + 1). Ignored when the log has segments.
+  std::uint64_t first_lsn = 1;
 };
 
 // The latest fdatasync latencies kept for the percentiles.
@@ -148,6 +152,10 @@ class writer {
   // tries again. After a failed fdatasync every append fails with sync_failed.
   twin::expected<std::uint64_t, storage_error> append(std::uint8_t type,
                                                       std::span<const std::byte> payload);
+  // The same with the payload in two parts, written as one (head, then body), without a copy.
+  twin::expected<std::uint64_t, storage_error> append(std::uint8_t type,
+                                                      std::span<const std::byte> head,
+                                                      std::span<const std::byte> body);
 
   // Removes the segments all of whose records have lsn < `lsn` (after a snapshot that covers
   // them); the segment being written is never removed. Returns how many were removed.
@@ -155,6 +163,8 @@ class writer {
 
   std::uint64_t next_lsn() const { return next_lsn_; }
   std::uint64_t durable_lsn() const { return durable_lsn_.load(std::memory_order_acquire); }
+  // The last record appended since open (0: none). Any thread.
+  std::uint64_t written_lsn() const { return written_lsn_.load(std::memory_order_acquire); }
   std::size_t segment_count() const { return segments_.size(); }
   writer_stats stats() const;
 

@@ -12,9 +12,9 @@ void read_text(const twin::yaml_reader& value, std::optional<std::string>& into)
 
 node_config_file read(const std::filesystem::path& path) {
   const auto y = twin::yaml_reader::load_file(path);
-  y.allow_keys(
-      {"city", "ingest", "query", "metrics", "threads", "max_age", "max_future", "stale_after",
-       "lateness", "curve_secret", "curve_allow"});
+  y.allow_keys({"city", "ingest", "query", "metrics", "threads", "max_age", "max_future",
+                "stale_after", "lateness", "curve_secret", "curve_allow", "data_dir",
+                "durability"});
   node_config_file c;
   // Paths are relative to the file's folder.
   const auto relative = [&](const std::string& text) {
@@ -24,6 +24,9 @@ node_config_file read(const std::filesystem::path& path) {
   if (auto city = y["city"]) c.city = relative(city.text());
   if (auto secret = y["curve_secret"]) c.curve_secret = relative(secret.text());
   if (auto allow = y["curve_allow"]) c.curve_allow = relative(allow.text());
+  if (auto dir = y["data_dir"]) c.data_dir = relative(dir.text());
+  if (auto d = y["durability"])
+    c.durability = d.choice("durability", {"process", "power"}) == 0 ? "process" : "power";
   read_text(y["ingest"], c.ingest);
   read_text(y["query"], c.query);
   read_text(y["metrics"], c.metrics);

@@ -3,16 +3,26 @@
 #include <unistd.h>
 
 #include <caf/all.hpp>
+#include <charconv>
+#include <condition_variable>
 #include <fstream>
+#include <future>
+#include <iomanip>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "actors/runtime.hpp"
 #include "cluster/curve.hpp"
 #include "cluster/ingest_server.hpp"
 #include "cluster/query_server.hpp"
+#include "cluster/snapshot_file.hpp"
 #include "observability/probes.hpp"
 #include "observability/security_probe.hpp"
+#include "observability/storage_probe.hpp"
+#include "twin/base/time_text.hpp"
+#include "twin/city/fingerprint.hpp"
 
 namespace node {
 
@@ -56,6 +66,139 @@ twin::expected<cluster::curve_server_keys, std::string> load_curve_keys(const no
       *secret, std::make_shared<cluster::curve_allow_list>(std::move(*allowed))};
 }
 
+// Snapshots in DIR/snapshots/ are named by the LSN they cover: 20 digits and ".snap".
+std::filesystem::path snapshot_path(const std::filesystem::path& dir, std::uint64_t lsn) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020llu.snap", static_cast<unsigned long long>(lsn));
+  return dir / name;
+}
+
+// The snapshots of `dir` by LSN, oldest first (a left-over .tmp is not one).
+std::vector<std::pair<std::uint64_t, std::filesystem::path>> snapshots_in(
+    const std::filesystem::path& dir) {
+  std::vector<std::pair<std::uint64_t, std::filesystem::path>> found;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const auto name = e.path().filename().string();
+    if (name.size() != 25 || name.substr(20) != ".snap") continue;
+    std::uint64_t lsn = 0;
+    auto [end, err] = std::from_chars(name.data(), name.data() + 20, lsn);
+    if (err != std::errc() || end != name.data() + 20) continue;
+    found.emplace_back(lsn, e.path());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+// The settings a replay of the log depends on: the same batch judged under others could be
+// applied differently (too_old, too_new, too_late, what the dedup memory holds). One per line,
+// as written to DIR/SETTINGS.
+std::vector<std::string> replay_settings(const twin::city& city, const node_config& c) {
+  const auto id = twin::identity_of(city);
+  const auto& d = c.district;
+  return {"city: " + id.name + " " + twin::fingerprint_text(id.fingerprint),
+          "max_age: " + twin::duration_text(c.limits.max_age_ms),
+          "max_future: " + twin::duration_text(c.limits.max_future_ms),
+          "lateness: " + twin::duration_text(d.lateness_ms),
+          "times_per_sensor_max: " + std::to_string(d.times_per_sensor_max),
+          "dedup_window_batches_max: " + std::to_string(d.dedup_window_batches_max),
+          "dedup_sessions_max: " + std::to_string(d.dedup_sessions_max),
+          "window_future_max: " + twin::duration_text(d.window_future_ms_max)};
+}
+
+std::vector<std::string> read_lines(const std::filesystem::path& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] != '#') lines.push_back(line);
+  return lines;
+}
+
+twin::expected<std::monostate, std::string> write_settings(const std::filesystem::path& path,
+                                                           const std::vector<std::string>& lines) {
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "# The settings this data directory's log was written with (a replay depends on "
+           "them).\n";
+    for (const auto& l : lines) out << l << '\n';
+    if (!out) return twin::unexpected{"cannot write " + tmp.string()};
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return twin::unexpected{"cannot rename " + tmp.string() + ": " + ec.message()};
+  return std::monostate{};
+}
+
+// Changed settings are only safe when nothing is left to replay: then the new ones are recorded.
+// Otherwise the start is refused, naming what changed.
+twin::expected<std::monostate, std::string> check_replay_settings(
+    const cluster::data_dir& dir, std::uint64_t snapshot_lsn,
+    const std::vector<std::string>& wanted) {
+  const auto path = dir.path() / "SETTINGS";
+  if (!std::filesystem::exists(path)) return std::monostate{};
+  const auto recorded = read_lines(path);
+  if (recorded == wanted) return std::monostate{};
+  std::uint64_t to_replay = 0;
+  auto scanned = cluster::wal::scan(dir.log_dir(), snapshot_lsn + 1,
+                                    [&](const cluster::wal::record_view&) { ++to_replay; });
+  if (!scanned) return twin::unexpected{scanned.error().message};
+  if (to_replay == 0) return std::monostate{};
+  std::string changed;
+  for (std::size_t i = 0; i < std::max(recorded.size(), wanted.size()); ++i) {
+    const auto was = i < recorded.size() ? recorded[i] : "(none)";
+    const auto now = i < wanted.size() ? wanted[i] : "(none)";
+    if (was != now) changed += "\n  was '" + was + "', now '" + now + "'";
+  }
+  return twin::unexpected{
+      "data directory " + dir.path().string() + ": its log holds " + std::to_string(to_replay) +
+      " batch" + (to_replay == 1 ? "" : "es") +
+      " after its snapshot, written under other settings; replayed under these they could be "
+      "judged differently:" +
+      changed +
+      "\n  start the node with the settings it had, stop it with SIGTERM (which writes a "
+      "snapshot of everything), then change them"};
+}
+
+// Applies the batches of the log to the runtime at start, in log order, at most `window` at a
+// time, and waits for the last.
+class log_replay {
+ public:
+  explicit log_replay(twin::batch_sink& sink, std::uint32_t window = 256)
+      : sink_(sink), window_(window) {}
+  ~log_replay() { wait(); }
+
+  void submit(twin::reading_batch batch) {
+    {
+      std::unique_lock lock(mutex_);
+      space_.wait(lock, [&] { return inflight_ < window_; });
+      ++inflight_;
+    }
+    sink_.submit(std::make_shared<const twin::reading_batch>(std::move(batch)),
+                 [this](twin::batch_ack ack) {
+                   std::lock_guard lock(mutex_);
+                   ++report_.acks[static_cast<std::size_t>(ack.status)];
+                   report_.readings_accepted += ack.accepted;
+                   --inflight_;
+                   space_.notify_all();
+                 });
+  }
+  replay_report wait() {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return inflight_ == 0; });
+    return report_;
+  }
+
+ private:
+  twin::batch_sink& sink_;
+  const std::uint32_t window_;
+  std::mutex mutex_;
+  std::condition_variable space_;
+  std::uint32_t inflight_ = 0;
+  replay_report report_;
+};
+
 }  // namespace
 
 struct node_host::impl {
@@ -63,6 +206,7 @@ struct node_host::impl {
       : city(std::move(c)),
         probes(registry, *city),
         security(registry),
+        storage(registry),
         stop_drain_max(config.stop_drain_max),
         stop_refuse(config.stop_refuse),
         curve_allow(config.curve_allow) {
@@ -71,7 +215,8 @@ struct node_host::impl {
   }
 
   ~impl() {
-    // Order matters: no new work from the sockets, then the actors, then the actor system.
+    // Order matters: no new work from the sockets, then the actors, then the actor system, then
+    // the log (its writer syncs what it wrote and releases the data directory).
     exposer.reset();
     if (ingest) ingest->stop();
     if (query) query->stop();
@@ -80,12 +225,14 @@ struct node_host::impl {
     if (runtime) runtime->stop();
     runtime.reset();
     system.reset();
+    log.reset();
   }
 
   twin::city_ptr city;
   observability::metrics_registry registry;
   observability::probes probes;
   observability::security_probe security;
+  observability::storage_probe storage;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> system;
   std::unique_ptr<actors::runtime> runtime;
@@ -100,11 +247,74 @@ struct node_host::impl {
   std::string curve_allow;
   std::unique_ptr<refusal_counter> ingest_refusals;
   std::unique_ptr<refusal_counter> query_refusals;
+  std::unique_ptr<cluster::batch_log> log;
+  replay_report replayed;
+  std::filesystem::path snapshot_loaded;  // empty: none
+  std::uint64_t snapshot_lsn = 0;
+  std::chrono::milliseconds snapshot_timeout{60000};
 
   // The stop's hook for durable state: runs once every batch admitted before the stop is applied
   // and acked, and no other batch will be, while the actors still hold the final state. Nothing
   // is made durable yet; a snapshot written here holds exactly what the acks said was applied.
-  void after_ingest_drained() {}
+  std::pair<bool, std::string> after_ingest_drained() {
+    if (!log) return {true, "nothing kept (no --data-dir)"};
+    const auto r = write_snapshot();
+    return {r.ok, r.value_or_error()};
+  }
+
+  // Takes a snapshot of the state after every batch logged so far (none may be submitted
+  // meanwhile), writes it, removes the older ones and the log segments it covers.
+  struct snapshot_outcome {
+    bool ok = false;
+    std::string text;
+    std::string value_or_error() const { return ok ? text : "snapshot NOT written: " + text; }
+  };
+  // With `to`: an export there; the data directory stays as it is.
+  snapshot_outcome write_snapshot(const std::optional<std::filesystem::path>& to = {}) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto lsn = log->last_lsn();
+    auto promise = std::make_shared<std::promise<actors::runtime::snapshot_result>>();
+    auto future = promise->get_future();
+    runtime->snapshot(
+        lsn, [promise](actors::runtime::snapshot_result r) { promise->set_value(std::move(r)); });
+    if (future.wait_for(snapshot_timeout) != std::future_status::ready) {
+      storage.snapshot_failed();
+      return {false, "the actors did not answer within " +
+                         std::to_string(snapshot_timeout.count() / 1000) + " s"};
+    }
+    auto taken = future.get();
+    if (!taken) {
+      storage.snapshot_failed();
+      return {false, taken.error()};
+    }
+    const auto dir = log->directory().snapshot_dir();
+    const auto path = to ? *to : snapshot_path(dir, lsn);
+    auto written = cluster::write_snapshot_file(path, *taken);
+    if (!written) {
+      storage.snapshot_failed();
+      return {false, written.error().message};
+    }
+    if (!to)
+      storage.snapshot_written(
+          lsn, *written,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    std::ostringstream out;
+    out << "snapshot " << path.string() << " (LSN " << lsn << ", " << *written << " bytes) in "
+        << std::fixed << std::setprecision(2)
+        << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s";
+    if (to) return {true, out.str()};
+    // The new snapshot is durable: what it covers can go.
+    for (const auto& [old_lsn, old_path] : snapshots_in(dir)) {
+      std::error_code ec;
+      if (old_lsn < lsn) std::filesystem::remove(old_path, ec);
+    }
+    auto released = log->release_before(lsn + 1);
+    if (released)
+      out << ", " << *released << " log segment" << (*released == 1 ? "" : "s") << " released";
+    else
+      out << ", log segments kept: " << released.error().message;
+    return {true, out.str()};
+  }
 };
 
 node_host::node_host(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
@@ -120,7 +330,34 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   ro.district_options = config.district;
   ro.tick_interval_ms = config.tick_interval_ms;
   ro.alert_log = alert_log;
-  p->runtime = std::make_unique<actors::runtime>(*p->system, p->city, clock, &p->probes, ro);
+  // With a data directory: the newest snapshot, then the log after it.
+  std::optional<cluster::data_dir> locked;
+  std::optional<twin::node_snapshot> snapshot;
+  std::vector<std::string> settings;
+  if (!config.data_dir.empty()) {
+    auto opened = cluster::data_dir::open(config.data_dir);
+    if (!opened) return twin::unexpected{opened.error().message};
+    locked.emplace(std::move(*opened));
+    settings = replay_settings(*p->city, config);
+    if (auto all = snapshots_in(locked->snapshot_dir()); !all.empty()) {
+      auto read = cluster::read_snapshot_file(all.back().second, *p->city, config.district);
+      if (!read) return twin::unexpected{read.error().message};
+      snapshot = std::move(*read);
+      p->snapshot_loaded = all.back().second;
+      p->snapshot_lsn = snapshot->lsn;
+    }
+    if (auto ok = check_replay_settings(*locked, p->snapshot_lsn, settings); !ok)
+      return twin::unexpected{ok.error()};
+  }
+  if (snapshot) {
+    auto restored =
+        actors::runtime::start_from(*p->system, p->city, clock, &p->probes, ro, *snapshot);
+    if (!restored) return twin::unexpected{p->snapshot_loaded.string() + ": " + restored.error()};
+    p->runtime = std::move(*restored);
+    snapshot.reset();  // the images are in the actors now
+  } else {
+    p->runtime = std::make_unique<actors::runtime>(*p->system, p->city, clock, &p->probes, ro);
+  }
   p->probes.node.placement_epoch(1);
   p->probes.node.members(observability::member_state::up, 1);
 
@@ -136,8 +373,40 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   p->query_refusals =
       std::make_unique<refusal_counter>(p->security, observability::secured_socket::query);
 
+  if (locked) {
+    // Recovery: every batch of the log after the snapshot applied again, in log order, before
+    // ingest opens.
+    const auto start = std::chrono::steady_clock::now();
+    log_replay replay(*p->runtime);
+    auto log = cluster::batch_log::open(
+        std::move(*locked), config.durability, p->snapshot_lsn + 1,
+        [&replay](std::uint64_t, twin::reading_batch b) { replay.submit(std::move(b)); },
+        config.log_segment_bytes);
+    p->replayed = replay.wait();
+    if (!log) return twin::unexpected{log.error()};
+    p->log = std::move(*log);
+    if (auto w = write_settings(p->log->dir() / "SETTINGS", settings); !w)
+      return twin::unexpected{w.error()};
+    // Appends go on after the log's last record: it must not be behind what the snapshot covers.
+    if (p->log->last_lsn() < p->snapshot_lsn)
+      return twin::unexpected{"data directory " + config.data_dir.string() + ": the snapshot " +
+                              p->snapshot_loaded.string() + " covers the log up to LSN " +
+                              std::to_string(p->snapshot_lsn) + " but the log ends at LSN " +
+                              std::to_string(p->log->last_lsn()) + ": log segments are missing"};
+    p->replayed.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    p->storage.set_mode(config.durability == cluster::durability::power
+                            ? observability::storage_probe::mode::power
+                            : observability::storage_probe::mode::process);
+    p->storage.recovered(p->replayed.seconds, p->log->recovery().batches, p->snapshot_lsn);
+  }
+
+  if (!config.serve) return std::unique_ptr<node_host>(new node_host(std::move(p)));
+
   cluster::ingest_server_options io;
   io.endpoint = config.ingest;
+  io.clock = &clock;
+  io.log = p->log.get();
   io.inflight_per_gateway_max = config.inflight_per_gateway_max;
   io.inflight_total_max = config.inflight_total_max;
   io.city = twin::identity_of(*p->city);
@@ -153,6 +422,25 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   p->query = std::make_unique<cluster::query_server>(*p->runtime, qo);
   if (auto r = p->query->start(); !r) return twin::unexpected{"query: " + r.error()};
 
+  if (p->log) {
+    p->registry.before_scrape([im = p.get()] {
+      const auto s = im->log->stats();
+      observability::storage_sample sample;
+      sample.appends = s.records;
+      sample.bytes = s.bytes;
+      sample.append_errors = s.append_errors;
+      sample.segments_rolled = s.segments_rolled;
+      sample.commits = s.syncs;
+      sample.commit_errors = s.sync_errors;
+      sample.fdatasync_p50_s = double(s.sync_ns_p50) / 1e9;
+      sample.fdatasync_p99_s = double(s.sync_ns_p99) / 1e9;
+      sample.fdatasync_max_s = double(s.sync_ns_max) / 1e9;
+      sample.written_lsn = s.written_lsn;
+      sample.durable_lsn = s.durable_lsn;
+      sample.acks_waiting = im->ingest ? im->ingest->stats().waiting_for_disk : 0;
+      im->storage.update(sample);
+    });
+  }
   auto exposer = observability::metrics_exposer::start(p->registry, config.metrics);
   if (!exposer) return twin::unexpected{"metrics: " + exposer.error()};
   p->exposer = std::move(exposer.value());
@@ -191,6 +479,52 @@ std::string node_host::security_summary() const {
          (n == 1 ? "" : "s") + " allowed (from " + im.curve_allow + ")";
 }
 
+std::optional<cluster::wal::writer_stats> node_host::log_stats() const {
+  if (!impl_->log) return std::nullopt;
+  return impl_->log->stats();
+}
+
+const replay_report& node_host::replayed() const {
+  return impl_->replayed;
+}
+
+twin::expected<std::string, std::string> node_host::export_snapshot(
+    const std::filesystem::path& path) {
+  auto& im = *impl_;
+  TWIN_REQUIRE(im.ingest == nullptr);  // nothing may be submitted meanwhile: a node not serving
+  if (!im.log) return twin::unexpected{std::string("no data directory: nothing to export")};
+  auto r = im.write_snapshot(path);
+  if (!r.ok) return twin::unexpected{r.text};
+  return r.text;
+}
+
+std::string node_host::storage_summary() const {
+  const auto& im = *impl_;
+  if (!im.log)
+    return "none (no --data-dir): this node keeps nothing, a restart forgets every reading";
+  std::ostringstream out;
+  const auto& log = *im.log;
+  const auto& rec = log.recovery();
+  out << log.dir().string() << ", durability " << cluster::to_string(log.mode())
+      << (log.mode() == cluster::durability::process
+              ? " (acked once written to the log: survives kill -9, not a power loss)"
+              : " (acked once fdatasync'ed by the group commit: survives a power loss)");
+  out << "\n  recovered: ";
+  if (!im.snapshot_loaded.empty())
+    out << "snapshot " << im.snapshot_loaded.string() << " (LSN " << im.snapshot_lsn << "), then ";
+  out << rec.batches << " batch" << (rec.batches == 1 ? "" : "es") << " ("
+      << im.replayed.readings_accepted << " readings applied) from the log";
+  if (rec.scan.last_lsn > 0)
+    out << " (which holds LSN " << rec.scan.first_lsn << "-" << rec.scan.last_lsn << " in "
+        << rec.scan.segments << " segment" << (rec.scan.segments == 1 ? "" : "s") << ")";
+  out << " in " << std::fixed << std::setprecision(2) << im.replayed.seconds << " s";
+  if (rec.scan.cut)
+    out << "\n  torn tail cut: " << rec.scan.cut->bytes << " bytes at offset "
+        << rec.scan.cut->offset << " of " << rec.scan.cut->file.string() << " ("
+        << rec.scan.cut->why << ")";
+  return out.str();
+}
+
 twin::expected<std::size_t, std::string> node_host::reload_allow_list() {
   auto& im = *impl_;
   if (!im.curve) return twin::unexpected{std::string("plain TCP: no allow-list to reload")};
@@ -208,7 +542,12 @@ stop_report node_host::stop_gracefully() {
   im.ingest->begin_stop();
   stop_report report;
   report.drained = im.ingest->wait_drained(im.stop_drain_max);
-  if (report.drained) im.after_ingest_drained();
+  if (report.drained) {
+    std::tie(report.kept_ok, report.kept) = im.after_ingest_drained();
+  } else {
+    report.kept_ok = im.log == nullptr;
+    report.kept = "no snapshot: batches were still in flight";
+  }
   std::this_thread::sleep_until(refuse_until);
   im.ingest->stop();
   const auto stats = im.ingest->stats();

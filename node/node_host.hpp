@@ -1,12 +1,15 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "cluster/batch_log.hpp"
 #include "cluster/protocol.hpp"
 #include "twin/base/expected.hpp"
 #include "twin/base/time.hpp"
@@ -37,6 +40,23 @@ struct node_config {
   // keys (a file of keys or a folder of *.pub files). Both or neither; neither is plain TCP.
   std::string curve_secret_file;
   std::string curve_allow;
+  // The data directory (docs/STORAGE.md): empty, the node keeps nothing. With one, every admitted
+  // batch is logged before it is applied and acked at the `durability` point, and a start
+  // recovers the state from the log.
+  std::filesystem::path data_dir;
+  cluster::durability durability = cluster::durability::process;
+  std::uint64_t log_segment_bytes = 64u << 20;
+  // false: recover the state (snapshot and log of data_dir) without opening the ingest, query
+  // and metrics sockets, for tools that read a data directory (`citytwin snapshot save`); the
+  // endpoint accessors must not be called then.
+  bool serve = true;
+};
+
+// What the replay of the log did at start.
+struct replay_report {
+  std::array<std::uint64_t, twin::ack_status_count> acks{};  // by status
+  std::uint64_t readings_accepted = 0;
+  double seconds = 0;  // recovery as a whole: scanning, decoding and applying
 };
 
 // What a graceful stop did, over the node's whole run (from the transport's acks).
@@ -47,6 +67,9 @@ struct stop_report {
   std::uint64_t batches_stopping = 0;    // refused `stopping`
   std::uint64_t readings_stopping = 0;
   bool drained = true;  // false: batches were still in flight after stop_drain_max
+  // What was kept: the snapshot written (file, LSN, bytes, log segments released), or why not.
+  std::string kept;
+  bool kept_ok = true;  // false with a data directory whose snapshot could not be written
 };
 
 // One node: the actor runtime over a city, its ingest and query sockets and its /metrics
@@ -68,6 +91,16 @@ class node_host {
   // One line on the sockets' security: CURVE with the node's public key and the number of
   // client keys allowed, or plain TCP and what that means.
   std::string security_summary() const;
+  // What the node keeps and what it recovered at start, for its start-up lines.
+  std::string storage_summary() const;
+  // The log's counters (appends, bytes, fdatasync percentiles); nullopt without a data directory.
+  std::optional<cluster::wal::writer_stats> log_stats() const;
+  // What the replay of the log did at start (zeros without a data directory).
+  const replay_report& replayed() const;
+  // A node that does not serve (config.serve false) with a data directory: writes a snapshot of
+  // its whole state (everything its log holds) to `path`, leaving the data directory as it was.
+  // Returns what it wrote ("snapshot FILE (LSN n, b bytes) in s s") or why not.
+  twin::expected<std::string, std::string> export_snapshot(const std::filesystem::path& path);
   // Re-reads the allow-list (SIGHUP): the new keys apply to the next handshakes. Returns the
   // number of keys allowed; on an error (naming file and line) the old list stays.
   twin::expected<std::size_t, std::string> reload_allow_list();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,12 +21,25 @@ class metrics_registry {
   // Every series in the Prometheus text exposition format, as a scrape would return it.
   std::string scrape_text() const;
 
+  // `refresh` runs before every scrape (the endpoint's and scrape_text()), on the scraping
+  // thread: for probes that read their values from elsewhere when asked. It must outlive the
+  // registry's exposer.
+  void before_scrape(std::function<void()> refresh);
+
   // For probes and the exposer only: the other layers never see prometheus-cpp.
   prometheus::Registry& native();
   const std::shared_ptr<prometheus::Registry>& native_shared() const { return registry_; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+
+ public:
+  // For the exposer: runs the refresh functions when collected (before the registry).
+  struct refresher;
+  const std::shared_ptr<refresher>& refreshers() const { return refreshers_; }
+
+ private:
+  std::shared_ptr<refresher> refreshers_;
 };
 
 // Serves GET /metrics over HTTP for one registry. Stops serving when destroyed.

@@ -5,19 +5,18 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cluster/crc32c.hpp"
-#include "cluster/wal_acks.hpp"
 #include "storage_test_dir.hpp"
 
 namespace {
@@ -400,13 +399,17 @@ TEST_CASE("wal: a write that fails for want of space is rolled back and the writ
   CHECK_FALSE(r->cut.has_value());
 }
 
-TEST_CASE("wal: group commit makes every appended LSN durable, completions in LSN order") {
+TEST_CASE("wal: group commit makes every appended LSN durable, commits reported in LSN order") {
   testkit::temp_dir dir("wal");
-  wal::durable_acks<int> acks(1024);
+  std::mutex mutex;
+  std::vector<wal::commit_state> commits;
   wal::options opts;
   opts.segment_bytes = 4096;
   opts.group_commit = true;
-  opts.on_commit = [&](const wal::commit_state& s) { acks.commit(s); };
+  opts.on_commit = [&](const wal::commit_state& s) {
+    std::lock_guard lock(mutex);
+    commits.push_back(s);
+  };
   auto o = wal::writer::open(dir.path(), opts);
   REQUIRE(o.has_value());
   auto& log = *o->log;
@@ -414,25 +417,24 @@ TEST_CASE("wal: group commit makes every appended LSN durable, completions in LS
   for (int i = 0; i < 300; ++i) {
     const auto lsn = log.append(1, bytes(payload));
     REQUIRE(lsn.has_value());
-    acks.add(*lsn, i);
+    CHECK(*lsn == std::uint64_t(i + 1));
   }
-  std::vector<wal::committed<int>> done;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (done.size() < 300 && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{acks.fd(), POLLIN, 0};
-    if (::poll(&p, 1, 100) > 0) acks.drain(done);
-  }
-  REQUIRE(done.size() == 300);
-  int out_of_order = 0, not_durable = 0;
-  for (int i = 0; i < 300; ++i) {
-    if (done[std::size_t(i)].item != i || done[std::size_t(i)].lsn != std::uint64_t(i + 1))
-      ++out_of_order;
-    if (!done[std::size_t(i)].durable) ++not_durable;
-  }
-  CHECK(out_of_order == 0);
-  CHECK(not_durable == 0);
+  while (log.durable_lsn() < 300 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   CHECK(log.durable_lsn() == 300);
-  CHECK(acks.pending() == 0);
+  {
+    std::lock_guard lock(mutex);
+    REQUIRE_FALSE(commits.empty());
+    CHECK(commits.back().durable_lsn == 300);
+    int not_rising = 0, failed = 0;
+    for (std::size_t i = 0; i < commits.size(); ++i) {
+      if (i > 0 && commits[i].durable_lsn <= commits[i - 1].durable_lsn) ++not_rising;
+      if (commits[i].failed) ++failed;
+    }
+    CHECK(not_rising == 0);
+    CHECK(failed == 0);
+  }
   const auto s = log.stats();
   CHECK(s.durable_lsn == 300);
   CHECK(s.written_lsn == 300);
@@ -442,12 +444,6 @@ TEST_CASE("wal: group commit makes every appended LSN durable, completions in LS
   CHECK(s.sync_ns_p50 > 0);
   CHECK(s.sync_ns_p50 <= s.sync_ns_p99);
   CHECK(s.sync_ns_p99 <= s.sync_ns_max);
-  // An ack added once its LSN is durable comes back at once.
-  acks.add(300, 300);
-  done.clear();
-  acks.drain(done);
-  REQUIRE(done.size() == 1);
-  CHECK(done[0].durable);
   // Reopened with group commit, the log starts durable at its last record.
   o->log.reset();
   opts.on_commit = {};
@@ -455,38 +451,4 @@ TEST_CASE("wal: group commit makes every appended LSN durable, completions in LS
   REQUIRE(again.has_value());
   CHECK(again->log->durable_lsn() == 300);
   CHECK(again->recovery.records == 300);
-}
-
-TEST_CASE("wal: durable_acks releases in LSN order and fails what a failed sync leaves") {
-  wal::durable_acks<std::string> acks(8);
-  acks.add(1, "a");
-  acks.add(2, "b");
-  acks.add(2, "c");
-  acks.add(4, "d");
-  acks.add(5, "e");
-  std::vector<wal::committed<std::string>> out;
-  acks.drain(out);
-  CHECK(out.empty());
-  acks.commit({2, false});
-  acks.drain(out);
-  REQUIRE(out.size() == 3);
-  CHECK(out[0].item == "a");
-  CHECK(out[1].item == "b");
-  CHECK(out[2].item == "c");
-  CHECK(out[2].lsn == 2);
-  CHECK(out[2].durable);
-  CHECK(acks.pending() == 2);
-  out.clear();
-  acks.commit({4, true});  // d (4) made it; e (5) never will
-  acks.drain(out);
-  REQUIRE(out.size() == 2);
-  CHECK(out[0].item == "d");
-  CHECK(out[0].durable);
-  CHECK(out[1].item == "e");
-  CHECK_FALSE(out[1].durable);
-  out.clear();
-  acks.add(6, "f");  // after the failure nothing more becomes durable
-  acks.drain(out);
-  REQUIRE(out.size() == 1);
-  CHECK_FALSE(out[0].durable);
 }

@@ -28,7 +28,7 @@ fs::path write_config(const std::string& name, const std::string& text) {
 
 const std::string known_keys =
     "(known: city, ingest, query, metrics, threads, max_age, max_future, stale_after, lateness, "
-    "curve_secret, curve_allow)";
+    "curve_secret, curve_allow, data_dir, durability)";
 
 }  // namespace
 
@@ -72,6 +72,20 @@ TEST_CASE("the CURVE keys of a node file are paths relative to the file, absolut
   REQUIRE_MESSAGE(c, c.error());
   CHECK(c->curve_secret == (temp_dir() / "keys/node.key").string());
   CHECK(c->curve_allow == "/etc/citytwin/clients");
+}
+
+TEST_CASE("the data directory of a node file is relative to the file, and durability a word") {
+  auto path = write_config("storage", "city: macau\ndata_dir: state/macau\ndurability: power\n");
+  auto c = node::read_node_config_file(path);
+  REQUIRE_MESSAGE(c, c.error());
+  CHECK(c->data_dir == (temp_dir() / "state/macau").string());
+  CHECK(c->durability == "power");
+  auto bad = write_config("durability-bad", "city: macau\ndurability: fsync\n");
+  auto b = node::read_node_config_file(bad);
+  REQUIRE_FALSE(b);
+  CHECK(b.error().find(bad.string() + ":2: field 'durability':") == 0);
+  CHECK(b.error().find("fsync") != std::string::npos);
+  CHECK(b.error().find("process, power") != std::string::npos);
 }
 
 TEST_CASE("an unknown key is refused with its file, line and the known keys") {

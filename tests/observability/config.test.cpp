@@ -9,6 +9,7 @@
 #include <string>
 
 #include "observability/probes.hpp"
+#include "observability/storage_probe.hpp"
 #include "skip.hpp"
 
 namespace {
@@ -31,6 +32,7 @@ std::set<std::string> exported_families() {
   c.index();
   observability::metrics_registry registry;
   observability::probes probes(registry, c);
+  observability::storage_probe storage(registry);
   std::set<std::string> out;
   std::istringstream in(registry.scrape_text());
   std::string line;

@@ -24,7 +24,7 @@ cli_result run_cli(const std::string& dir, const std::string& name, std::vector<
 }
 
 node_process::node_process(const std::string& dir, const std::string& city,
-                           std::vector<std::string> extra) {
+                           std::vector<std::string> extra, std::uint64_t file_size_max) {
   std::vector<std::string> args{citytwin_bin,   "node",
                                 "--city",       city,
                                 "--ingest",     "tcp://127.0.0.1:0",
@@ -33,7 +33,7 @@ node_process::node_process(const std::string& dir, const std::string& city,
                                 "--ready-file", dir + "/ready.json"};
   args.insert(args.end(), extra.begin(), extra.end());
   std::filesystem::remove(dir + "/ready.json");
-  proc = std::make_unique<process>(args, dir + "/node.out");
+  proc = std::make_unique<process>(args, dir + "/node.out", file_size_max);
   poll_until([&] { return !read_file(dir + "/ready.json").empty() || !proc->running(); }, 20s);
   auto text = read_file(dir + "/ready.json");
   if (text.empty()) return;

@@ -27,8 +27,9 @@ cli_result run_cli(const std::string& dir, const std::string& name, std::vector<
 
 // A `citytwin node` on free ports of 127.0.0.1; its addresses come from the ready file it writes.
 struct node_process {
-  node_process(const std::string& dir, const std::string& city,
-               std::vector<std::string> extra = {});
+  // file_size_max: the node's RLIMIT_FSIZE (0: none).
+  node_process(const std::string& dir, const std::string& city, std::vector<std::string> extra = {},
+               std::uint64_t file_size_max = 0);
   // GET /metrics of the node.
   std::string metrics() const;
 

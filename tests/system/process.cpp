@@ -1,5 +1,7 @@
 #include "process.hpp"
 
+#include <sys/resource.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,7 +19,8 @@
 
 namespace systest {
 
-process::process(const std::vector<std::string>& argv, const std::string& output_path)
+process::process(const std::vector<std::string>& argv, const std::string& output_path,
+                 std::uint64_t file_size_max)
     : output_path_(output_path) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -34,6 +37,10 @@ process::process(const std::vector<std::string>& argv, const std::string& output
     if (err >= 0) {
       dup2(err, 2);
       close(err);
+    }
+    if (file_size_max > 0) {
+      rlimit limit{file_size_max, file_size_max};
+      setrlimit(RLIMIT_FSIZE, &limit);
     }
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -14,7 +15,9 @@ namespace systest {
 // processes behind.
 class process {
  public:
-  process(const std::vector<std::string>& argv, const std::string& output_path);
+  // file_size_max: RLIMIT_FSIZE of the child (0: none), to make its writes fail with EFBIG.
+  process(const std::vector<std::string>& argv, const std::string& output_path,
+          std::uint64_t file_size_max = 0);
   ~process();
   process(const process&) = delete;
   process& operator=(const process&) = delete;
