@@ -9,6 +9,26 @@ namespace apps {
 
 namespace {
 
+// "256MiB", "64KiB", "1GiB", "4096" (bytes); 0 is allowed.
+twin::expected<std::uint64_t, std::string> parse_bytes(const std::string& text) {
+  std::size_t used = 0;
+  unsigned long long n = 0;
+  try {
+    n = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    return twin::unexpected{"'" + text + "' is not a size (e.g. 256MiB, 64KiB, 1GiB)"};
+  }
+  const auto unit = text.substr(used);
+  std::uint64_t scale = 0;
+  if (unit.empty() || unit == "B") scale = 1;
+  if (unit == "KiB") scale = 1ull << 10;
+  if (unit == "MiB") scale = 1ull << 20;
+  if (unit == "GiB") scale = 1ull << 30;
+  if (scale == 0 || text.empty() || text[0] == '-')
+    return twin::unexpected{"'" + text + "' is not a size (e.g. 256MiB, 64KiB, 1GiB)"};
+  return static_cast<std::uint64_t>(n) * scale;
+}
+
 // The settings before the durations are parsed: the defaults, then the file, then the flags.
 struct node_settings {
   node::node_config config;
@@ -17,6 +37,7 @@ struct node_settings {
   std::string stale_after;  // empty: each sensor's own bound
   std::string lateness = "1h";
   std::string durability = "process";
+  std::string snapshot_every = "256MiB";
   bool durability_chosen = false;
 };
 
@@ -36,6 +57,7 @@ void apply_file(const node::node_config_file& file, node_settings& s) {
   text(file.curve_allow, s.config.curve_allow);
   if (file.data_dir) s.config.data_dir = *file.data_dir;
   text(file.durability, s.durability);
+  text(file.snapshot_every, s.snapshot_every);
   if (file.durability) s.durability_chosen = true;
 }
 
@@ -55,6 +77,7 @@ void apply_flags(const node_flags& f, node_settings& s) {
   text(f.curve_allow, s.config.curve_allow);
   if (!f.data_dir.empty()) s.config.data_dir = f.data_dir;
   text(f.durability, s.durability);
+  text(f.snapshot_every, s.snapshot_every);
   if (!f.durability.empty()) s.durability_chosen = true;
 }
 
@@ -65,7 +88,8 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
                   "city bundle folder (city.yaml and its data files); or `city:` in --config");
   cmd->add_option("--config", f.config_file,
                   "node YAML (keys: city, ingest, query, metrics, threads, max_age, max_future, "
-                  "stale_after, lateness, curve_secret, curve_allow, data_dir, durability); flags "
+                  "stale_after, lateness, curve_secret, curve_allow, data_dir, durability, "
+                  "snapshot_every); flags "
                   "override it");
   cmd->add_option("--ingest", f.ingest, "ingest socket to bind (default tcp://127.0.0.1:7100)");
   cmd->add_option("--query", f.query, "query socket to bind (default tcp://127.0.0.1:7101)");
@@ -94,6 +118,9 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
                   "when a batch is acked, with --data-dir: process (once written to the log: "
                   "survives kill -9; the default) or power (once fdatasync'ed by the group commit: "
                   "survives a power loss)");
+  cmd->add_option("--snapshot-every", f.snapshot_every,
+                  "with --data-dir: a snapshot after every this much log (e.g. 256MiB, the "
+                  "default; 0: only at a graceful stop), which bounds the replay after a crash");
 }
 
 // Builds the node configuration: defaults, then the YAML file, then flags.
@@ -121,6 +148,9 @@ twin::expected<node::node_config, std::string> make_node_config(node_flags& f) {
   if (!durability)
     return twin::unexpected{"--durability: '" + s.durability + "' is not one of process, power"};
   s.config.durability = *durability;
+  auto every = parse_bytes(s.snapshot_every);
+  if (!every) return twin::unexpected{"--snapshot-every: " + every.error()};
+  s.config.snapshot_every_bytes = *every;
   if (s.durability_chosen && s.config.data_dir.empty())
     return twin::unexpected{std::string(
         "--durability: needs --data-dir (or data_dir: in --config): without a data directory "

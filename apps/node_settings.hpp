@@ -30,6 +30,7 @@ struct node_flags {
   std::string curve_allow;
   std::string data_dir;
   std::string durability;
+  std::string snapshot_every;
 };
 
 // The flags of `citytwin node`.

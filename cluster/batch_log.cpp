@@ -168,6 +168,10 @@ twin::expected<std::size_t, storage_error> batch_log::release_before(std::uint64
   return writer_->release_before(lsn);
 }
 
+twin::expected<std::monostate, storage_error> batch_log::sync_all() {
+  return writer_->sync_all();
+}
+
 wal::writer_stats batch_log::stats() const {
   return writer_->stats();
 }

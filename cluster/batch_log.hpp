@@ -84,6 +84,8 @@ class batch_log {
   int commit_fd() const;
   wal::commit_state take_commit();
   twin::expected<std::size_t, storage_error> release_before(std::uint64_t lsn);
+  // Every record written so far on stable storage (before a snapshot is written). Any thread.
+  twin::expected<std::monostate, storage_error> sync_all();
   wal::writer_stats stats() const;
 
  private:

@@ -101,10 +101,10 @@ twin::expected<gateway_stats, gateway_error> gateway::flush(int timeout_ms) {
   while (!unacked_.empty()) {
     if (auto e = take_error()) return twin::unexpected{std::move(*e)};
     if (steady::now() >= deadline)
-      return twin::unexpected{gateway_error{gateway_error::kind::timeout,
-                                            std::to_string(unacked_.size()) +
-                                                " batches still unacked by " + options_.endpoint +
-                                                " after " + std::to_string(timeout_ms) + " ms" + hint()}};
+      return twin::unexpected{gateway_error{
+          gateway_error::kind::timeout,
+          std::to_string(unacked_.size()) + " batches still unacked by " + options_.endpoint +
+              " after " + std::to_string(timeout_ms) + " ms" + hint()}};
     pump(deadline);
   }
   if (auto e = take_error()) return twin::unexpected{std::move(*e)};
@@ -201,13 +201,12 @@ void gateway::handle_ack(const zmq::message_t& frame) {
       // Resending the same bytes cannot help: give the batch up and tell the caller.
       if (it != unacked_.end()) unacked_.erase(it);
       if (!error_)
-        error_ = gateway_error{ack.status == twin::ack_status::wrong_version
-                                   ? gateway_error::kind::wrong_version
-                               : ack.status == twin::ack_status::wrong_city
-                                   ? gateway_error::kind::wrong_city
-                                   : gateway_error::kind::malformed,
-                               options_.endpoint + " refused batch " +
-                                   std::to_string(ack.key.sequence) + ": " + ack.message};
+        error_ = gateway_error{
+            ack.status == twin::ack_status::wrong_version ? gateway_error::kind::wrong_version
+            : ack.status == twin::ack_status::wrong_city  ? gateway_error::kind::wrong_city
+                                                          : gateway_error::kind::malformed,
+            options_.endpoint + " refused batch " + std::to_string(ack.key.sequence) + ": " +
+                ack.message};
       return;
   }
 }

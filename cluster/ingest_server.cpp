@@ -212,7 +212,19 @@ bool ingest_server::admit(const std::string& peer, twin::reading_batch batch,
           finish(peer, std::move(ack), received, lsn);
         });
       });
+  if (lsn != 0 && options_.snapshot_every_bytes > 0 && options_.snapshot_due) {
+    log_bytes_since_snapshot_ += wal::record_bytes(batch_record_header_bytes + frame.size());
+    if (log_bytes_since_snapshot_ >= options_.snapshot_every_bytes &&
+        !snapshot_pending_.exchange(true)) {
+      log_bytes_since_snapshot_ = 0;
+      options_.snapshot_due(lsn);
+    }
+  }
   return true;
+}
+
+void ingest_server::snapshot_finished() {
+  snapshot_pending_ = false;
 }
 
 // The batch is applied. With `power` its ack also waits for the group commit to pass its LSN.

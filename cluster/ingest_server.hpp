@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,12 @@ struct ingest_server_options {
   // ack is sent once the batch is applied and, with `power` durability, once the group commit
   // made its record durable. Null: nothing is kept.
   batch_log* log = nullptr;
+  // Periodic snapshots: once this many bytes were written to the log since the last one,
+  // snapshot_due(lsn) is called on the I/O thread right after the batch with that LSN was handed
+  // to the sink, so that a snapshot barrier sent from it follows exactly the batches up to lsn.
+  // No other is asked for until snapshot_finished(). 0: never.
+  std::uint64_t snapshot_every_bytes = 0;
+  std::function<void(std::uint64_t lsn)> snapshot_due;
 };
 
 // Counters of the I/O thread, readable from any thread.
@@ -108,6 +115,9 @@ class ingest_server {
   bool wait_drained(std::chrono::milliseconds timeout);
   // Batches admitted before begin_stop() and acked since (how many a stop waited for).
   std::uint64_t finished_while_stopping() const;
+  // The snapshot asked for by snapshot_due is written (or failed): the next may be asked for.
+  // Any thread.
+  void snapshot_finished();
 
   const std::string& endpoint() const { return server_.endpoint(); }
   ingest_server_stats stats() const;
@@ -147,6 +157,8 @@ class ingest_server {
   std::vector<std::byte> ack_bytes_;
   std::unordered_map<std::string, std::uint32_t> inflight_by_peer_;  // peers with unacked batches
   std::map<std::uint64_t, parked_ack> parked_;                       // by LSN
+  std::uint64_t log_bytes_since_snapshot_ = 0;
+  std::atomic<bool> snapshot_pending_{false};
   std::uint64_t durable_lsn_ = 0;
   bool commit_failed_ = false;
 

@@ -418,7 +418,10 @@ twin::expected<std::monostate, storage_error> writer::roll() {
   }
   if (current_) rolled_.fetch_add(1, std::memory_order_relaxed);
   current_ = std::move(file);
-  segments_.push_back({next_lsn_, path});
+  {
+    std::lock_guard lock(segments_mutex_);
+    segments_.push_back({next_lsn_, path});
+  }
   end_ = segment_header_bytes;
   return std::monostate{};
 }
@@ -482,8 +485,27 @@ twin::expected<std::uint64_t, storage_error> writer::append(std::uint8_t type,
   return lsn;
 }
 
+twin::expected<std::monostate, storage_error> writer::sync_all() {
+  std::vector<std::filesystem::path> paths;
+  {
+    std::lock_guard lock(segments_mutex_);
+    for (const auto& s : segments_) paths.push_back(s.path);
+  }
+  for (const auto& path : paths) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return twin::unexpected(sys_error("cannot open", path, errno));
+    const int synced = ::fdatasync(fd);
+    const int e = errno;
+    ::close(fd);
+    if (synced != 0) return twin::unexpected(sys_error("cannot sync", path, e));
+  }
+  if (::fsync(dir_fd_) != 0) return twin::unexpected(sys_error("cannot sync", dir_, errno));
+  return std::monostate{};
+}
+
 twin::expected<std::size_t, storage_error> writer::release_before(std::uint64_t lsn) {
   std::size_t removed = 0;
+  std::lock_guard lock(segments_mutex_);
   while (segments_.size() > 1 && segments_[1].first_lsn <= lsn) {
     if (::unlink(segments_.front().path.c_str()) != 0 && errno != ENOENT)
       return twin::unexpected(sys_error("cannot remove", segments_.front().path, errno));

@@ -127,8 +127,8 @@ struct opened {
   scan_report recovery;  // what the recovery scan found, `cut` included when it cut a torn tail
 };
 
-// Appends records to the log. append() and release_before() are called from one thread (the
-// ingest thread); stats() and durable_lsn() from any.
+// Appends records to the log. append() is called from one thread (the ingest thread);
+// release_before(), stats() and durable_lsn() from any.
 class writer {
  public:
   // Recovery then open: scans the log as scan() does (visiting records >= from_lsn, which is how
@@ -158,14 +158,23 @@ class writer {
                                                       std::span<const std::byte> body);
 
   // Removes the segments all of whose records have lsn < `lsn` (after a snapshot that covers
-  // them); the segment being written is never removed. Returns how many were removed.
+  // them); the segment being written is never removed. Returns how many were removed. Any thread
+  // (a snapshot is written beside the ingest thread).
   twin::expected<std::size_t, storage_error> release_before(std::uint64_t lsn);
+
+  // fdatasyncs every segment (and the directory): every record appended before the call is then
+  // on stable storage, whatever the durability. For a snapshot, which must never cover records
+  // the log could lose. Any thread; appends go on meanwhile.
+  twin::expected<std::monostate, storage_error> sync_all();
 
   std::uint64_t next_lsn() const { return next_lsn_; }
   std::uint64_t durable_lsn() const { return durable_lsn_.load(std::memory_order_acquire); }
   // The last record appended since open (0: none). Any thread.
   std::uint64_t written_lsn() const { return written_lsn_.load(std::memory_order_acquire); }
-  std::size_t segment_count() const { return segments_.size(); }
+  std::size_t segment_count() const {
+    std::lock_guard lock(segments_mutex_);
+    return segments_.size();
+  }
   writer_stats stats() const;
 
  private:
@@ -184,8 +193,10 @@ class writer {
   int dir_fd_;
   options opts_;
 
-  // Ingest thread only.
+  // segments_: appended by the ingest thread (roll), trimmed by release_before from any thread.
+  mutable std::mutex segments_mutex_;
   std::vector<segment_entry> segments_;
+  // Ingest thread only.
   std::shared_ptr<segment_file> current_;
   std::uint64_t end_ = 0;  // the offset after the last whole record of the current segment
   std::uint64_t next_lsn_ = 1;

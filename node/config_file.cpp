@@ -14,7 +14,7 @@ node_config_file read(const std::filesystem::path& path) {
   const auto y = twin::yaml_reader::load_file(path);
   y.allow_keys({"city", "ingest", "query", "metrics", "threads", "max_age", "max_future",
                 "stale_after", "lateness", "curve_secret", "curve_allow", "data_dir",
-                "durability"});
+                "durability", "snapshot_every"});
   node_config_file c;
   // Paths are relative to the file's folder.
   const auto relative = [&](const std::string& text) {
@@ -36,6 +36,7 @@ node_config_file read(const std::filesystem::path& path) {
   read_text(y["max_future"], c.max_future);
   read_text(y["stale_after"], c.stale_after);
   read_text(y["lateness"], c.lateness);
+  read_text(y["snapshot_every"], c.snapshot_every);
   return c;
 }
 

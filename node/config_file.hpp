@@ -26,8 +26,9 @@ struct node_config_file {
   std::optional<std::string> max_future;
   std::optional<std::string> stale_after;
   std::optional<std::string> lateness;
-  std::optional<std::string> data_dir;    // relative to the file's folder
-  std::optional<std::string> durability;  // "process" or "power"
+  std::optional<std::string> data_dir;        // relative to the file's folder
+  std::optional<std::string> durability;      // "process" or "power"
+  std::optional<std::string> snapshot_every;  // a size: 256MiB
   // CURVE: the node's secret key file and the allowed client keys (file or folder), relative to
   // the file's folder like `city`.
   std::optional<std::string> curve_secret;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <future>
 #include <iomanip>
+#include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -220,6 +221,7 @@ struct node_host::impl {
     exposer.reset();
     if (ingest) ingest->stop();
     if (query) query->stop();
+    stop_periodic();
     ingest.reset();
     query.reset();
     if (runtime) runtime->stop();
@@ -253,11 +255,71 @@ struct node_host::impl {
   std::uint64_t snapshot_lsn = 0;
   std::chrono::milliseconds snapshot_timeout{60000};
 
+  // Periodic snapshots (config.snapshot_every_bytes): asked for by the ingest server on its
+  // thread, taken by the actors, written by this thread.
+  std::mutex periodic_mutex;
+  std::condition_variable periodic_cv;
+  std::optional<std::pair<std::uint64_t, actors::runtime::snapshot_result>> periodic_taken;
+  std::chrono::steady_clock::time_point periodic_start;
+  bool periodic_pending = false;
+  bool periodic_stop = false;
+  std::thread periodic_writer;
+
+  // I/O thread, right after the batch with `lsn` was submitted.
+  void periodic_due(std::uint64_t lsn) {
+    {
+      std::lock_guard lock(periodic_mutex);
+      periodic_pending = true;
+      periodic_start = std::chrono::steady_clock::now();
+    }
+    runtime->snapshot(lsn, [this, lsn](actors::runtime::snapshot_result r) {
+      std::lock_guard lock(periodic_mutex);
+      periodic_taken.emplace(lsn, std::move(r));
+      periodic_cv.notify_all();
+    });
+  }
+
+  void periodic_loop() {
+    std::unique_lock lock(periodic_mutex);
+    for (;;) {
+      periodic_cv.wait(lock, [&] { return periodic_stop || periodic_taken.has_value(); });
+      if (!periodic_taken) return;
+      auto [lsn, taken] = std::move(*periodic_taken);
+      periodic_taken.reset();
+      const auto start = periodic_start;
+      lock.unlock();
+      const auto r = store_snapshot(std::move(taken), lsn, start);
+      if (!r.ok) std::cerr << "citytwin node: periodic " << r.value_or_error() << std::endl;
+      lock.lock();
+      periodic_pending = false;
+      periodic_cv.notify_all();
+      if (ingest) ingest->snapshot_finished();
+    }
+  }
+
+  // Waits for a periodic snapshot in progress (before the stop's own).
+  bool wait_periodic(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(periodic_mutex);
+    return periodic_cv.wait_for(lock, timeout, [&] { return !periodic_pending; });
+  }
+
+  void stop_periodic() {
+    {
+      std::lock_guard lock(periodic_mutex);
+      periodic_stop = true;
+      periodic_cv.notify_all();
+    }
+    if (periodic_writer.joinable()) periodic_writer.join();
+  }
+
   // The stop's hook for durable state: runs once every batch admitted before the stop is applied
   // and acked, and no other batch will be, while the actors still hold the final state. Nothing
   // is made durable yet; a snapshot written here holds exactly what the acks said was applied.
   std::pair<bool, std::string> after_ingest_drained() {
     if (!log) return {true, "nothing kept (no --data-dir)"};
+    if (!wait_periodic(snapshot_timeout))
+      return {false, "snapshot NOT written: a periodic snapshot did not finish within " +
+                         std::to_string(snapshot_timeout.count() / 1000) + " s"};
     const auto r = write_snapshot();
     return {r.ok, r.value_or_error()};
   }
@@ -282,13 +344,28 @@ struct node_host::impl {
       return {false, "the actors did not answer within " +
                          std::to_string(snapshot_timeout.count() / 1000) + " s"};
     }
-    auto taken = future.get();
+    return store_snapshot(future.get(), lsn, start, to);
+  }
+
+  // Writes a snapshot taken at `lsn`; without `to`, into the data directory, then removes the
+  // older snapshots and the log segments it covers. Any thread; one at a time.
+  snapshot_outcome store_snapshot(actors::runtime::snapshot_result taken, std::uint64_t lsn,
+                                  std::chrono::steady_clock::time_point start,
+                                  const std::optional<std::filesystem::path>& to = {}) {
     if (!taken) {
       storage.snapshot_failed();
       return {false, taken.error()};
     }
     const auto dir = log->directory().snapshot_dir();
     const auto path = to ? *to : snapshot_path(dir, lsn);
+    // A snapshot in the data directory must never cover a record the log could still lose (a
+    // power loss would then leave a log behind its snapshot): the log is synced first.
+    if (!to) {
+      if (auto synced = log->sync_all(); !synced) {
+        storage.snapshot_failed();
+        return {false, synced.error().message};
+      }
+    }
     auto written = cluster::write_snapshot_file(path, *taken);
     if (!written) {
       storage.snapshot_failed();
@@ -339,6 +416,10 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
     if (!opened) return twin::unexpected{opened.error().message};
     locked.emplace(std::move(*opened));
     settings = replay_settings(*p->city, config);
+    // A snapshot cut short by a crash is only a .tmp: never read, removed.
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(locked->snapshot_dir(), ec))
+      if (e.path().extension() == ".tmp") std::filesystem::remove(e.path(), ec);
     if (auto all = snapshots_in(locked->snapshot_dir()); !all.empty()) {
       auto read = cluster::read_snapshot_file(all.back().second, *p->city, config.district);
       if (!read) return twin::unexpected{read.error().message};
@@ -407,6 +488,11 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   io.endpoint = config.ingest;
   io.clock = &clock;
   io.log = p->log.get();
+  if (p->log && config.snapshot_every_bytes > 0) {
+    io.snapshot_every_bytes = config.snapshot_every_bytes;
+    io.snapshot_due = [im = p.get()](std::uint64_t lsn) { im->periodic_due(lsn); };
+    p->periodic_writer = std::thread([im = p.get()] { im->periodic_loop(); });
+  }
   io.inflight_per_gateway_max = config.inflight_per_gateway_max;
   io.inflight_total_max = config.inflight_total_max;
   io.city = twin::identity_of(*p->city);

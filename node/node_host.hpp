@@ -46,6 +46,9 @@ struct node_config {
   std::filesystem::path data_dir;
   cluster::durability durability = cluster::durability::process;
   std::uint64_t log_segment_bytes = 64u << 20;
+  // A snapshot after every this many bytes of log (and one at a graceful stop): bounds the replay
+  // after a crash. 0: only at a graceful stop.
+  std::uint64_t snapshot_every_bytes = 256u << 20;
   // false: recover the state (snapshot and log of data_dir) without opening the ingest, query
   // and metrics sockets, for tools that read a data directory (`citytwin snapshot save`); the
   // endpoint accessors must not be called then.

@@ -133,8 +133,8 @@ int main(int argc, char** argv) {
   // Query replies of each kind, from a live state with readings and an alert in it.
   const auto reply_dir = root / "query_reply";
   fuzz::live_city live;
-  live.apply({{7, 1, 1}, batches[1].second});
-  live.apply({{7, 1, 2}, batches[2].second});
+  live.apply({{7, 1, 1}, batches[1].second, {}, 0});
+  live.apply({{7, 1, 2}, batches[2].second, {}, 0});
   const std::vector<std::pair<std::string, twin::query_reply>> replies = {
       {"city", live.answer(twin::query_city{})},
       {"district", live.answer(twin::query_district{"fatima"})},

@@ -28,7 +28,7 @@ fs::path write_config(const std::string& name, const std::string& text) {
 
 const std::string known_keys =
     "(known: city, ingest, query, metrics, threads, max_age, max_future, stale_after, lateness, "
-    "curve_secret, curve_allow, data_dir, durability)";
+    "curve_secret, curve_allow, data_dir, durability, snapshot_every)";
 
 }  // namespace
 

@@ -6,7 +6,7 @@
 
 namespace twin {
 
-struct city;
+class city;
 
 // Which city a batch is meant for, or which city a node runs: the city's name and fingerprint.
 // A fingerprint of 0 means "not known" (an older gateway, or one that has not learnt it yet).
