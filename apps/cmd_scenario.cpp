@@ -10,6 +10,7 @@
 #include "apps/commands.hpp"
 #include "cluster/curve.hpp"
 #include "cluster/live_fetch.hpp"
+#include "node/snapshot_base.hpp"
 #include "twin/report/report.hpp"
 #include "twin/scenario/scenario.hpp"
 
@@ -25,7 +26,8 @@ struct scenario_flags {
   std::string out;
   std::optional<double> gap;
   bool json = false;
-  std::string node;  // a live base: overrides the file's base.node
+  std::string node;      // a live base: overrides the file's base.node
+  std::string snapshot;  // a snapshot file as the base: overrides the file's base.snapshot
   int node_timeout_ms = live_fetch_timeout_ms;
   curve_client_flags curve;
 };
@@ -40,10 +42,25 @@ int run(const scenario_flags& f) {
     return fail("--gap must be in (0, 1), got " + std::to_string(*f.gap), 2);
   if (!(f.node_timeout_ms > 0))
     return fail("--node-timeout-ms must be positive, got " + std::to_string(f.node_timeout_ms), 2);
+  if (!f.node.empty() && !f.snapshot.empty())
+    return fail("--node and --snapshot together: the base is forked from one live state", 2);
   auto s = twin::load_scenario(f.file);
   if (!s) return fail(s.error().to_string(), 2);
-  if (!f.node.empty()) s->spec.base_node = f.node;
-  if (!s->spec.base_node.empty()) {
+  // Either flag replaces the file's live base, node or snapshot.
+  if (!f.node.empty()) {
+    s->spec.base_node = f.node;
+    s->spec.base_snapshot.clear();
+  }
+  if (!f.snapshot.empty()) {
+    s->spec.base_snapshot = f.snapshot;
+    s->spec.base_node.clear();
+  }
+  if (!s->spec.base_snapshot.empty()) {
+    auto live = node::live_snapshot_from_file(s->spec.base_snapshot, s->base, f.node_timeout_ms);
+    if (!live) return fail("live base: " + live.error(), 1);
+    if (auto ok = twin::attach_live_base(*s, std::move(*live)); !ok)
+      return fail(ok.error().message, 1);
+  } else if (!s->spec.base_node.empty()) {
     auto curve = cluster::curve_client_keys_from(f.curve.server_key, f.curve.secret);
     if (!curve) return fail(curve.error(), 2);
     auto live =
@@ -89,8 +106,13 @@ command add_scenario_command(CLI::App& app) {
   run_cmd->add_option("--node", f->node,
                       "fork the live state of the node at this query address as the base "
                       "(instead of the file's base.node); the bundle still gives the network");
+  run_cmd->add_option("--snapshot", f->snapshot,
+                      "fork the live state held in this snapshot file of a node as the base "
+                      "(instead of the file's base.snapshot or base.node), judged as of when it "
+                      "was taken");
   run_cmd->add_option("--node-timeout-ms", f->node_timeout_ms,
-                      "time allowed for reading the node's live state (default 5000)");
+                      "time allowed for reading the node's (or the snapshot's) live state "
+                      "(default 5000)");
   add_curve_client_flags(run_cmd, f->curve);
   // require_subcommand(1): `run` is the only one.
   return {cmd, [f] { return run(*f); }};

@@ -14,9 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "cluster/snapshot_file.hpp"
+#include "fed_runtime.hpp"
 #include "node.hpp"
 #include "process.hpp"
 #include "skip.hpp"
+#include "twin/city/bundle.hpp"
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
@@ -276,15 +279,16 @@ std::string write_live_scenario(const std::string& dir, const std::string& city,
 
 // Replays `rows` (timestamp,sensor,value lines) into the node with their own times; returns the
 // feed's --json summary.
-json feed_rows(const std::string& dir, const systest::node_process& node, const std::string& rows) {
+json feed_rows(const std::string& dir, const systest::node_process& node, const std::string& rows,
+               const std::string& city = live_corridor) {
   const std::string csv = dir + "/live.csv";
   {
     std::ofstream out(csv);
     out << "timestamp,sensor,value\n" << rows;
   }
-  auto feed = run_cli(dir, "feed",
-                      {"feed", "--city", live_corridor, "--to", node.ingest, "--replay", csv,
-                       "--keep-time", "--json"});
+  auto feed = run_cli(
+      dir, "feed",
+      {"feed", "--city", city, "--to", node.ingest, "--replay", csv, "--keep-time", "--json"});
   REQUIRE_MESSAGE(feed.code == 0, feed.output << feed.errors);
   return json::parse(feed.output);
 }
@@ -515,4 +519,119 @@ TEST_CASE("scenario run --node with a node that does not answer fails clearly, i
   CHECK(r.errors.find("live base: no reply from " + address + " within 1500 ms") !=
         std::string::npos);
   CHECK(elapsed < 10s);
+}
+
+namespace {
+
+// The summary without the fields that name where the live base came from.
+json without_base_origin(json j) {
+  j["base"].erase("node");
+  j["base"].erase("snapshot");
+  j["live_base"].erase("node");
+  j["live_base"].erase("snapshot");
+  j["environment"]["observed"].erase("node");
+  j["environment"]["observed"].erase("snapshot");
+  j["baseline"]["solver"].erase("solve_ms");
+  for (auto& v : j["variants"]) v["solver"].erase("solve_ms");
+  return j;
+}
+
+}  // namespace
+
+TEST_CASE("scenario run from a snapshot file gives the numbers of the live node it holds") {
+  const auto dir = systest::make_temp_dir("scenario-snapshot");
+  systest::node_process node(dir, systest::macau_city);
+  REQUIRE_MESSAGE(node.ready, node.proc->output() << node.proc->errors());
+
+  // Slow traffic on the peninsula a minute old, a flow twenty minutes old (stale), air quality
+  // and wind a minute old.
+  const auto now = wall_now_ms();
+  const auto fresh = now - 60000, old = now - 20 * 60000;
+  const std::vector<testkit::keyed_reading> readings = {{"fat-traffic-speed-01", fresh, 12},
+                                                        {"fat-traffic-flow-01", fresh, 1400},
+                                                        {"sa-traffic-speed-01", fresh, 22},
+                                                        {"sa-traffic-flow-01", fresh, 900},
+                                                        {"sa-traffic-speed-02", fresh, 35},
+                                                        {"sa-traffic-flow-02", fresh, 650},
+                                                        {"sl-traffic-speed-01", old, 9},
+                                                        {"sl-traffic-flow-01", old, 300},
+                                                        {"fat-pm25-01", fresh, 31},
+                                                        {"fat-pm25-02", fresh, 27.5},
+                                                        {"fat-no2-01", fresh, 44},
+                                                        {"sl-wind-speed-01", fresh, 4.25},
+                                                        {"sl-wind-direction-01", fresh, 200},
+                                                        {"cot-wind-direction-01", fresh, 170}};
+  std::ostringstream rows;
+  for (const auto& r : readings) rows << r.time << ',' << r.sensor << ',' << r.value << '\n';
+  CHECK(feed_rows(dir, node, rows.str(), systest::macau_city)["readings_accepted"] ==
+        readings.size());
+
+  auto scenario = [&](const std::string& name, const std::string& base) {
+    const auto file = dir + "/" + name + ".yaml";
+    std::ofstream(file) << "scenario: macau-now\nbase:\n  city: \"" << systest::macau_city
+                        << "\"\n  " << base << "\n"
+                        << "assignment: { gap: 1.0e-6 }\n"
+                        << "environment:\n  weather: { stability: D }\n"
+                        << "  grid: { resolution_m: 500 }\n"
+                        << "variants:\n  - name: lane-closed\n    perturbations:\n"
+                        << "      - capacity: { bridge: \"Istmo Ferreira do Amaral / Av. do "
+                           "Almirante Lacerda\", factor: 0.5 }\n"
+                        << "      - weather: { wind_speed_m_s: 1.5 }\n";
+    auto r =
+        run_cli(dir, name, {"scenario", "run", file, "--out", dir + "/" + name, "--json"}, 120s);
+    REQUIRE_MESSAGE(r.code == 0, r.output << r.errors);
+    return json::parse(r.output);
+  };
+  const auto from_node = scenario("from-node", "node: \"" + node.query + "\"");
+  CHECK(from_node["base"]["node"] == node.query);
+  const auto& lb = from_node["live_base"];
+  CHECK(lb["links_observed"] == 4);
+  CHECK(lb["links_stale"] == 1);
+  CHECK(lb["capacities_cut"].get<int>() >= 1);
+  CHECK(lb["environment"]["pm25_ug_m3"] == 29.25);
+  CHECK(from_node["environment"]["observed"]["weather"]["wind_speed"] == "live");
+
+  // The same state in a snapshot file, taken when the node answered: the in-process runtime is
+  // fed the same readings, its clock at the node's as-of time.
+  const auto as_of = lb["as_of_ms"].get<std::int64_t>();
+  auto city = twin::load_city(systest::macau_city);
+  REQUIRE(city.has_value());
+  const std::string snap = "snapshots/00000000000000000042.snap";
+  {
+    testkit::fed_runtime rt(*city, readings, as_of);
+    std::filesystem::create_directories(dir + "/snapshots");
+    REQUIRE(cluster::write_snapshot_file(dir + "/" + snap, rt.snapshot(42)).has_value());
+  }
+  const auto from_snapshot = scenario("from-snapshot", "snapshot: " + snap);
+  CHECK_FALSE(from_snapshot["base"].contains("node"));
+  CHECK(from_snapshot["base"]["snapshot"]["file"] == dir + "/" + snap);
+  CHECK(from_snapshot["base"]["snapshot"]["lsn"] == 42);
+  CHECK(from_snapshot["base"]["snapshot"]["taken_ms"] == as_of);
+  CHECK(from_snapshot["live_base"]["snapshot"]["lsn"] == 42);
+  CHECK(from_snapshot["environment"]["observed"]["snapshot"]["lsn"] == 42);
+  // Every number, bit for bit (nlohmann prints doubles round-trip exact).
+  CHECK(without_base_origin(from_node).dump() == without_base_origin(from_snapshot).dump());
+
+  // The table names the snapshot; --snapshot overrides the file's node, and is refused with
+  // --node.
+  const auto node_file = dir + "/from-node.yaml";
+  auto t = run_cli(
+      dir, "table",
+      {"scenario", "run", node_file, "--snapshot", dir + "/" + snap, "--out", dir + "/table"},
+      120s);
+  REQUIRE_MESSAGE(t.code == 0, t.errors);
+  CHECK(t.output.find("Live base: snapshot " + dir + "/" + snap + " (LSN 42) as of ") !=
+        std::string::npos);
+  auto both =
+      run_cli(dir, "both",
+              {"scenario", "run", node_file, "--snapshot", dir + "/" + snap, "--node", node.query});
+  CHECK(both.code == 2);
+  CHECK(both.errors.find("--node and --snapshot together") != std::string::npos);
+
+  // A snapshot file that is not there is named.
+  auto missing =
+      run_cli(dir, "missing", {"scenario", "run", node_file, "--snapshot", dir + "/none.snap"});
+  CHECK(missing.code == 1);
+  CHECK(missing.errors.find("live base: ") != std::string::npos);
+  CHECK(missing.errors.find(dir + "/none.snap") != std::string::npos);
 }

@@ -3,6 +3,7 @@
 // A node's live state as read by a query client: the part of it a scenario forks (link states,
 // district indicators, every air-quality and wind sensor). A value, with no tie to the node.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,13 +42,22 @@ struct live_sensor {
 // The kinds whose every sensor the snapshot holds: air quality and wind.
 bool is_live_environment_kind(sensor_kind k);
 
+// A live state read from a node's snapshot file (through a runtime started from it) rather than
+// from a running node.
+struct live_snapshot_file {
+  std::string file;       // as given: the scenario's `base.snapshot` or `--snapshot`
+  std::uint64_t lsn = 0;  // every log record up to it is in the state
+  time_ms taken_ms = 0;   // when the node took it: the state's as-of time
+};
+
 struct live_snapshot {
-  std::string node;              // the address it was read from, for reports
+  std::string node;              // the address it was read from (the file, for a snapshot)
   std::string city_name;         // as the node names its city
   time_ms as_of = 0;             // the node's clock when it answered
   std::vector<live_link> links;  // links with at least one traffic reading
   std::vector<live_district> districts;
-  std::vector<live_sensor> sensors;  // every sensor of an environment kind
+  std::vector<live_sensor> sensors;            // every sensor of an environment kind
+  std::optional<live_snapshot_file> snapshot;  // set when read from a snapshot file
 };
 
 // Freshness of the live state, by the node's own rule: an observation at t is fresh when

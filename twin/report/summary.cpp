@@ -16,6 +16,20 @@ json stale_after_json(const std::optional<time_ms>& ms) {
   return ms ? json(*ms) : json(nullptr);
 }
 
+// Where a live base came from: `node` (its query address), or `snapshot` (the file, its LSN and
+// when it was taken) for a base read from a node's snapshot file.
+void put_live_origin(json& j, const std::string& node,
+                     const std::optional<live_snapshot_file>& snapshot) {
+  if (!snapshot) {
+    j["node"] = node;
+    return;
+  }
+  j["snapshot"] = {{"file", snapshot->file},
+                   {"lsn", snapshot->lsn},
+                   {"taken_ms", snapshot->taken_ms},
+                   {"taken", iso8601_utc(snapshot->taken_ms)}};
+}
+
 json pct_or_null(double before, double after) {
   if (before == 0) return nullptr;
   return 100.0 * (after - before) / before;
@@ -156,20 +170,21 @@ json live_base_json(const scenario& s, const live_base_report& lb) {
                       {"no2_ug_m3", optional_value(lb.no2_ug_m3)},
                       {"wind_speed_m_s", optional_value(lb.wind_speed_m_s)},
                       {"wind_from_deg", optional_value(lb.wind_from_deg)}};
-  return {{"node", lb.node},
-          {"city", lb.city_name},
-          {"as_of_ms", lb.as_of},
-          {"as_of", iso8601_utc(lb.as_of)},
-          {"stale_after_ms", stale_after_json(lb.stale_after_ms)},
-          {"stale_after_cadences", stale_after_cadences},
-          {"links_observed", lb.links_observed},
-          {"links_stale", lb.links_stale},
-          {"capacities_cut", lb.cuts.size()},
-          {"capacity_tolerance", lb.capacity_tolerance},
-          {"links_within_tolerance", lb.links_within_tolerance},
-          {"capacity_cuts", std::move(cuts)},
-          {"demand", std::move(demand)},
-          {"environment", std::move(environment)}};
+  json out = {{"city", lb.city_name},
+              {"as_of_ms", lb.as_of},
+              {"as_of", iso8601_utc(lb.as_of)},
+              {"stale_after_ms", stale_after_json(lb.stale_after_ms)},
+              {"stale_after_cadences", stale_after_cadences},
+              {"links_observed", lb.links_observed},
+              {"links_stale", lb.links_stale},
+              {"capacities_cut", lb.cuts.size()},
+              {"capacity_tolerance", lb.capacity_tolerance},
+              {"links_within_tolerance", lb.links_within_tolerance},
+              {"capacity_cuts", std::move(cuts)},
+              {"demand", std::move(demand)},
+              {"environment", std::move(environment)}};
+  put_live_origin(out, lb.node, lb.snapshot);
+  return out;
 }
 
 json variant_json(const scenario& s, const scenario_result& r, std::size_t vi) {
@@ -236,7 +251,7 @@ std::string summary_json(const scenario& s, const scenario_result& r) {
   j["title"] = s.spec.title;
   j["base"] = {{"city", c.name}};
   if (r.live_base) {
-    j["base"]["node"] = r.live_base->node;
+    put_live_origin(j["base"], r.live_base->node, r.live_base->snapshot);
     j["live_base"] = live_base_json(s, *r.live_base);
   }
   j["model"] = {{"cost", "BPR: free_flow_time * (1 + b * (flow / capacity)^power)"},
@@ -363,22 +378,23 @@ json observed_json(const city& c, const live_coupling& lc) {
     }
     sensors.push_back(std::move(j));
   }
-  return {{"node", lc.node},
-          {"as_of_ms", lc.as_of},
-          {"stale_after_ms", stale_after_json(lc.stale_after_ms)},
-          {"stale_after_cadences", stale_after_cadences},
-          {"weather",
-           {{"wind_speed", to_string(lc.wind_speed)},
-            {"wind_from", to_string(lc.wind_from)},
-            {"wind_speed_sensors", sensor_count_json(lc.wind_speed_sensors)},
-            {"wind_direction_sensors", sensor_count_json(lc.wind_direction_sensors)}}},
-          {"background",
-           {{"pm25", background_fit_json(c, lc.pm25_background)},
-            {"no2", background_fit_json(c, lc.no2_background)}}},
-          {"sensors", std::move(sensors)},
-          {"summary",
-           {{"pm25", summary_json(lc.pm25, lc.pm25_sensors)},
-            {"no2", summary_json(lc.no2, lc.no2_sensors)}}}};
+  json out = {{"as_of_ms", lc.as_of},
+              {"stale_after_ms", stale_after_json(lc.stale_after_ms)},
+              {"stale_after_cadences", stale_after_cadences},
+              {"weather",
+               {{"wind_speed", to_string(lc.wind_speed)},
+                {"wind_from", to_string(lc.wind_from)},
+                {"wind_speed_sensors", sensor_count_json(lc.wind_speed_sensors)},
+                {"wind_direction_sensors", sensor_count_json(lc.wind_direction_sensors)}}},
+              {"background",
+               {{"pm25", background_fit_json(c, lc.pm25_background)},
+                {"no2", background_fit_json(c, lc.no2_background)}}},
+              {"sensors", std::move(sensors)},
+              {"summary",
+               {{"pm25", summary_json(lc.pm25, lc.pm25_sensors)},
+                {"no2", summary_json(lc.no2, lc.no2_sensors)}}}};
+  put_live_origin(out, lc.node, lc.snapshot);
+  return out;
 }
 
 }  // namespace

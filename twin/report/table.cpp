@@ -26,8 +26,13 @@ void live_base_lines(std::ostream& os, const scenario& s, const scenario_result&
                      const live_base_report& lb_ref) {
   const city& c = s.base;
   const auto* lb = &lb_ref;
-  os << "Live base: " << lb->node << " as of " << iso8601_utc(lb->as_of) << ": "
-     << lb->links_observed << " links observed, " << lb->links_stale << " stale (older than ";
+  os << "Live base: ";
+  if (lb->snapshot)
+    os << "snapshot " << lb->snapshot->file << " (LSN " << lb->snapshot->lsn << ")";
+  else
+    os << lb->node;
+  os << " as of " << iso8601_utc(lb->as_of) << ": " << lb->links_observed << " links observed, "
+     << lb->links_stale << " stale (older than ";
   if (lb->stale_after_ms)
     os << *lb->stale_after_ms / 60000.0 << " min";
   else

@@ -227,6 +227,7 @@ live_coupling couple_weather(const city& c, const environment_settings& settings
                              const receptor_grid& grid) {
   live_coupling lc;
   lc.node = s.node;
+  lc.snapshot = s.snapshot;
   lc.as_of = s.as_of;
   lc.stale_after_ms = stale_after_ms;
   lc.settings = settings;

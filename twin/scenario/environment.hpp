@@ -314,6 +314,7 @@ struct background_fit {
 
 struct live_coupling {
   std::string node;
+  std::optional<live_snapshot_file> snapshot;  // the live state came from a snapshot file
   time_ms as_of = 0;
   std::optional<time_ms> stale_after_ms;  // empty: each sensor's own bound (2 x its cadence)
   value_source wind_speed = value_source::none;

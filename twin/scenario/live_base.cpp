@@ -128,6 +128,7 @@ expected<live_base, live_base_error> apply_live_base(const city& bundle, const l
   live_base out{bundle, {}};
   auto& r = out.report;
   r.node = s.node;
+  r.snapshot = s.snapshot;
   r.city_name = s.city_name;
   r.as_of = s.as_of;
   r.stale_after_ms = options.stale_after_ms;

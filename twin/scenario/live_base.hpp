@@ -69,6 +69,7 @@ struct live_capacity_cut {
 
 struct live_base_report {
   std::string node;
+  std::optional<live_snapshot_file> snapshot;  // the base is a snapshot file, not a running node
   std::string city_name;
   time_ms as_of = 0;
   std::size_t links_observed = 0;         // links the snapshot has a state for

@@ -580,8 +580,10 @@ fs::path read_base(const yaml_reader& root, const fs::path& file) {
                    "report", "variants", "environment"});
   auto base = root.required("base");
   base.allow_keys({"city", "node", "snapshot", "capacity_tolerance"});
-  if (auto snapshot = base["snapshot"])
-    snapshot.fail("a saved snapshot as the base is not supported yet: use base: { city: FOLDER }");
+  if (auto snapshot = base["snapshot"]; snapshot && base["node"])
+    snapshot.fail(
+        "base.snapshot and base.node together: the base is forked from one live state, a "
+        "snapshot file's or a running node's");
   if (!base["city"])
     base["city"].fail(
         "missing: the city bundle folder (a live base needs it too: it gives the network)");
@@ -595,6 +597,11 @@ void read_settings(const yaml_reader& root, scenario_spec& s) {
     s.base_node = node.text();
     if (s.base_node.find("://") == std::string::npos)
       node.fail(text::quoted(s.base_node) + " is not a node address such as tcp://127.0.0.1:7101");
+  }
+  if (auto snapshot = root["base"]["snapshot"]) {
+    fs::path path = snapshot.text();
+    if (path.empty()) snapshot.fail("expected a snapshot file");
+    s.base_snapshot = path.is_absolute() ? path : s.file.parent_path() / path;
   }
   auto name = root["scenario"];
   if (!name) name.fail("missing: the scenario's name");
@@ -717,7 +724,13 @@ expected<scenario, load_error> load_scenario(const fs::path& file) {
 
 expected<bool, live_base_error> attach_live_base(scenario& s, live_snapshot live) {
   if (auto ok = check_live_snapshot(s.base, live); !ok) return unexpected{ok.error()};
-  s.spec.base_node = live.node;
+  if (live.snapshot) {
+    s.spec.base_node.clear();
+    s.spec.base_snapshot = live.snapshot->file;
+  } else {
+    s.spec.base_node = live.node;
+    s.spec.base_snapshot.clear();
+  }
   s.live = std::move(live);
   return true;
 }

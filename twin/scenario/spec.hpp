@@ -60,6 +60,10 @@ struct scenario_spec {
   // `base.node`: the query address of a live node whose state the base is forked from (the
   // bundle still gives the network); empty: the bundle alone. `--node` overrides it.
   std::string base_node;
+  // `base.snapshot`: a node's snapshot file (resolved against the file's folder) whose state the
+  // base is forked from, as from a node's; empty: none. Never together with base_node;
+  // `--snapshot` overrides it.
+  std::filesystem::path base_snapshot;
   double relative_gap = 1e-6;
   std::uint32_t iterations_max = 1000;
   double value_of_time_per_h = 0;  // needed only when a variant has tolls
@@ -80,7 +84,8 @@ struct scenario {
 };
 
 // Forks the scenario from a live snapshot of its base city: the snapshot is checked against the
-// bundle (check_live_snapshot) and kept, and its node becomes the scenario's base node. A snapshot
+// bundle (check_live_snapshot) and kept, and its node (its file, for one read from a snapshot
+// file) becomes the scenario's base node (base snapshot). A snapshot
 // of another city, or an inconsistent one, is refused with why and leaves the scenario as it was.
 expected<bool, live_base_error> attach_live_base(scenario& s, live_snapshot live);
 

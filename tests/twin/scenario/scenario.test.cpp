@@ -392,6 +392,33 @@ TEST_CASE("scenario: invalid specs name the file, the line and the field") {
                            "variants: [{ name: v, perturbations: [] }]\n";
     CHECK(load(good).spec.base_node == "tcp://127.0.0.1:7101");
   }
+  SUBCASE("a snapshot base: beside the scenario file, never with a node, no unknown key") {
+    auto good = temp_dir() / "snap-good.yaml";
+    std::ofstream(good) << "scenario: snap\nbase: { city: \"" << two_routes.string()
+                        << "\", snapshot: snapshots/00000000000000000042.snap }\n"
+                           "variants: [{ name: v, perturbations: [] }]\n";
+    const auto spec = load(good).spec;
+    CHECK(spec.base_snapshot == temp_dir() / "snapshots/00000000000000000042.snap");
+    CHECK(spec.base_node.empty());
+    auto both = temp_dir() / "snap-both.yaml";
+    std::ofstream(both) << "scenario: snap\nbase:\n  city: \"" << two_routes.string()
+                        << "\"\n  node: \"tcp://127.0.0.1:7101\"\n  snapshot: a.snap\n"
+                           "variants: [{ name: v, perturbations: [] }]\n";
+    auto b = load_fails(both);
+    CHECK(b.line == 5);
+    CHECK(b.field == "base.snapshot");
+    CHECK(b.message.find("base.snapshot and base.node together") != std::string::npos);
+    CHECK(b.file.find("snap-both.yaml") != std::string::npos);
+    auto unknown = temp_dir() / "snap-unknown.yaml";
+    std::ofstream(unknown) << "scenario: snap\nbase:\n  city: \"" << two_routes.string()
+                           << "\"\n  snapshot_file: a.snap\n"
+                              "variants: [{ name: v, perturbations: [] }]\n";
+    auto u = load_fails(unknown);
+    CHECK(u.line == 4);
+    CHECK(u.field == "base.snapshot_file");
+    CHECK(u.message ==
+          "unknown key 'snapshot_file' (known: city, node, snapshot, capacity_tolerance)");
+  }
   SUBCASE("a missing bundle folder") {
     auto path = temp_dir() / "nobase.yaml";
     std::ofstream(path) << "scenario: nobase\nbase: { city: no-such-folder }\n"
