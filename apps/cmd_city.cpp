@@ -39,10 +39,14 @@ int run_check(const std::string& dir) {
   auto c = load_city_bundle(dir);
   if (!c) return fail(c.error(), 2);
   const auto& city = **c;
-  std::cout << city.name << ": " << city.districts.size() << " districts, " << city.nodes.size()
-            << " nodes, " << city.links.size() << " links, " << city.zones.size() << " zones, "
-            << city.demand.size() << " OD pairs, " << city.sensors.size() << " sensors, "
-            << city.sources.size() << " point sources, " << city.rules.size() << " rules\n";
+  auto n = [](std::size_t k, const std::string& what) {
+    return std::to_string(k) + " " + what + (k == 1 ? "" : "s");
+  };
+  std::cout << city.name << ": " << n(city.districts.size(), "district") << ", "
+            << n(city.nodes.size(), "node") << ", " << n(city.links.size(), "link") << ", "
+            << n(city.zones.size(), "zone") << ", " << n(city.demand.size(), "OD pair") << ", "
+            << n(city.sensors.size(), "sensor") << ", " << n(city.sources.size(), "point source")
+            << ", " << n(city.rules.size(), "rule") << "\n";
   // Per kind with sensors: its cadence, and the sensors that have their own.
   std::array<std::size_t, twin::sensor_kind_count> sensors{}, own{};
   for (const auto& s : city.sensors) {
@@ -56,7 +60,7 @@ int run_check(const std::string& dir) {
     std::string kind(twin::to_string(static_cast<twin::sensor_kind>(k)));
     kind.resize(std::max<std::size_t>(kind.size(), 18), ' ');
     std::cout << "  " << kind << " " << twin::duration_text(city.cadence_ms[k]) << ", "
-              << sensors[k] << " sensors";
+              << n(sensors[k], "sensor");
     if (own[k] > 0) std::cout << " (" << own[k] << " with a cadence of their own)";
     std::cout << "\n";
   }

@@ -102,10 +102,8 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
   CHECK(f["readings_sent"] == 14);
   CHECK(f["readings_accepted"] == 9);
   CHECK(f["readings_rejected"] == 5);
-  CHECK(f["rejected"] == json{{"duplicate", 2},
-                              {"out_of_range", 1},
-                              {"too_old", 1},
-                              {"too_new", 1}});
+  CHECK(f["rejected"] ==
+        json{{"duplicate", 2}, {"out_of_range", 1}, {"too_old", 1}, {"too_new", 1}});
 
   // An acked reading is visible to the next query.
   auto a_speed = query_json(dir, node, {"sensor", "a-speed"});
@@ -173,10 +171,8 @@ TEST_CASE("a node and feeds as processes: exact state through query --json and /
     auto g = json::parse(again.output);
     CHECK(g["readings_accepted"] == 0);
     // Every reading applied before is a duplicate now, the late one included.
-    CHECK(g["rejected"] == json{{"duplicate", 11},
-                                {"out_of_range", 1},
-                                {"too_old", 1},
-                                {"too_new", 1}});
+    CHECK(g["rejected"] ==
+          json{{"duplicate", 11}, {"out_of_range", 1}, {"too_old", 1}, {"too_new", 1}});
     CHECK(query_json(dir, node, {"city"})["readings_applied"] == 9);
     CHECK(query_json(dir, node, {"sensor", "a-speed"})["readings"] == 3);
   }
@@ -304,4 +300,16 @@ TEST_CASE("bad input on the command line gets a clear error naming the file and 
   CHECK(silent.code == 1);
   CHECK_MESSAGE(silent.errors.find("tcp://127.0.0.1:1") != std::string::npos, silent.errors);
   CHECK(node.proc->stop(10s) == 0);
+}
+
+TEST_CASE("city check counts a bundle's parts and prints each kind's cadence") {
+  auto dir = systest::make_temp_dir("city-check");
+  auto r = run_cli(dir, "check", {"city", "check", small_city});
+  REQUIRE_MESSAGE(r.code == 0, r.errors);
+  CHECK(r.output.find(": 3 districts, ") != std::string::npos);
+  CHECK(r.output.find("cadences (a sensor is stale 2 cadences after its latest reading):\n") !=
+        std::string::npos);
+  CHECK(r.output.find("  pm25               1h, 1 sensor\n") != std::string::npos);
+  CHECK(r.output.find("5 sensors, 1 point source, 2 rules\n") != std::string::npos);
+  CHECK(r.output.find(" 1 sensors") == std::string::npos);
 }
