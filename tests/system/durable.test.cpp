@@ -633,8 +633,10 @@ TEST_CASE(
         snapshot_lsn = std::max<std::uint64_t>(snapshot_lsn, std::stoull(e.path().stem().string()));
     CHECK(snapshot_lsn >= 6);
     CHECK(snapshot_lsn <= 20);
-    const auto m = node.metrics();
-    CHECK(systest::series(m, "citytwin_storage_snapshots_total") >= 1);
+    // The counter follows the file (written, renamed, then counted): poll for it too.
+    CHECK(systest::poll_until(
+        [&] { return systest::series(node.metrics(), "citytwin_storage_snapshots_total") >= 1; },
+        20s));
     REQUIRE(kill(node.proc->pid(), SIGKILL) == 0);
     CHECK(node.proc->wait(10s) == -1);
   }

@@ -140,19 +140,22 @@ reading_times::verdict reading_times::record(time_ms t, time_ms lateness_ms,
     head_ = 0;
     base_ = t;
     offsets_.push_back(0);
+    oldest_ = latest_ = t;
     return verdict::newest;
   }
-  const time_ms latest_time = latest();
+  const time_ms latest_time = latest_;
   if (t > latest_time) {
     forget_before(t - lateness_ms);
     if (empty()) {
       offsets_.clear();
       head_ = 0;
       base_ = t;
+      oldest_ = t;
     } else if (t - base_ > offset_max) {
-      rebase(base_ + offsets_[head_]);  // what is left lies within lateness_ms of t
+      rebase(oldest_);  // what is left lies within lateness_ms of t
     }
     offsets_.push_back(static_cast<std::uint32_t>(t - base_));
+    latest_ = t;
     while (size() > times_max) forget_oldest();
     return verdict::newest;
   }
@@ -163,13 +166,14 @@ reading_times::verdict reading_times::record(time_ms t, time_ms lateness_ms,
   auto it = std::lower_bound(begin, offsets_.end(), off);
   if (it != offsets_.end() && *it == off) return verdict::duplicate;
   offsets_.insert(it, off);
+  if (t < oldest_) oldest_ = t;
   while (size() > times_max) forget_oldest();
   // The insert may have been the one forgotten: then it is older than what is remembered now.
   return verdict::late;
 }
 
 void reading_times::forget_before(time_ms t) {
-  if (empty() || t <= base_ + offsets_[head_]) return;
+  if (empty() || t <= oldest_) return;
   if (t - base_ > offset_max) {
     head_ = offsets_.size();
   } else {
@@ -183,13 +187,15 @@ void reading_times::forget_before(time_ms t) {
     head_ = 0;
   }
   compact();
+  oldest_changed();
 }
 
 void reading_times::forget_oldest() {
   TWIN_CHECK(!empty());
-  complete_from_ = std::max(complete_from_, base_ + offsets_[head_] + 1);
+  complete_from_ = std::max(complete_from_, oldest_ + 1);
   ++head_;
   compact();
+  oldest_changed();
 }
 
 void reading_times::compact() {
@@ -227,6 +233,8 @@ void reading_times::restore(const std::vector<time_ms>& sorted_times, time_ms co
   base_ = sorted_times.front();
   TWIN_CHECK_OP(sorted_times.back() - base_, <=, offset_max);
   for (auto t : sorted_times) offsets_.push_back(static_cast<std::uint32_t>(t - base_));
+  oldest_ = sorted_times.front();
+  latest_ = sorted_times.back();
 }
 
 }  // namespace twin

@@ -120,7 +120,7 @@ class reading_times {
   bool empty() const { return head_ == offsets_.size(); }
   std::size_t size() const { return offsets_.size() - head_; }
   // The latest recorded time; only when !empty().
-  time_ms latest() const { return base_ + offsets_.back(); }
+  time_ms latest() const { return latest_; }
   // Times below this are not all remembered (no_time_before: every time since the first).
   time_ms complete_from() const { return complete_from_; }
   static constexpr time_ms no_time_before = std::numeric_limits<time_ms>::min();
@@ -135,8 +135,15 @@ class reading_times {
   void forget_oldest();
   void rebase(time_ms new_base);
   void compact();
+  void oldest_changed() {
+    if (!empty()) oldest_ = base_ + offsets_[head_];
+  }
 
   time_ms base_ = 0;
+  // The oldest and the newest remembered time (when !empty()), kept beside the offsets so that
+  // the common case, a reading newer than every other with nothing to forget, reads no offset.
+  time_ms oldest_ = 0;
+  time_ms latest_ = 0;
   time_ms complete_from_ = no_time_before;
   std::vector<std::uint32_t> offsets_;  // sorted; [head_, end) are live
   std::size_t head_ = 0;
