@@ -647,7 +647,7 @@ TEST_CASE(
   const auto out = node.proc->output();
   std::smatch m;
   REQUIRE_MESSAGE(
-      std::regex_search(out, m, std::regex("\\(LSN ([0-9]+)\\), then ([0-9]+) batches")), out);
+      std::regex_search(out, m, std::regex("\\(LSN ([0-9]+)\\), then ([0-9]+) batch")), out);
   const auto restored = std::stoull(m[1]);
   CHECK(restored >= snapshot_lsn);
   CHECK(std::stoull(m[2]) == 20 - restored);
