@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "cluster/codec.hpp"
+#include "cluster/little_endian.hpp"
 #include "twin/base/check.hpp"
 
 namespace cluster {
@@ -61,21 +62,6 @@ std::optional<durability> parse_durability(std::string_view text) {
   return std::nullopt;
 }
 
-namespace {
-
-void put_i64(std::byte* p, std::int64_t v) {
-  auto u = static_cast<std::uint64_t>(v);
-  for (int i = 0; i < 8; ++i) p[i] = std::byte((u >> (8 * i)) & 0xff);
-}
-
-std::int64_t get_i64(const std::byte* p) {
-  std::uint64_t u = 0;
-  for (int i = 0; i < 8; ++i) u |= std::uint64_t(std::to_integer<std::uint8_t>(p[i])) << (8 * i);
-  return static_cast<std::int64_t>(u);
-}
-
-}  // namespace
-
 batch_log::batch_log(data_dir dir, durability mode)
     : dir_(std::move(dir)), mode_(mode), commits_(std::make_shared<completion_signal>()) {}
 
@@ -119,7 +105,7 @@ twin::expected<std::unique_ptr<batch_log>, std::string> batch_log::open(
       bad = where() + " does not hold a batch: " + batch.error().message;
       return;
     }
-    batch->received = get_i64(r.payload.data());
+    batch->received = static_cast<twin::time_ms>(le::get_u64(r.payload.data()));
     ++log->recovery_.batches;
     log->recovery_.readings += batch->readings.size();
     replay(r.lsn, std::move(*batch));
@@ -144,7 +130,7 @@ twin::expected<std::unique_ptr<batch_log>, std::string> batch_log::open(
 twin::expected<std::uint64_t, storage_error> batch_log::append(twin::time_ms received,
                                                                std::span<const std::byte> frame) {
   std::byte head[batch_record_header_bytes];
-  put_i64(head, received);
+  le::put_u64(head, static_cast<std::uint64_t>(received));
   return writer_->append(batch_record_type, std::span<const std::byte>(head), frame);
 }
 

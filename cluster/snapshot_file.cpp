@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "cluster/crc32c.hpp"
+#include "cluster/little_endian.hpp"
 #include "schemas/snapshot.capnp.h"
 #include "twin/base/time_text.hpp"
 #include "twin/city/fingerprint.hpp"
@@ -26,22 +27,10 @@ namespace {
 
 namespace s = citytwin::schema;
 
-void put_u32(std::byte* p, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = std::byte((v >> (8 * i)) & 0xff);
-}
-void put_u64(std::byte* p, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = std::byte((v >> (8 * i)) & 0xff);
-}
-std::uint32_t get_u32(const std::byte* p) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= std::uint32_t(p[i]) << (8 * i);
-  return v;
-}
-std::uint64_t get_u64(const std::byte* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= std::uint64_t(p[i]) << (8 * i);
-  return v;
-}
+using le::get_u32;
+using le::get_u64;
+using le::put_u32;
+using le::put_u64;
 
 std::string hex32(std::uint32_t v) {
   char text[16];

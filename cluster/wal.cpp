@@ -15,29 +15,17 @@
 #include <unistd.h>
 
 #include "cluster/crc32c.hpp"
+#include "cluster/little_endian.hpp"
 #include "twin/base/check.hpp"
 
 namespace cluster::wal {
 
 namespace {
 
-// Little-endian fields, whatever the host.
-void put_u32(std::byte* p, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = std::byte((v >> (8 * i)) & 0xFF);
-}
-void put_u64(std::byte* p, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = std::byte((v >> (8 * i)) & 0xFF);
-}
-std::uint32_t get_u32(const std::byte* p) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= std::uint32_t(p[i]) << (8 * i);
-  return v;
-}
-std::uint64_t get_u64(const std::byte* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= std::uint64_t(p[i]) << (8 * i);
-  return v;
-}
+using cluster::le::get_u32;
+using cluster::le::get_u64;
+using cluster::le::put_u32;
+using cluster::le::put_u64;
 
 std::array<std::byte, segment_header_bytes> segment_header(std::uint64_t first_lsn) {
   std::array<std::byte, segment_header_bytes> h{};

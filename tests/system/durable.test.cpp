@@ -21,6 +21,7 @@
 #include "cluster/codec.hpp"
 #include "cluster/query_client.hpp"
 #include "node.hpp"
+#include "raw_dealer.hpp"
 
 using namespace std::chrono_literals;
 
@@ -82,34 +83,15 @@ twin::reading reading_at(std::uint64_t g, std::int64_t t0) {
           static_cast<double>(g % 97 + 1)};
 }
 
-// A bare DEALER: sends encoded batches and reads acks.
-struct raw_gateway {
-  explicit raw_gateway(const std::string& endpoint) : dealer(context, zmq::socket_type::dealer) {
-    dealer.set(zmq::sockopt::linger, 0);
-    dealer.connect(endpoint);
-  }
+// Batch `sequence` of the stream: readings_per_batch readings from reading_at.
+struct raw_gateway : systest::raw_dealer {
+  using raw_dealer::raw_dealer;
   void send(std::uint64_t sequence, std::int64_t t0) {
     std::vector<twin::reading> readings;
     for (std::uint32_t i = 0; i < readings_per_batch; ++i)
       readings.push_back(reading_at(sequence * readings_per_batch + i, t0));
-    encoder.encode_batch({gateway_id, session_id, sequence}, readings, frame);
-    dealer.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);
+    raw_dealer::send({gateway_id, session_id, sequence}, readings);
   }
-  std::optional<twin::batch_ack> receive(std::chrono::milliseconds timeout) {
-    zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, timeout);
-    zmq::message_t in;
-    if (!dealer.recv(in, zmq::recv_flags::dontwait)) return std::nullopt;
-    auto ack = decoder.decode_ack(cluster::bytes_of(in));
-    REQUIRE(ack.has_value());
-    return *ack;
-  }
-
-  zmq::context_t context;
-  zmq::socket_t dealer;
-  cluster::encoder encoder;
-  cluster::decoder decoder;
-  std::vector<std::byte> frame;
 };
 
 // The test's ledger: which batches the node acknowledged as kept (`applied` or `duplicate`).
@@ -646,8 +628,8 @@ TEST_CASE(
   // The newest snapshot at the kill may be newer than the one seen above: read what was restored.
   const auto out = node.proc->output();
   std::smatch m;
-  REQUIRE_MESSAGE(
-      std::regex_search(out, m, std::regex("\\(LSN ([0-9]+)\\), then ([0-9]+) batch")), out);
+  REQUIRE_MESSAGE(std::regex_search(out, m, std::regex("\\(LSN ([0-9]+)\\), then ([0-9]+) batch")),
+                  out);
   const auto restored = std::stoull(m[1]);
   CHECK(restored >= snapshot_lsn);
   CHECK(std::stoull(m[2]) == 20 - restored);

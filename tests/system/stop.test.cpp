@@ -16,6 +16,7 @@
 
 #include "cluster/codec.hpp"
 #include "node.hpp"
+#include "raw_dealer.hpp"
 
 using namespace std::chrono_literals;
 
@@ -29,38 +30,18 @@ std::int64_t now_ms() {
       .count();
 }
 
-// A bare DEALER: sends encoded batches and reads acks.
-struct raw_gateway {
-  explicit raw_gateway(const std::string& endpoint) : dealer(context, zmq::socket_type::dealer) {
-    dealer.set(zmq::sockopt::linger, 0);
-    dealer.connect(endpoint);
-  }
-  // 64 readings of the small city's PM2.5 sensor (id 5), times rising from `t0` by 1 ms.
+// 64 readings of the small city's PM2.5 sensor (id 5) a batch, times rising from `t0` by 1 ms.
+struct raw_gateway : systest::raw_dealer {
+  using raw_dealer::raw_dealer;
   std::uint32_t send(std::uint64_t sequence, std::int64_t t0,
                      const twin::city_identity& city = {}) {
     std::vector<twin::reading> readings;
     for (int i = 0; i < 64; ++i)
       readings.push_back(
           {twin::sensor_id{5}, t0 + static_cast<std::int64_t>(sequence) * 64 + i, 10.0 + i % 7});
-    encoder.encode_batch({77, 1, sequence}, readings, frame, city);
-    dealer.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);
+    raw_dealer::send({77, 1, sequence}, readings, city);
     return static_cast<std::uint32_t>(readings.size());
   }
-  std::optional<twin::batch_ack> receive(std::chrono::milliseconds timeout) {
-    zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, timeout);
-    zmq::message_t in;
-    if (!dealer.recv(in, zmq::recv_flags::dontwait)) return std::nullopt;
-    auto ack = decoder.decode_ack(cluster::bytes_of(in));
-    REQUIRE(ack.has_value());
-    return *ack;
-  }
-
-  zmq::context_t context;
-  zmq::socket_t dealer;
-  cluster::encoder encoder;
-  cluster::decoder decoder;
-  std::vector<std::byte> frame;
 };
 
 // What the ack says became of a batch's readings adds up to the readings it held.
