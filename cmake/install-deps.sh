@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config curl
   libcaf-dev capnproto libcapnp-dev libzmq3-dev cppzmq-dev prometheus-cpp-dev doctest-dev
-  libssl-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
+  libssl-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev
   # clang's libFuzzer, ASan and UBSan, for the fuzz targets (tests/fuzz) that `make test` runs.
   clang libclang-rt-14-dev
 )
@@ -29,6 +29,26 @@ ensure_promtool() {
   rm -f .deps/prometheus_*.deb
 }
 
+# etcd (Debian's etcd-server, and etcdctl from etcd-client) for the cluster tests, which start
+# their own instances on unix sockets with temporary data directories. Unpacked into .deps/ like
+# Prometheus: installing the package would enable an etcd service on 127.0.0.1:2379.
+ensure_etcd() {
+  [ -x .deps/etcd/usr/bin/etcd ] && [ -x .deps/etcd/usr/bin/etcdctl ] && return 0
+  mkdir -p .deps
+  (cd .deps && rm -f etcd-*.deb && apt-get download etcd-server etcd-client >/dev/null 2>&1) || {
+    apt-get update -qq >/dev/null 2>&1 || true
+    (cd .deps && apt-get download etcd-server etcd-client >/dev/null 2>&1) || {
+      echo "citytwin: could not download the etcd-server and etcd-client packages; make test" \
+        "will fail the cluster checks that need etcd (ctest alone reports them skipped)" >&2
+      return 0
+    }
+  }
+  for deb in .deps/etcd-server_*.deb .deps/etcd-client_*.deb; do
+    dpkg-deb -x "$deb" .deps/etcd
+  done
+  rm -f .deps/etcd-*.deb
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -37,6 +57,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   ensure_promtool
+  ensure_etcd
   exit 0
 fi
 echo "citytwin: installing missing Debian packages: ${missing[*]}"
@@ -50,3 +71,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 ensure_promtool
+ensure_etcd

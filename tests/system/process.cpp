@@ -20,7 +20,7 @@
 namespace systest {
 
 process::process(const std::vector<std::string>& argv, const std::string& output_path,
-                 std::uint64_t file_size_max)
+                 std::uint64_t file_size_max, const std::string& working_dir)
     : output_path_(output_path) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -42,6 +42,7 @@ process::process(const std::vector<std::string>& argv, const std::string& output
       rlimit limit{file_size_max, file_size_max};
       setrlimit(RLIMIT_FSIZE, &limit);
     }
+    if (!working_dir.empty() && chdir(working_dir.c_str()) != 0) _exit(126);
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
     execv(args[0], args.data());

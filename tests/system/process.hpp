@@ -16,8 +16,9 @@ namespace systest {
 class process {
  public:
   // file_size_max: RLIMIT_FSIZE of the child (0: none), to make its writes fail with EFBIG.
+  // working_dir: where the child starts ("" = here).
   process(const std::vector<std::string>& argv, const std::string& output_path,
-          std::uint64_t file_size_max = 0);
+          std::uint64_t file_size_max = 0, const std::string& working_dir = {});
   ~process();
   process(const process&) = delete;
   process& operator=(const process&) = delete;
