@@ -163,11 +163,65 @@ std::size_t cluster_view::replicated_by(const std::string& node) const {
       }));
 }
 
+std::vector<std::string> cluster_view::down() const {
+  std::vector<std::string> out;
+  for (const auto& ref : placement.members)
+    if (find_member(ref.id) == nullptr && (owned_by(ref.id) > 0 || replicated_by(ref.id) > 0))
+      out.push_back(ref.id);
+  return out;
+}
+
 const member_record* cluster_view::find_member(const std::string& id) const {
   for (const auto& m : members)
     if (m.id == id)
       return &m;
   return nullptr;
+}
+
+void read_into(cluster_view& view, const coord::range_result& r, const std::string& prefix) {
+  view.read_revision = r.header_revision;
+  view.members.clear();
+  view.coordinator.clear();
+  view.coordinator_incarnation = 0;
+  view.term = 0;
+  bool placement_seen = false;
+  const std::string members_prefix = prefix + "members/";
+  for (const auto& kv : r.kvs) {
+    if (kv.key.rfind(members_prefix, 0) == 0) {
+      if (auto m = member_from_json(kv.value)) view.members.push_back(std::move(*m));
+    } else if (kv.key == prefix + "coordinator") {
+      try {
+        auto c = coordinator_from_json(kv.value);
+        view.coordinator = c.id;
+        view.coordinator_incarnation = c.incarnation;
+        view.term = kv.create_revision;
+      } catch (const std::exception&) {
+      }
+    } else if (kv.key == prefix + "placement") {
+      if (auto p = placement_from_json(kv.value)) {
+        view.placement = std::move(*p);
+        view.epoch = kv.mod_revision;
+        placement_seen = true;
+      }
+    }
+  }
+  if (!placement_seen) {
+    view.placement = {};
+    view.epoch = 0;
+  }
+  std::sort(view.members.begin(), view.members.end(),
+            [](const member_record& a, const member_record& b) { return a.id < b.id; });
+}
+
+twin::expected<cluster_view, coord::error> read_cluster(coord::store& store,
+                                                        const std::string& cluster_name) {
+  const std::string prefix = "/citytwin/" + cluster_name + "/";
+  auto r = store.range(prefix, coord::prefix_end(prefix));
+  if (!r) return twin::unexpected(r.error());
+  cluster_view view;
+  view.store_reachable = true;
+  read_into(view, *r, prefix);
+  return view;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,44 +338,11 @@ bool member_agent::read_cluster() {
   reported_unreachable_ = false;
   view_.store_reachable = true;
   view_.store_problem.clear();
-  view_.read_revision = r->header_revision;
-  view_.members.clear();
-  view_.coordinator.clear();
-  view_.coordinator_incarnation = 0;
-  view_.term = 0;
-  bool placement_seen = false;
+  read_into(view_, *r, prefix());
   bool self_seen = false;
-  const std::string members_prefix = prefix() + "members/";
-  for (const auto& kv : r->kvs) {
-    if (kv.key.rfind(members_prefix, 0) == 0) {
-      auto m = member_from_json(kv.value);
-      if (!m)
-        continue;  // not ours to judge; `cluster status` shows the key
-      if (m->id == options_.self.id && m->incarnation == lease_)
-        self_seen = true;
-      view_.members.push_back(std::move(*m));
-    } else if (kv.key == prefix() + "coordinator") {
-      try {
-        auto c = coordinator_from_json(kv.value);
-        view_.coordinator = c.id;
-        view_.coordinator_incarnation = c.incarnation;
-        view_.term = kv.create_revision;
-      } catch (const std::exception&) {
-      }
-    } else if (kv.key == prefix() + "placement") {
-      if (auto p = placement_from_json(kv.value)) {
-        view_.placement = std::move(*p);
-        view_.epoch = kv.mod_revision;
-        placement_seen = true;
-      }
-    }
-  }
-  if (!placement_seen) {
-    view_.placement = {};
-    view_.epoch = 0;
-  }
-  std::sort(view_.members.begin(), view_.members.end(),
-            [](const member_record& a, const member_record& b) { return a.id < b.id; });
+  for (const auto& m : view_.members)
+    if (m.id == options_.self.id && m.incarnation == lease_)
+      self_seen = true;
   if (view_.member && !self_seen) {
     lost_membership("its member key is gone");
     return false;

@@ -92,7 +92,17 @@ struct cluster_view {
   std::size_t owned_by(const std::string& node) const;
   std::size_t replicated_by(const std::string& node) const;
   const member_record* find_member(const std::string& id) const;
+  // Nodes the placement still gives a role to that hold no member key: dead (their lease ended)
+  // and not yet replaced by a new placement.
+  std::vector<std::string> down() const;
 };
+
+// Reads a cluster's keys as they are now (for `citytwin cluster status`): members, coordinator,
+// placement; `member` stays false.
+twin::expected<cluster_view, coord::error> read_cluster(coord::store& store,
+                                                        const std::string& cluster_name);
+// Fills `view` from a range read of the cluster's prefix.
+void read_into(cluster_view& view, const coord::range_result& r, const std::string& prefix);
 
 struct agent_options {
   std::string cluster = "default";  // the key prefix is /citytwin/<cluster>/
