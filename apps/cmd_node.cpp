@@ -40,6 +40,7 @@ int run_node(node_flags& f) {
             << "  metrics http://" << (*host)->metrics_address() << "/metrics\n"
             << "  security: " << (*host)->security_summary() << "\n"
             << "  storage: " << (*host)->storage_summary() << "\n"
+            << "  cluster: " << (*host)->cluster_summary() << "\n"
             << "Ctrl-C stops the node." << std::endl;
   if (!f.ready_file.empty()) {
     if (auto r = (*host)->write_ready_file(f.ready_file); !r) return fail(r.error());

@@ -32,6 +32,7 @@ command add_scenario_command(CLI::App& app);
 command add_plume_command(CLI::App& app);
 command add_keygen_command(CLI::App& app);
 command add_snapshot_command(CLI::App& app);
+command add_cluster_command(CLI::App& app);
 
 // The CURVE flags of a client of a node (feed, query, scenario run --node).
 struct curve_client_flags {

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
       apps::add_node_command(app),     apps::add_feed_command(app),  apps::add_query_command(app),
       apps::add_demo_command(app),     apps::add_city_command(app),  apps::add_assign_command(app),
       apps::add_scenario_command(app), apps::add_plume_command(app), apps::add_keygen_command(app),
-      apps::add_snapshot_command(app)};
+      apps::add_snapshot_command(app), apps::add_cluster_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -39,6 +39,7 @@ struct node_settings {
   std::string durability = "process";
   std::string snapshot_every = "256MiB";
   bool durability_chosen = false;
+  node::cluster_settings cluster;
 };
 
 void apply_file(const node::node_config_file& file, node_settings& s) {
@@ -59,6 +60,11 @@ void apply_file(const node::node_config_file& file, node_settings& s) {
   text(file.durability, s.durability);
   text(file.snapshot_every, s.snapshot_every);
   if (file.durability) s.durability_chosen = true;
+  text(file.cluster, s.cluster.url);
+  text(file.cluster_name, s.cluster.name);
+  text(file.node_id, s.cluster.node_id);
+  text(file.zone, s.cluster.zone);
+  if (file.replication_factor) s.cluster.replication_factor = *file.replication_factor;
 }
 
 void apply_flags(const node_flags& f, node_settings& s) {
@@ -79,6 +85,11 @@ void apply_flags(const node_flags& f, node_settings& s) {
   text(f.durability, s.durability);
   text(f.snapshot_every, s.snapshot_every);
   if (!f.durability.empty()) s.durability_chosen = true;
+  text(f.cluster, s.cluster.url);
+  text(f.cluster_name, s.cluster.name);
+  text(f.node_id, s.cluster.node_id);
+  text(f.zone, s.cluster.zone);
+  if (f.replication_factor > 0) s.cluster.replication_factor = f.replication_factor;
 }
 
 }  // namespace
@@ -89,8 +100,8 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
   cmd->add_option("--config", f.config_file,
                   "node YAML (keys: city, ingest, query, metrics, threads, max_age, max_future, "
                   "stale_after, lateness, curve_secret, curve_allow, data_dir, durability, "
-                  "snapshot_every); flags "
-                  "override it");
+                  "snapshot_every, cluster, cluster_name, node_id, zone, replication_factor); "
+                  "flags override it");
   cmd->add_option("--ingest", f.ingest, "ingest socket to bind (default tcp://127.0.0.1:7100)");
   cmd->add_option("--query", f.query, "query socket to bind (default tcp://127.0.0.1:7101)");
   cmd->add_option("--metrics", f.metrics, "HOST:PORT serving /metrics (default 127.0.0.1:9464)");
@@ -121,6 +132,21 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
   cmd->add_option("--snapshot-every", f.snapshot_every,
                   "with --data-dir: a snapshot after every this much log (e.g. 256MiB, the "
                   "default; 0: only at a graceful stop), which bounds the replay after a crash");
+  cmd->add_option("--cluster", f.cluster,
+                  "join (or form) the cluster whose membership and placement live in this etcd: "
+                  "etcd://HOST:PORT[,HOST:PORT...] or etcd+unix://PATH; without it the node runs "
+                  "the whole city alone");
+  cmd->add_option("--cluster-name", f.cluster_name,
+                  "with --cluster: the cluster's name, its keys' prefix /citytwin/NAME/ "
+                  "(default: default)");
+  cmd->add_option("--node-id", f.node_id,
+                  "with --cluster: this node's id, the same across restarts (default: "
+                  "HOSTNAME-INGESTPORT)");
+  cmd->add_option("--zone", f.zone,
+                  "with --cluster: this node's failure domain; a district's owner and replicas "
+                  "are placed in different zones");
+  cmd->add_option("--replication-factor", f.replication_factor,
+                  "with --cluster: copies of each district, owner included (1-3, default 2)");
 }
 
 // Builds the node configuration: defaults, then the YAML file, then flags.
@@ -162,6 +188,21 @@ twin::expected<node::node_config, std::string> make_node_config(node_flags& f) {
     if (!t) return twin::unexpected{"--stale-after: " + t.error()};
     if (*t <= 0) return twin::unexpected{std::string("--stale-after: must be above 0")};
     s.config.district.stale_after_ms = *t;
+  }
+  const bool cluster_options = !s.cluster.node_id.empty() || !s.cluster.zone.empty() ||
+                               s.cluster.name != "default" || f.replication_factor > 0;
+  if (s.cluster.url.empty() && cluster_options)
+    return twin::unexpected{std::string(
+        "--node-id, --zone, --cluster-name and --replication-factor need --cluster (or cluster: "
+        "in --config)")};
+  if (!s.cluster.url.empty()) {
+    if (s.cluster.replication_factor < 1 || s.cluster.replication_factor > 3)
+      return twin::unexpected{"--replication-factor: " +
+                              std::to_string(s.cluster.replication_factor) + " is not 1, 2 or 3"};
+    if (s.cluster.name.empty() || s.cluster.name.find('/') != std::string::npos)
+      return twin::unexpected{"--cluster-name: '" + s.cluster.name +
+                              "' must be a non-empty name without '/'"};
+    s.config.cluster = s.cluster;
   }
   return s.config;
 }

@@ -31,6 +31,11 @@ struct node_flags {
   std::string data_dir;
   std::string durability;
   std::string snapshot_every;
+  std::string cluster;
+  std::string cluster_name;
+  std::string node_id;
+  std::string zone;
+  unsigned replication_factor = 0;
 };
 
 // The flags of `citytwin node`.

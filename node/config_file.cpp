@@ -14,7 +14,8 @@ node_config_file read(const std::filesystem::path& path) {
   const auto y = twin::yaml_reader::load_file(path);
   y.allow_keys({"city", "ingest", "query", "metrics", "threads", "max_age", "max_future",
                 "stale_after", "lateness", "curve_secret", "curve_allow", "data_dir",
-                "durability", "snapshot_every"});
+                "durability", "snapshot_every", "cluster", "cluster_name", "node_id", "zone",
+                "replication_factor"});
   node_config_file c;
   // Paths are relative to the file's folder.
   const auto relative = [&](const std::string& text) {
@@ -37,6 +38,12 @@ node_config_file read(const std::filesystem::path& path) {
   read_text(y["stale_after"], c.stale_after);
   read_text(y["lateness"], c.lateness);
   read_text(y["snapshot_every"], c.snapshot_every);
+  read_text(y["cluster"], c.cluster);
+  read_text(y["cluster_name"], c.cluster_name);
+  read_text(y["node_id"], c.node_id);
+  read_text(y["zone"], c.zone);
+  if (auto rf = y["replication_factor"])
+    c.replication_factor = static_cast<unsigned>(rf.whole(1, 3));
   return c;
 }
 

@@ -33,6 +33,13 @@ struct node_config_file {
   // the file's folder like `city`.
   std::optional<std::string> curve_secret;
   std::optional<std::string> curve_allow;
+  // The cluster: etcd's address, the cluster's name, this node's id and zone, the replication
+  // factor (1-3).
+  std::optional<std::string> cluster;
+  std::optional<std::string> cluster_name;
+  std::optional<std::string> node_id;
+  std::optional<std::string> zone;
+  std::optional<unsigned> replication_factor;
 };
 
 // Reads `path`. Errors name the file, the line and the field (twin::yaml_reader): a file that

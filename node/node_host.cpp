@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "actors/runtime.hpp"
+#include "cluster/agent_runner.hpp"
+#include "cluster/etcd_store.hpp"
 #include "cluster/curve.hpp"
 #include "cluster/ingest_server.hpp"
 #include "cluster/query_server.hpp"
@@ -218,6 +220,7 @@ struct node_host::impl {
   ~impl() {
     // Order matters: no new work from the sockets, then the actors, then the actor system, then
     // the log (its writer syncs what it wrote and releases the data directory).
+    cluster_agent.reset();
     exposer.reset();
     if (ingest) ingest->stop();
     if (query) query->stop();
@@ -254,6 +257,78 @@ struct node_host::impl {
   std::filesystem::path snapshot_loaded;  // empty: none
   std::uint64_t snapshot_lsn = 0;
   std::chrono::milliseconds snapshot_timeout{60000};
+
+  // The cluster (config.cluster): the member agent on its own thread, its lines to the log.
+  std::unique_ptr<cluster::agent_runner> cluster_agent;
+  std::optional<cluster_settings> cluster_config;
+  std::string node_id;
+  std::mutex log_mutex;
+  std::ostream* log_out = nullptr;
+  void say(const std::string& line) {
+    if (log_out == nullptr) return;
+    std::lock_guard lock(log_mutex);
+    *log_out << line << std::endl;
+  }
+  twin::expected<std::monostate, std::string> join_cluster(const cluster_settings& c,
+                                                           const twin::clock& clock) {
+    auto endpoints = cluster::coord::parse_etcd_url(c.url);
+    if (!endpoints) return twin::unexpected{"--cluster: " + endpoints.error()};
+    if (c.replication_factor < 1 || c.replication_factor > 3)
+      return twin::unexpected{"--replication-factor: " + std::to_string(c.replication_factor) +
+                              " is not 1, 2 or 3"};
+    cluster_config = c;
+    node_id = c.node_id;
+    if (node_id.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      auto port = ingest->endpoint().substr(ingest->endpoint().rfind(':') + 1);
+      node_id = std::string(host) + "-" + port;
+    }
+    cluster::agent_options o;
+    o.cluster = c.name;
+    o.self.id = node_id;
+    o.self.zone = c.zone;
+    o.self.ingest = ingest->endpoint();
+    o.self.query = query->endpoint();
+    o.self.metrics = metrics_host + ":" + std::to_string(exposer->port());
+    const auto identity = twin::identity_of(*city);
+    o.self.city = identity.name;
+    o.self.fingerprint = twin::fingerprint_text(identity.fingerprint);
+    o.self.started_ms = clock.now_ms();
+    o.district_count = city->districts.size();
+    o.replication_factor = c.replication_factor;
+    o.lease_ttl = c.lease_ttl;
+    o.keepalive_every = c.lease_ttl / 4;
+    cluster::coord::etcd_options eo{std::move(*endpoints)};
+    eo.request_timeout = std::min(std::chrono::milliseconds(1000), c.lease_ttl / 2);
+    cluster::agent_runner::hooks hooks;
+    hooks.on_event = [this](const std::string& line) { say("cluster: " + line); };
+    hooks.on_view = [this](const cluster::cluster_view& v) { cluster_view_changed(v); };
+    cluster_agent = std::make_unique<cluster::agent_runner>(
+        std::make_unique<cluster::coord::etcd_store>(std::move(eo)), std::move(o),
+        std::move(hooks));
+    cluster_agent->start();
+    // A node whose etcd is down still starts (and serves its last placement when it had one);
+    // it joins when etcd answers.
+    cluster_agent->wait_joined(c.join_wait);
+    return std::monostate{};
+  }
+
+  void cluster_view_changed(const cluster::cluster_view& v) {
+    probes.node.placement_epoch(static_cast<std::uint64_t>(v.epoch));
+    probes.node.districts_owned(static_cast<std::uint32_t>(v.owned_by(node_id)));
+    probes.node.districts_replicated(static_cast<std::uint32_t>(v.replicated_by(node_id)));
+    probes.node.coordinator(v.coordinator == node_id);
+    probes.node.store_reachable(v.store_reachable);
+    std::array<std::uint32_t, observability::member_state_count> by_state{};
+    for (const auto& m : v.members) ++by_state[static_cast<std::size_t>(m.state)];
+    // Down: nodes the placement still gives a role to that hold no member key any more (the
+    // coordinator has not yet published a placement without them).
+    by_state[static_cast<std::size_t>(cluster::member_state::down)] =
+        static_cast<std::uint32_t>(v.down().size());
+    for (std::size_t i = 0; i < by_state.size(); ++i)
+      probes.node.members(static_cast<observability::member_state>(i), by_state[i]);
+  }
 
   // Periodic snapshots (config.snapshot_every_bytes): asked for by the ingest server on its
   // thread, taken by the actors, written by this thread.
@@ -533,7 +608,39 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   auto colon = config.metrics.rfind(':');
   p->metrics_host = colon == std::string::npos ? "127.0.0.1" : config.metrics.substr(0, colon);
   if (p->metrics_host.empty() || p->metrics_host == "0.0.0.0") p->metrics_host = "127.0.0.1";
+  p->log_out = alert_log;
+  if (config.cluster) {
+    if (auto joined = p->join_cluster(*config.cluster, clock); !joined)
+      return twin::unexpected{joined.error()};
+  }
   return std::unique_ptr<node_host>(new node_host(std::move(p)));
+}
+
+std::string node_host::cluster_summary() const {
+  const auto& im = *impl_;
+  if (!im.cluster_agent)
+    return "none (no --cluster): this node runs the whole city alone";
+  const auto v = im.cluster_agent->view();
+  const auto& c = *im.cluster_config;
+  std::string out = "'" + c.name + "' on " + im.cluster_agent->store_description() + " as '" +
+                    im.node_id + "'" + (c.zone.empty() ? "" : " in zone '" + c.zone + "'") +
+                    ", replication factor " + std::to_string(c.replication_factor) + ": ";
+  if (!v.member)
+    return out + "not a member yet (" +
+           (v.store_reachable ? std::string("joining") : "etcd unreachable: " + v.store_problem) +
+           "); it joins in the background";
+  const auto districts = im.city->districts.size();
+  return out + "incarnation " + std::to_string(v.incarnation) + ", coordinator '" +
+         v.coordinator + "' (term " + std::to_string(v.term) + "), epoch " +
+         std::to_string(v.epoch) + ", " + std::to_string(v.members.size()) + " member" +
+         (v.members.size() == 1 ? "" : "s") + "; owns " + std::to_string(v.owned_by(im.node_id)) +
+         " and replicates " + std::to_string(v.replicated_by(im.node_id)) + " of " +
+         std::to_string(districts) + " districts";
+}
+
+std::optional<cluster::cluster_view> node_host::cluster_state() const {
+  if (!impl_->cluster_agent) return std::nullopt;
+  return impl_->cluster_agent->view();
 }
 
 const std::string& node_host::ingest_endpoint() const {
@@ -624,6 +731,14 @@ twin::expected<std::size_t, std::string> node_host::reload_allow_list() {
 
 stop_report node_host::stop_gracefully() {
   auto& im = *impl_;
+  if (im.cluster_agent) {
+    // Hand the districts to the other members first, then leave; the lease goes with the node.
+    if (!im.cluster_agent->leave(im.cluster_config->leave_wait))
+      im.say("cluster: the cluster did not take this node's districts within " +
+             twin::duration_text(im.cluster_config->leave_wait.count()) +
+             "; stopping anyway, its lease ends by itself");
+    im.cluster_agent->stop();
+  }
   const auto refuse_until = std::chrono::steady_clock::now() + im.stop_refuse;
   im.ingest->begin_stop();
   stop_report report;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cluster/batch_log.hpp"
+#include "cluster/membership.hpp"
 #include "cluster/protocol.hpp"
 #include "twin/base/expected.hpp"
 #include "twin/base/time.hpp"
@@ -19,6 +20,21 @@
 #include "twin/live/services.hpp"
 
 namespace node {
+
+// Joining a cluster (README, "Running a cluster"): membership, the coordinator and the placement
+// of districts live in etcd under /citytwin/<name>/.
+struct cluster_settings {
+  std::string url;  // etcd://HOST:PORT[,HOST:PORT...] or etcd+unix://PATH
+  std::string name = "default";
+  std::string node_id;  // "" = <hostname>-<ingest port>
+  std::string zone;
+  std::size_t replication_factor = 2;
+  std::chrono::milliseconds lease_ttl{2000};
+  // How long a start waits to be a member before it goes on and keeps trying in the background.
+  std::chrono::milliseconds join_wait{3000};
+  // How long a graceful stop waits for the cluster to take this node's districts.
+  std::chrono::milliseconds leave_wait{10000};
+};
 
 struct node_config {
   std::string ingest = "tcp://127.0.0.1:7100";
@@ -53,6 +69,8 @@ struct node_config {
   // and metrics sockets, for tools that read a data directory (`citytwin snapshot save`); the
   // endpoint accessors must not be called then.
   bool serve = true;
+  // Without one the node runs the whole city alone.
+  std::optional<cluster_settings> cluster;
 };
 
 // What the replay of the log did at start.
@@ -96,6 +114,11 @@ class node_host {
   std::string security_summary() const;
   // What the node keeps and what it recovered at start, for its start-up lines.
   std::string storage_summary() const;
+  // The node's place in its cluster: "none (...)" alone, else the cluster, the node id, the
+  // coordinator, the epoch and the districts it owns and replicates.
+  std::string cluster_summary() const;
+  // The node's view of its cluster; nullopt when it runs alone.
+  std::optional<cluster::cluster_view> cluster_state() const;
   // The log's counters (appends, bytes, fdatasync percentiles); nullopt without a data directory.
   std::optional<cluster::wal::writer_stats> log_stats() const;
   // What the replay of the log did at start (zeros without a data directory).

@@ -51,6 +51,22 @@ node_probe::node_probe(metrics_registry& registry) {
                           .Help("Districts whose live state this node holds.")
                           .Register(reg)
                           .Add({});
+  districts_replicated_ = &prometheus::BuildGauge()
+                               .Name("citytwin_districts_replicated")
+                               .Help("Districts this node keeps a replica of for their owner.")
+                               .Register(reg)
+                               .Add({});
+  coordinator_ = &prometheus::BuildGauge()
+                      .Name("citytwin_cluster_coordinator")
+                      .Help("1 when this node is the cluster's elected coordinator.")
+                      .Register(reg)
+                      .Add({});
+  store_reachable_ = &prometheus::BuildGauge()
+                          .Name("citytwin_cluster_store_reachable")
+                          .Help("1 when the coordination store (etcd) answered the last call.")
+                          .Register(reg)
+                          .Add({});
+  store_reachable_->Set(1);
   placement_epoch_ = &prometheus::BuildGauge()
                           .Name("citytwin_placement_epoch")
                           .Help("Epoch of the placement table this node follows.")
@@ -102,6 +118,18 @@ void node_probe::publish_mailboxes() {
 
 void node_probe::districts_owned(std::uint32_t n) {
   districts_owned_->Set(n);
+}
+
+void node_probe::districts_replicated(std::uint32_t n) {
+  districts_replicated_->Set(n);
+}
+
+void node_probe::coordinator(bool is) {
+  coordinator_->Set(is ? 1 : 0);
+}
+
+void node_probe::store_reachable(bool reachable) {
+  store_reachable_->Set(reachable ? 1 : 0);
 }
 
 void node_probe::placement_epoch(std::uint64_t epoch) {

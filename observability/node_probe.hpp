@@ -40,6 +40,11 @@ class node_probe {
   void publish_mailboxes();
 
   void districts_owned(std::uint32_t n);
+  void districts_replicated(std::uint32_t n);
+  // Whether this node is the cluster's coordinator, and whether it reaches the coordination
+  // store (etcd); a node that runs alone is neither and reaches nothing it needs: 0 and 1.
+  void coordinator(bool is);
+  void store_reachable(bool reachable);
   void placement_epoch(std::uint64_t epoch);
   void members(member_state state, std::uint32_t n);
   void alert_raised(twin::severity level);
@@ -51,6 +56,9 @@ class node_probe {
   std::array<std::atomic<std::size_t>, actor_type_count> mailbox_max_{};
   std::array<prometheus::Gauge*, actor_type_count> mailbox_depth_{};
   prometheus::Gauge* districts_owned_ = nullptr;
+  prometheus::Gauge* districts_replicated_ = nullptr;
+  prometheus::Gauge* coordinator_ = nullptr;
+  prometheus::Gauge* store_reachable_ = nullptr;
   prometheus::Gauge* placement_epoch_ = nullptr;
   std::array<prometheus::Gauge*, member_state_count> members_{};
   std::array<prometheus::Counter*, severity_count> alerts_{};

@@ -1,0 +1,169 @@
+// Nodes forming a cluster on a real etcd (started by the test on unix sockets): membership,
+// coordinator election, placement, failover of a kill -9 and a graceful leave, seen through
+// `citytwin cluster status --json`, the nodes' own lines and their metrics.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <signal.h>
+
+#include "etcd_cluster.hpp"
+#include "node.hpp"
+#include "skip.hpp"
+
+namespace {
+
+using namespace systest;
+using json = nlohmann::json;
+
+json status(const std::string& dir, const std::string& url) {
+  auto r = run_cli(dir, "status", {"cluster", "status", "--cluster", url, "--json", "--city",
+                                   macau_city});
+  if (r.code != 0) return json();
+  return json::parse(r.output);
+}
+
+// Every member up, and the placement computed with each of them.
+bool settled(const json& s, std::size_t members) {
+  if (s.is_null() || s["members"].size() != members) return false;
+  for (const auto& m : s["members"])
+    if (m["state"] != "up") return false;
+  return true;
+}
+
+std::map<std::string, std::string> zones_of(const json& s) {
+  std::map<std::string, std::string> out;
+  for (const auto& m : s["members"]) out[m["id"]] = m["zone"];
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9 and leave on SIGTERM") {
+  if (!testkit::have_tool("etcd", testkit::etcd_binary(), "the cluster system test")) return;
+  testkit::etcd_cluster etcd(testkit::etcd_binary(), "cluster-system");
+  const auto base = make_temp_dir("cluster-system");
+  std::map<std::string, std::unique_ptr<node_process>> nodes;
+  const std::map<std::string, std::string> zone{{"a", "z1"}, {"b", "z2"}, {"c", "z1"}};
+  for (const auto& [id, z] : zone) {
+    std::filesystem::create_directories(base + "/" + id);
+    nodes[id] = std::make_unique<node_process>(
+        base + "/" + id, macau_city,
+        std::vector<std::string>{"--cluster", etcd.url(), "--node-id", id, "--zone", z});
+    REQUIRE(nodes[id]->ready);
+  }
+  json s;
+  REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 3); }, 15s));
+  INFO(s.dump(2));
+  CHECK(s["cluster"] == "default");
+  CHECK(s["replication_factor"] == 2);
+  CHECK(s["districts"].size() == 8);
+  // Owners balanced over the three, one replica each, owner and replica in different zones: with
+  // zones z1 = {a, c} and z2 = {b}, b holds every district as owner or replica.
+  std::size_t owned = 0;
+  for (const auto& m : s["members"]) {
+    CHECK(m["owns"].get<int>() >= 2);
+    CHECK(m["owns"].get<int>() <= 3);
+    owned += m["owns"].get<std::size_t>();
+    CHECK(m["city"] == "Macau");
+  }
+  CHECK(owned == 8);
+  const auto zones = zones_of(s);
+  std::map<std::string, std::string> replica_before;
+  for (const auto& d : s["districts"]) {
+    REQUIRE(d["replicas"].size() == 1);
+    CHECK(zones.at(d["owner"]) != zones.at(d["replicas"][0]));
+    replica_before[d["district"]] = d["replicas"][0];
+  }
+  for (const auto& m : s["members"])
+    if (m["id"] == "b") CHECK(m["owns"].get<int>() + m["replicates"].get<int>() == 8);
+  // The node says where it stands, and its metrics agree with etcd.
+  CHECK(nodes["a"]->proc->output().find("cluster: 'default' on etcd at etcd+unix://") !=
+        std::string::npos);
+  CHECK(nodes["a"]->proc->output().find("as 'a' in zone 'z1', replication factor 2: "
+                                        "incarnation ") != std::string::npos);
+  const double epoch = s["epoch"];
+  int coordinators = 0;
+  for (const auto& [id, n] : nodes) {
+    REQUIRE(poll_until(
+        [&] {
+          auto m = n->metrics();
+          return series(m, "citytwin_placement_epoch") == epoch &&
+                 series(m, "citytwin_members{state=\"up\"}") == 3;
+        },
+        5s));
+    auto m = n->metrics();
+    coordinators += static_cast<int>(series(m, "citytwin_cluster_coordinator"));
+    CHECK(series(m, "citytwin_cluster_store_reachable") == 1);
+    for (const auto& member : s["members"])
+      if (member["id"] == id) {
+        CHECK(series(m, "citytwin_districts_owned") == member["owns"].get<double>());
+        CHECK(series(m, "citytwin_districts_replicated") == member["replicates"].get<double>());
+      }
+  }
+  CHECK(coordinators == 1);
+
+  // kill -9 of c: its lease ends (2 s), the coordinator promotes the replica of each of its
+  // districts; bounded by the lease and one step.
+  std::set<std::string> c_owned;
+  for (const auto& d : s["districts"])
+    if (d["owner"] == "c") c_owned.insert(d["district"]);
+  REQUIRE(!c_owned.empty());
+  const auto killed = std::chrono::steady_clock::now();
+  kill(nodes["c"]->proc->pid(), SIGKILL);
+  nodes["c"]->proc->wait(5s);
+  REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 2) &&
+                                  s["epoch"].get<double>() > epoch; },
+                     10s));
+  const double failover_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  MESSAGE("kill -9 to a placement without the dead node: " << failover_s << " s");
+  CHECK(failover_s < 3.5);
+  for (const auto& d : s["districts"]) {
+    CHECK(d["owner"] != "c");
+    if (c_owned.count(d["district"])) CHECK(d["owner"] == replica_before[d["district"]]);
+    for (const auto& r : d["replicas"]) CHECK(r != "c");
+  }
+
+  // SIGTERM of a: it hands its districts over, leaves, exits 0.
+  CHECK(nodes["a"]->proc->stop(15s) == 0);
+  CHECK(nodes["a"]->proc->output().find("cluster: left the cluster at epoch") !=
+        std::string::npos);
+  REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 1); }, 10s));
+  CHECK(s["members"][0]["id"] == "b");
+  CHECK(s["members"][0]["owns"] == 8);
+  CHECK(s["members"][0]["replicates"] == 0);
+  REQUIRE(poll_until(
+      [&] {
+        auto m = nodes["b"]->metrics();
+        return series(m, "citytwin_members{state=\"up\"}") == 1 &&
+               series(m, "citytwin_members{state=\"down\"}") == 0 &&
+               series(m, "citytwin_cluster_coordinator") == 1 &&
+               series(m, "citytwin_districts_owned") == 8;
+      },
+      5s));
+  CHECK(nodes["b"]->proc->stop(15s) == 0);
+}
+
+TEST_CASE("cluster: status and node flags refuse a bad cluster address, naming it") {
+  const auto dir = make_temp_dir("cluster-flags");
+  auto r = run_cli(dir, "status", {"cluster", "status", "--cluster", "http://127.0.0.1:2379"});
+  CHECK(r.code == 2);
+  CHECK(r.errors.find("--cluster: cluster address 'http://127.0.0.1:2379': expected "
+                      "etcd://HOST:PORT") != std::string::npos);
+  auto node = run_cli(dir, "node", {"node", "--city", macau_city, "--zone", "z1"});
+  CHECK(node.code == 2);
+  CHECK(node.errors.find("--node-id, --zone, --cluster-name and --replication-factor need "
+                         "--cluster") != std::string::npos);
+  auto rf = run_cli(dir, "node-rf", {"node", "--city", macau_city, "--cluster",
+                                     "etcd://127.0.0.1:1", "--replication-factor", "4"});
+  CHECK(rf.code == 2);
+  CHECK(rf.errors.find("--replication-factor: 4 is not 1, 2 or 3") != std::string::npos);
+  // etcd that does not answer: the status command says which endpoint, and fails.
+  auto down = run_cli(dir, "status-down",
+                      {"cluster", "status", "--cluster", "etcd+unix://" + dir + "/none.sock"});
+  CHECK(down.code == 1);
+  CHECK(down.errors.find("no etcd endpoint answered: etcd+unix://" + dir + "/none.sock") !=
+        std::string::npos);
+}
