@@ -130,15 +130,20 @@ void gateway::transmit(std::uint64_t sequence, pending& p, steady::time_point no
   zmq::message_t message(p.frame.data(), p.frame.size());
   // At the high-water mark the frame stays queued here and goes out with the next resend.
   const bool sent = dealer_->socket.send(message, zmq::send_flags::dontwait).has_value();
-  p.next_send = now + std::chrono::milliseconds(sent ? options_.resend_timeout_ms
-                                                     : options_.backoff_initial_ms);
+  schedule(p, now + std::chrono::milliseconds(sent ? options_.resend_timeout_ms
+                                                   : options_.backoff_initial_ms));
+}
+
+void gateway::schedule(pending& p, steady::time_point at) {
+  p.next_send = at;
+  next_due_ = std::min(next_due_, at);
 }
 
 void gateway::pump(steady::time_point deadline) {
   auto now = steady::now();
   resend_due(now);
-  auto wake = deadline;
-  for (const auto& [sequence, p] : unacked_) wake = std::min(wake, p.next_send);
+  // Too early at worst (next_due_ is a lower bound): the wake-up then finds nothing due.
+  const auto wake = std::min(deadline, next_due_);
   zmq::pollitem_t items[] = {{dealer_->socket.handle(), 0, ZMQ_POLLIN, 0}};
   zmq::poll(items, 1, std::chrono::milliseconds(ms_until(wake, now)));
   if (items[0].revents & ZMQ_POLLIN) {
@@ -192,7 +197,7 @@ void gateway::handle_ack(const zmq::message_t& frame) {
         auto& p = it->second;
         p.backoff_ms = p.backoff_ms == 0 ? options_.backoff_initial_ms
                                          : std::min(2 * p.backoff_ms, options_.backoff_max_ms);
-        p.next_send = steady::now() + std::chrono::milliseconds(p.backoff_ms);
+        schedule(p, steady::now() + std::chrono::milliseconds(p.backoff_ms));
       }
       return;
     case twin::ack_status::malformed:
@@ -212,11 +217,16 @@ void gateway::handle_ack(const zmq::message_t& frame) {
 }
 
 void gateway::resend_due(steady::time_point now) {
+  if (now < next_due_) return;  // every next_send is later still
+  auto next = steady::time_point::max();
   for (auto& [sequence, p] : unacked_) {
-    if (p.next_send > now) continue;
-    transmit(sequence, p, now);
-    ++stats_.batches_resent;
+    if (p.next_send <= now) {
+      transmit(sequence, p, now);
+      ++stats_.batches_resent;
+    }
+    next = std::min(next, p.next_send);
   }
+  next_due_ = next;
 }
 
 // Only when the node never answered: after one ack, the handshake is known to work.

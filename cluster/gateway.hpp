@@ -108,6 +108,7 @@ class gateway {
   };
 
   void transmit(std::uint64_t sequence, pending& p, steady::time_point now);
+  void schedule(pending& p, steady::time_point at);
   void pump(steady::time_point deadline);
   void handle_ack(const zmq::message_t& frame);
   void resend_due(steady::time_point now);
@@ -124,7 +125,11 @@ class gateway {
   decoder decoder_;
   std::uint64_t next_sequence_ = 0;
   std::map<std::uint64_t, pending> unacked_;  // by sequence
-  std::optional<gateway_error> error_;        // first refusal not yet reported
+  // No unacked batch is due before this: a lower bound of their next_send (too low only after the
+  // batch that held it was acked), so that a send with nothing due does not walk every unacked
+  // batch (three walks a send before, a cost that grew with the credit).
+  steady::time_point next_due_ = steady::time_point::max();
+  std::optional<gateway_error> error_;  // first refusal not yet reported
   gateway_stats stats_;
   bool heard_from_node_ = false;  // an ack arrived: the connection (and its keys) work
 };

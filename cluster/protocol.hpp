@@ -28,9 +28,14 @@ constexpr std::size_t socket_bytes_max(std::size_t frame_max) {
 // Deepest nesting of our schemas is 6 (reply, city, district list, district, kinds, stats).
 inline constexpr int frame_nesting_max = 16;
 
-// Unacked batches one gateway may have: the credit every ack carries. Two gateways need 64 each
-// to keep a 2-core node busy at 10 M readings/s with 256 readings per batch (bench/).
-inline constexpr std::uint32_t credit_default = 64;
+// Unacked batches one gateway may have: the credit every ack carries. It must cover a gateway's
+// rate times the time its acks take. With `power` durability an ack also waits for the group
+// commit (the fdatasync under way, then the one covering the batch: 2-5 ms at an fdatasync p50 of
+// 0.5-2 ms, 10-20 ms at its p99), so two gateways sending 256-reading batches at 5-10 M
+// readings/s need 100-200 batches each in flight; with 64 the commits, not the node, set the
+// rate. In memory acks return within a millisecond and the window is seldom full. The node's
+// total bound below still caps its memory.
+inline constexpr std::uint32_t credit_default = 256;
 // Unacked batches over all gateways; at this bound the node stops reading its ingest socket.
 inline constexpr std::uint32_t ingest_inflight_total_max_default = 1024;
 
