@@ -19,7 +19,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [check, sourceDir, depsDir, ...rest] = process.argv.slice(2);
+const [check, sourceArg, depsArg, ...rest] = process.argv.slice(2);
+const sourceDir = resolve(sourceArg);
+const depsDir = resolve(depsArg);
 const modules = join(depsDir, "node_modules");
 const require = createRequire(join(depsDir, "package.json"));
 const YAML = require("yaml");
