@@ -49,6 +49,35 @@ ensure_etcd() {
   rm -f .deps/etcd-*.deb
 }
 
+# The validators of the deploy/ checks (Kubernetes schemas and types, the compose-spec schema, a
+# YAML parser: tests/deploy/package.json), installed by `npm ci` from the committed lockfile into
+# .deps/deploy-checks. node and npm come from Debian's nodejs and npm when the machine has none.
+ensure_deploy_checks() {
+  local dir=.deps/deploy-checks
+  if [ -d "$dir/node_modules" ] && cmp -s tests/deploy/package-lock.json "$dir/package-lock.json"; then
+    return 0
+  fi
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
+    $sudo apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm \
+      >/dev/null 2>&1 || {
+      echo "citytwin: could not install nodejs and npm; make test will fail the deploy/ checks" \
+        "(ctest alone reports them skipped)" >&2
+      return 0
+    }
+  fi
+  rm -rf "$dir" && mkdir -p "$dir"
+  cp tests/deploy/package.json tests/deploy/package-lock.json "$dir/"
+  (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null) || {
+    rm -rf "$dir/node_modules"
+    echo "citytwin: npm ci of the deploy/ validators failed; make test will fail the deploy/" \
+      "checks (ctest alone reports them skipped)" >&2
+    return 0
+  }
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -58,6 +87,7 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
   ensure_promtool
   ensure_etcd
+  ensure_deploy_checks
   exit 0
 fi
 echo "citytwin: installing missing Debian packages: ${missing[*]}"
@@ -72,3 +102,4 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 ensure_promtool
 ensure_etcd
+ensure_deploy_checks
