@@ -28,6 +28,9 @@ struct cluster_settings {
   std::string name = "default";
   std::string node_id;  // "" = <hostname>-<ingest port>
   std::string zone;
+  // The host other nodes and clients reach this node's sockets at, written in its member record.
+  // "" = the bound host, or this machine's host name when bound to 0.0.0.0 / *.
+  std::string advertise_host;
   std::size_t replication_factor = 2;
   std::chrono::milliseconds lease_ttl{2000};
   // How long a start waits to be a member before it goes on and keeps trying in the background.

@@ -50,7 +50,8 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9 and leave on S
     std::filesystem::create_directories(base + "/" + id);
     nodes[id] = std::make_unique<node_process>(
         base + "/" + id, macau_city,
-        std::vector<std::string>{"--cluster", etcd.url(), "--node-id", id, "--zone", z});
+        std::vector<std::string>{"--cluster", etcd.url(), "--node-id", id, "--zone", z,
+                                 "--advertise-host", id + ".citytwin.test"});
     REQUIRE(nodes[id]->ready);
   }
   json s;
@@ -67,6 +68,9 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9 and leave on S
     CHECK(m["owns"].get<int>() <= 3);
     owned += m["owns"].get<std::size_t>();
     CHECK(m["city"] == "Macau");
+    // Addresses as others reach them: the advertised host with the bound port.
+    CHECK(m["ingest"].get<std::string>().rfind(
+              "tcp://" + m["id"].get<std::string>() + ".citytwin.test:", 0) == 0);
   }
   CHECK(owned == 8);
   const auto zones = zones_of(s);
@@ -154,8 +158,8 @@ TEST_CASE("cluster: status and node flags refuse a bad cluster address, naming i
                       "etcd://HOST:PORT") != std::string::npos);
   auto node = run_cli(dir, "node", {"node", "--city", macau_city, "--zone", "z1"});
   CHECK(node.code == 2);
-  CHECK(node.errors.find("--node-id, --zone, --cluster-name and --replication-factor need "
-                         "--cluster") != std::string::npos);
+  CHECK(node.errors.find("--node-id, --zone, --advertise-host, --cluster-name and "
+                         "--replication-factor need --cluster") != std::string::npos);
   auto rf = run_cli(dir, "node-rf", {"node", "--city", macau_city, "--cluster",
                                      "etcd://127.0.0.1:1", "--replication-factor", "4"});
   CHECK(rf.code == 2);
