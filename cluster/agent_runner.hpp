@@ -41,6 +41,9 @@ class agent_runner {
   void stop();
 
   cluster_view view() const;
+  // The agent left the cluster (a drain request, or leave()).
+  bool left() const;
+  bool drained() const;
   std::string store_description() const { return store_->describe(); }
   std::uint64_t placements_written() const;
 
@@ -59,6 +62,7 @@ class agent_runner {
   cluster_view view_;
   std::uint64_t placements_written_ = 0;
   bool left_ = false;
+  bool drained_ = false;
   std::unique_ptr<coord::watch_handle> watch_;
   std::thread thread_;
 };

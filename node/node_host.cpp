@@ -659,6 +659,10 @@ std::string node_host::cluster_summary() const {
          std::to_string(districts) + " districts";
 }
 
+bool node_host::drained() const {
+  return impl_->cluster_agent && impl_->cluster_agent->drained() && impl_->cluster_agent->left();
+}
+
 std::optional<cluster::cluster_view> node_host::cluster_state() const {
   if (!impl_->cluster_agent) return std::nullopt;
   return impl_->cluster_agent->view();

@@ -120,6 +120,8 @@ class node_host {
   // The node's place in its cluster: "none (...)" alone, else the cluster, the node id, the
   // coordinator, the epoch and the districts it owns and replicates.
   std::string cluster_summary() const;
+  // The node was drained (`citytwin cluster drain`) and has left its cluster: it should stop.
+  bool drained() const;
   // The node's view of its cluster; nullopt when it runs alone.
   std::optional<cluster::cluster_view> cluster_state() const;
   // The log's counters (appends, bytes, fdatasync percentiles); nullopt without a data directory.

@@ -265,6 +265,30 @@ TEST_CASE("membership: a leaving node hands its districts over, then goes") {
   w.check_fencing();
 }
 
+TEST_CASE("membership: a drain request makes that incarnation leave, and only that one") {
+  world w;
+  w.add("a");
+  w.add("b");
+  w.add("c");
+  w.run(1s);
+  // A request naming an earlier incarnation of b is ignored.
+  REQUIRE(w.store.put("/citytwin/test/drain/b", cluster::drain_request_json(1)));
+  w.run(500ms);
+  CHECK_FALSE(w.agents["b"]->left());
+  REQUIRE(w.store.put("/citytwin/test/drain/b",
+                      cluster::drain_request_json(w.view("b").incarnation)));
+  w.run(1s);
+  INFO(w.log_text());
+  CHECK(w.agents["b"]->left());
+  CHECK(w.agents["b"]->drained());
+  CHECK_FALSE(w.agents["a"]->drained());
+  CHECK(w.store.range("/citytwin/test/drain/b")->kvs.empty());  // removed as b went
+  CHECK(w.view("a").members.size() == 2);
+  CHECK(w.view("a").owned_by("b") == 0);
+  CHECK(w.log_text().find("b: drain requested (citytwin cluster drain)") != std::string::npos);
+  w.check_fencing();
+}
+
 TEST_CASE("membership: while the store is unreachable the last epoch stays, then all resumes") {
   world w;
   w.add("a");

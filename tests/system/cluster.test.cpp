@@ -40,7 +40,7 @@ std::map<std::string, std::string> zones_of(const json& s) {
 
 }  // namespace
 
-TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9 and leave on SIGTERM") {
+TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9, drain and leave on SIGTERM") {
   if (!testkit::have_tool("etcd", testkit::etcd_binary(), "the cluster system test")) return;
   testkit::etcd_cluster etcd(testkit::etcd_binary(), "cluster-system");
   const auto base = make_temp_dir("cluster-system");
@@ -130,9 +130,21 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9 and leave on S
     for (const auto& r : d["replicas"]) CHECK(r != "c");
   }
 
-  // SIGTERM of a: it hands its districts over, leaves, exits 0.
-  CHECK(nodes["a"]->proc->stop(15s) == 0);
+  // `cluster drain a`: a hands its districts over, leaves, stops by itself, exit 0.
+  auto drain = run_cli(base, "drain", {"cluster", "drain", "a", "--cluster", etcd.url()}, 30s);
+  CHECK(drain.code == 0);
+  CHECK(drain.output.find("drain of 'a' (incarnation ") != std::string::npos);
+  CHECK(drain.output.find("'a' left the cluster; epoch ") != std::string::npos);
+  CHECK(nodes["a"]->proc->wait(15s) == 0);
+  CHECK(nodes["a"]->proc->output().find("cluster: drain requested (citytwin cluster drain)") !=
+        std::string::npos);
   CHECK(nodes["a"]->proc->output().find("cluster: left the cluster at epoch") !=
+        std::string::npos);
+  CHECK(nodes["a"]->proc->errors().find("stopped on a drain of its cluster") !=
+        std::string::npos);
+  auto unknown = run_cli(base, "drain-unknown", {"cluster", "drain", "z", "--cluster", etcd.url()});
+  CHECK(unknown.code == 1);
+  CHECK(unknown.errors.find("no member 'z' in cluster 'default' (members: b)") !=
         std::string::npos);
   REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 1); }, 10s));
   CHECK(s["members"][0]["id"] == "b");
@@ -147,7 +159,10 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9 and leave on S
                series(m, "citytwin_districts_owned") == 8;
       },
       5s));
+  // SIGTERM of the last node: it leaves (nothing to hand over to) and exits 0.
   CHECK(nodes["b"]->proc->stop(15s) == 0);
+  CHECK(nodes["b"]->proc->output().find("cluster: left the cluster at epoch") !=
+        std::string::npos);
 }
 
 TEST_CASE("cluster: status and node flags refuse a bad cluster address, naming it") {
