@@ -42,6 +42,10 @@ void agent_runner::run() {
       agent_.begin_leave();
     agent_.step(std::chrono::steady_clock::now());
     auto events = agent_.take_events();
+    auto published = agent_.take_publications();
+    if (hooks_.on_published)
+      for (const auto& p : published)
+        hooks_.on_published(p);
     if (hooks_.on_event)
       for (const auto& e : events)
         hooks_.on_event(e.text);

@@ -24,6 +24,8 @@ class agent_runner {
     std::function<void(const cluster_view&)> on_view;
     // A line for the node's log (called on the runner's thread).
     std::function<void(const std::string&)> on_event;
+    // A placement this node published as coordinator (called on the runner's thread).
+    std::function<void(const publication&)> on_published;
   };
 
   agent_runner(std::unique_ptr<coord::store> store, agent_options options, hooks h,

@@ -245,6 +245,10 @@ std::vector<agent_event> member_agent::take_events() {
   return std::exchange(events_, {});
 }
 
+std::vector<publication> member_agent::take_publications() {
+  return std::exchange(publications_, {});
+}
+
 void member_agent::say(std::string text) {
   events_.push_back(agent_event{std::move(text)});
 }
@@ -444,6 +448,20 @@ void member_agent::coordinate() {
   ++placements_written_;
   auto changes = diff(previous, next);
   auto summary = summarize(changes);
+  publication pub;
+  pub.epoch = written->header_revision;
+  pub.promotions = summary.promotions;
+  for (const auto& c : changes) {
+    if (!c.owner_moved() || c.from_owner.empty()) continue;
+    const member_record* was = view_.find_member(c.from_owner);
+    // The old owner's member key is gone, or it is a new incarnation: it died.
+    bool died = was == nullptr;
+    for (const auto& ref : view_.placement.members)
+      if (ref.id == c.from_owner && was != nullptr && was->incarnation != ref.incarnation)
+        died = true;
+    ++(died ? pub.failovers : pub.handoffs);
+  }
+  publications_.push_back(pub);
   view_.placement = std::move(record);
   view_.epoch = written->header_revision;
   say("published placement epoch " + std::to_string(view_.epoch) + " for " +

@@ -116,6 +116,14 @@ struct agent_options {
   std::chrono::milliseconds keepalive_every{500};
 };
 
+// A placement this node published as coordinator, and what it moved.
+struct publication {
+  coord::revision epoch = 0;
+  std::size_t failovers = 0;  // districts whose owner had died: promoted or placed afresh
+  std::size_t handoffs = 0;   // districts moved away from a live owner (join, leave, balance)
+  std::size_t promotions = 0; // ... of both, moves to a node that replicated the district
+};
+
 // Something a node operator should see in its log.
 struct agent_event {
   std::string text;
@@ -146,6 +154,7 @@ class member_agent {
   std::string prefix() const;
   // What happened since the last call, for the node's log.
   std::vector<agent_event> take_events();
+  std::vector<publication> take_publications();
 
   // Placements this agent published as coordinator, and writes the store refused (a deposed
   // coordinator or a concurrent write).
@@ -177,6 +186,7 @@ class member_agent {
   std::uint64_t placements_written_ = 0;
   std::uint64_t placement_conflicts_ = 0;
   std::vector<agent_event> events_;
+  std::vector<publication> publications_;
 };
 
 }  // namespace cluster

@@ -324,6 +324,10 @@ struct node_host::impl {
     cluster::agent_runner::hooks hooks;
     hooks.on_event = [this](const std::string& line) { say("cluster: " + line); };
     hooks.on_view = [this](const cluster::cluster_view& v) { cluster_view_changed(v); };
+    hooks.on_published = [this](const cluster::publication& p) {
+      probes.node.placement_published(static_cast<std::uint32_t>(p.failovers),
+                                      static_cast<std::uint32_t>(p.handoffs));
+    };
     cluster_agent = std::make_unique<cluster::agent_runner>(
         std::make_unique<cluster::coord::etcd_store>(std::move(eo)), std::move(o),
         std::move(hooks));

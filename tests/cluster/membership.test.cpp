@@ -182,6 +182,7 @@ TEST_CASE("membership: a killed node's lease ends and its districts go to their 
   auto before = w.view("a").placement.table;
   std::size_t c_owned = w.view("a").owned_by("c");
   REQUIRE(c_owned > 0);
+  w.agents["a"]->take_publications();
   w.paused.insert("c");  // kill -9: no more keepalives
   auto killed_at = w.now;
   w.run(1500ms);
@@ -202,6 +203,12 @@ TEST_CASE("membership: a killed node's lease ends and its districts go to their 
       CHECK(before.districts[d].replicas.at(0) == v.placement.table.districts[d].owner);
   // Within the lease TTL + one step after the kill.
   CHECK(w.writes.size() == 3);
+  // The coordinator counts them as failovers, not handoffs.
+  auto published = w.agents["a"]->take_publications();
+  REQUIRE(published.size() == 1);
+  CHECK(published[0].failovers == c_owned);
+  CHECK(published[0].handoffs == summary.ownership_moves - c_owned);
+  CHECK(published[0].epoch == v.epoch);
   (void)killed_at;
   w.check_agreement();
   w.check_fencing();
@@ -245,10 +252,20 @@ TEST_CASE("membership: a leaving node hands its districts over, then goes") {
   w.add("b");
   w.add("c");
   w.run(1s);
+  std::size_t b_owned = w.view("a").owned_by("b");
+  w.agents["a"]->take_publications();
   w.agents["b"]->begin_leave();
   w.run(1s);
   INFO(w.log_text());
   CHECK(w.agents["b"]->left());
+  // A leave is handoffs: every district b owned moved while b was alive.
+  std::size_t handoffs = 0, failovers = 0;
+  for (const auto& p : w.agents["a"]->take_publications()) {
+    handoffs += p.handoffs;
+    failovers += p.failovers;
+  }
+  CHECK(failovers == 0);
+  CHECK(handoffs >= b_owned);
   const auto& v = w.view("a");
   REQUIRE(v.members.size() == 2);
   CHECK(v.owned_by("a") == 4);

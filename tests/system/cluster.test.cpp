@@ -124,6 +124,15 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9, drain and lea
       std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   MESSAGE("kill -9 to a placement without the dead node: " << failover_s << " s");
   CHECK(failover_s < 3.5);
+  // The coordinator counted them as failovers.
+  CHECK(poll_until(
+      [&] {
+        double failovers = 0;
+        for (const auto& id : {"a", "b"})
+          failovers += series(nodes[id]->metrics(), "citytwin_cluster_failovers_total");
+        return failovers == static_cast<double>(c_owned.size());
+      },
+      5s));
   for (const auto& d : s["districts"]) {
     CHECK(d["owner"] != "c");
     if (c_owned.count(d["district"])) CHECK(d["owner"] == replica_before[d["district"]]);
