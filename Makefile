@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 SANITIZE ?= OFF
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo bench asan fuzz fuzz-build format clean
+.PHONY: all deps configure build test demo bench asan fuzz fuzz-build format clean sim
 
 all: build
 
@@ -25,6 +25,13 @@ build: configure
 # being reported as skipped (tests/skip.hpp).
 test: build fuzz-build
 	cd $(BUILD_DIR) && CITYTWIN_TEST_TOOLS_REQUIRED=1 ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# The cluster's deterministic simulation (tests/cluster/membership_sim.test.cpp) over SIM_SEEDS
+# seeds instead of the 200 of `make test`; a failing seed is printed with how to rerun it alone.
+SIM_SEEDS ?= 5000
+sim: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target citytwin_cluster_tests
+	CITYTWIN_SIM_SEEDS=$(SIM_SEEDS) $(BUILD_DIR)/tests/citytwin_cluster_tests -tc='cluster simulation*'
 
 demo: build
 	$(BUILD_DIR)/apps/citytwin demo --city examples/macau

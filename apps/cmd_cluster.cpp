@@ -7,10 +7,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "apps/commands.hpp"
 #include "cluster/etcd_store.hpp"
 #include "cluster/membership.hpp"
+#include "twin/base/time_text.hpp"
 
 namespace apps {
 
@@ -135,6 +137,68 @@ int run_status(const status_flags& f) {
                 : print_text(f, *view, city.get(), store.describe());
 }
 
+struct drain_flags {
+  std::string node;
+  std::string cluster;
+  std::string name = "default";
+  std::string timeout = "60s";
+};
+
+int run_drain(const drain_flags& f) {
+  auto endpoints = cluster::coord::parse_etcd_url(f.cluster);
+  if (!endpoints) {
+    std::cerr << "citytwin: --cluster: " << endpoints.error() << "\n";
+    return 2;
+  }
+  auto timeout_ms = twin::parse_duration_ms(f.timeout);
+  if (!timeout_ms) {
+    std::cerr << "citytwin: --timeout: " << timeout_ms.error() << "\n";
+    return 2;
+  }
+  cluster::coord::etcd_store store({std::move(*endpoints)});
+  auto view = cluster::read_cluster(store, f.name);
+  if (!view) {
+    std::cerr << "citytwin: cluster drain: " << view.error().message << "\n";
+    return 1;
+  }
+  const auto* member = view->find_member(f.node);
+  if (member == nullptr) {
+    std::string ids;
+    for (const auto& m : view->members) ids += (ids.empty() ? "" : ", ") + m.id;
+    std::cerr << "citytwin: cluster drain: no member '" << f.node << "' in cluster '" << f.name
+              << "' (members: " << (ids.empty() ? std::string("none") : ids) << ")\n";
+    return 1;
+  }
+  const auto incarnation = member->incarnation;
+  const std::string prefix = "/citytwin/" + f.name + "/";
+  if (auto put = store.put(prefix + "drain/" + f.node, cluster::drain_request_json(incarnation));
+      !put) {
+    std::cerr << "citytwin: cluster drain: " << put.error().message << "\n";
+    return 1;
+  }
+  std::cout << "drain of '" << f.node << "' (incarnation " << incarnation
+            << ") requested: it hands its " << view->owned_by(f.node) << " owned and "
+            << view->replicated_by(f.node) << " replicated districts over, then stops"
+            << std::endl;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto now = cluster::read_cluster(store, f.name);
+    if (!now) continue;  // etcd may be changing leader; the deadline bounds the wait
+    const auto* m = now->find_member(f.node);
+    if (m == nullptr || m->incarnation != incarnation) {
+      std::cout << "'" << f.node << "' left the cluster; epoch " << now->epoch << ", "
+                << now->members.size() << " member" << (now->members.size() == 1 ? "" : "s")
+                << " remain" << (now->members.size() == 1 ? "s" : "") << std::endl;
+      return 0;
+    }
+  }
+  std::cerr << "citytwin: cluster drain: '" << f.node << "' is still a member after "
+            << f.timeout << " (the request stays: it leaves when it can)\n";
+  return 1;
+}
+
 }  // namespace
 
 command add_cluster_command(CLI::App& app) {
@@ -148,7 +212,19 @@ command add_cluster_command(CLI::App& app) {
   status->add_option("--cluster-name", f->name, "the cluster's name (default: default)");
   status->add_option("--city", f->city, "city bundle, to name the districts");
   status->add_flag("--json", f->json, "one JSON document");
-  return {cmd, [f] { return run_status(*f); }};
+  auto d = std::make_shared<drain_flags>();
+  auto* drain = cmd->add_subcommand(
+      "drain", "ask a node to hand its districts over and leave (then it stops, exit 0); waits "
+               "until it has left");
+  drain->add_option("NODE", d->node, "the node's id")->required();
+  drain->add_option("--cluster", d->cluster, "etcd://HOST:PORT[,...] or etcd+unix://PATH")
+      ->required();
+  drain->add_option("--cluster-name", d->name, "the cluster's name (default: default)");
+  drain->add_option("--timeout", d->timeout, "how long to wait for it to leave (default 60s)");
+  return {cmd, [f, status, d, drain] {
+            if (drain->parsed()) return run_drain(*d);
+            return run_status(*f);
+          }};
 }
 
 }  // namespace apps

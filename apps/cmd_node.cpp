@@ -45,7 +45,9 @@ int run_node(node_flags& f) {
   if (!f.ready_file.empty()) {
     if (auto r = (*host)->write_ready_file(f.ready_file); !r) return fail(r.error());
   }
+  bool drained = false;
   while (!wait_for_termination(std::chrono::milliseconds(500))) {
+    if ((drained = (*host)->drained())) break;
     if (!take_reload_request()) continue;
     // A bad list leaves the old one in force: the node keeps running.
     if (auto n = (*host)->reload_allow_list())
@@ -56,7 +58,9 @@ int run_node(node_flags& f) {
                 << std::endl;
   }
   // From here on every batch is refused `stopping`; those in flight finish first.
-  const char* signal_name = termination_signal() == SIGINT ? "SIGINT" : "SIGTERM";
+  const char* signal_name = drained                            ? "a drain of its cluster"
+                            : termination_signal() == SIGINT ? "SIGINT"
+                                                             : "SIGTERM";
   std::cout << "citytwin node: stopping" << std::endl;
   const auto report = (*host)->stop_gracefully();
   host->reset();

@@ -64,6 +64,7 @@ void apply_file(const node::node_config_file& file, node_settings& s) {
   text(file.cluster_name, s.cluster.name);
   text(file.node_id, s.cluster.node_id);
   text(file.zone, s.cluster.zone);
+  text(file.advertise_host, s.cluster.advertise_host);
   if (file.replication_factor) s.cluster.replication_factor = *file.replication_factor;
 }
 
@@ -89,6 +90,7 @@ void apply_flags(const node_flags& f, node_settings& s) {
   text(f.cluster_name, s.cluster.name);
   text(f.node_id, s.cluster.node_id);
   text(f.zone, s.cluster.zone);
+  text(f.advertise_host, s.cluster.advertise_host);
   if (f.replication_factor > 0) s.cluster.replication_factor = f.replication_factor;
 }
 
@@ -100,7 +102,8 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
   cmd->add_option("--config", f.config_file,
                   "node YAML (keys: city, ingest, query, metrics, threads, max_age, max_future, "
                   "stale_after, lateness, curve_secret, curve_allow, data_dir, durability, "
-                  "snapshot_every, cluster, cluster_name, node_id, zone, replication_factor); "
+                  "snapshot_every, cluster, cluster_name, node_id, zone, advertise_host, "
+                  "replication_factor); "
                   "flags override it");
   cmd->add_option("--ingest", f.ingest, "ingest socket to bind (default tcp://127.0.0.1:7100)");
   cmd->add_option("--query", f.query, "query socket to bind (default tcp://127.0.0.1:7101)");
@@ -145,6 +148,9 @@ void add_node_flags(CLI::App* cmd, node_flags& f) {
   cmd->add_option("--zone", f.zone,
                   "with --cluster: this node's failure domain; a district's owner and replicas "
                   "are placed in different zones");
+  cmd->add_option("--advertise-host", f.advertise_host,
+                  "with --cluster: the host other nodes and clients reach this node at (default: "
+                  "the bound host, or this machine's host name when bound to 0.0.0.0)");
   cmd->add_option("--replication-factor", f.replication_factor,
                   "with --cluster: copies of each district, owner included (1-3, default 2)");
 }
@@ -190,11 +196,12 @@ twin::expected<node::node_config, std::string> make_node_config(node_flags& f) {
     s.config.district.stale_after_ms = *t;
   }
   const bool cluster_options = !s.cluster.node_id.empty() || !s.cluster.zone.empty() ||
+                               !s.cluster.advertise_host.empty() ||
                                s.cluster.name != "default" || f.replication_factor > 0;
   if (s.cluster.url.empty() && cluster_options)
     return twin::unexpected{std::string(
-        "--node-id, --zone, --cluster-name and --replication-factor need --cluster (or cluster: "
-        "in --config)")};
+        "--node-id, --zone, --advertise-host, --cluster-name and --replication-factor need "
+        "--cluster (or cluster: in --config)")};
   if (!s.cluster.url.empty()) {
     if (s.cluster.replication_factor < 1 || s.cluster.replication_factor > 3)
       return twin::unexpected{"--replication-factor: " +

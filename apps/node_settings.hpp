@@ -35,6 +35,7 @@ struct node_flags {
   std::string cluster_name;
   std::string node_id;
   std::string zone;
+  std::string advertise_host;
   unsigned replication_factor = 0;
 };
 

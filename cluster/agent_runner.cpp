@@ -42,6 +42,10 @@ void agent_runner::run() {
       agent_.begin_leave();
     agent_.step(std::chrono::steady_clock::now());
     auto events = agent_.take_events();
+    auto published = agent_.take_publications();
+    if (hooks_.on_published)
+      for (const auto& p : published)
+        hooks_.on_published(p);
     if (hooks_.on_event)
       for (const auto& e : events)
         hooks_.on_event(e.text);
@@ -55,6 +59,7 @@ void agent_runner::run() {
       view_ = v;
       placements_written_ = agent_.placements_written();
       left_ = agent_.left();
+      drained_ = agent_.drained();
       cv_.notify_all();
     }
     if (changed && hooks_.on_view)
@@ -98,6 +103,16 @@ void agent_runner::stop() {
 cluster_view agent_runner::view() const {
   std::lock_guard lock(mutex_);
   return view_;
+}
+
+bool agent_runner::left() const {
+  std::lock_guard lock(mutex_);
+  return left_;
+}
+
+bool agent_runner::drained() const {
+  std::lock_guard lock(mutex_);
+  return drained_;
 }
 
 std::uint64_t agent_runner::placements_written() const {

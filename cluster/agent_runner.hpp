@@ -24,6 +24,8 @@ class agent_runner {
     std::function<void(const cluster_view&)> on_view;
     // A line for the node's log (called on the runner's thread).
     std::function<void(const std::string&)> on_event;
+    // A placement this node published as coordinator (called on the runner's thread).
+    std::function<void(const publication&)> on_published;
   };
 
   agent_runner(std::unique_ptr<coord::store> store, agent_options options, hooks h,
@@ -41,6 +43,9 @@ class agent_runner {
   void stop();
 
   cluster_view view() const;
+  // The agent left the cluster (a drain request, or leave()).
+  bool left() const;
+  bool drained() const;
   std::string store_description() const { return store_->describe(); }
   std::uint64_t placements_written() const;
 
@@ -59,6 +64,7 @@ class agent_runner {
   cluster_view view_;
   std::uint64_t placements_written_ = 0;
   bool left_ = false;
+  bool drained_ = false;
   std::unique_ptr<coord::watch_handle> watch_;
   std::thread thread_;
 };

@@ -61,6 +61,10 @@ coordinator_record coordinator_from_json(const std::string& text) {
 
 }  // namespace
 
+std::string drain_request_json(std::int64_t incarnation) {
+  return json{{"incarnation", std::to_string(incarnation)}}.dump();
+}
+
 const char* to_string(member_state s) {
   return member_states[static_cast<std::size_t>(s)];
 }
@@ -241,6 +245,10 @@ std::vector<agent_event> member_agent::take_events() {
   return std::exchange(events_, {});
 }
 
+std::vector<publication> member_agent::take_publications() {
+  return std::exchange(publications_, {});
+}
+
 void member_agent::say(std::string text) {
   events_.push_back(agent_event{std::move(text)});
 }
@@ -339,6 +347,19 @@ bool member_agent::read_cluster() {
   view_.store_reachable = true;
   view_.store_problem.clear();
   read_into(view_, *r, prefix());
+  // A drain request for this incarnation: leave as on SIGTERM.
+  const std::string drain_key = prefix() + "drain/" + options_.self.id;
+  for (const auto& kv : r->kvs) {
+    if (kv.key != drain_key || leaving_) continue;
+    try {
+      if (id_field(json::parse(kv.value), "incarnation") == lease_) {
+        drained_ = true;
+        say("drain requested (citytwin cluster drain)");
+        begin_leave();
+      }
+    } catch (const std::exception&) {
+    }
+  }
   bool self_seen = false;
   for (const auto& m : view_.members)
     if (m.id == options_.self.id && m.incarnation == lease_)
@@ -427,6 +448,20 @@ void member_agent::coordinate() {
   ++placements_written_;
   auto changes = diff(previous, next);
   auto summary = summarize(changes);
+  publication pub;
+  pub.epoch = written->header_revision;
+  pub.promotions = summary.promotions;
+  for (const auto& c : changes) {
+    if (!c.owner_moved() || c.from_owner.empty()) continue;
+    const member_record* was = view_.find_member(c.from_owner);
+    // The old owner's member key is gone, or it is a new incarnation: it died.
+    bool died = was == nullptr;
+    for (const auto& ref : view_.placement.members)
+      if (ref.id == c.from_owner && was != nullptr && was->incarnation != ref.incarnation)
+        died = true;
+    ++(died ? pub.failovers : pub.handoffs);
+  }
+  publications_.push_back(pub);
   view_.placement = std::move(record);
   view_.epoch = written->header_revision;
   say("published placement epoch " + std::to_string(view_.epoch) + " for " +
@@ -477,7 +512,14 @@ void member_agent::update_own_state() {
   if (leaving_ && view_.epoch != 0 && view_.owned_by(self->id) == 0 &&
       view_.replicated_by(self->id) == 0) {
     // Nothing is placed here any more: go. Revoking the lease deletes the member key (and the
-    // coordinator key when this node held it) in one revision.
+    // coordinator key when this node held it) in one revision; a drain request goes first.
+    if (drained_) {
+      auto erased = store_.erase(prefix() + "drain/" + options_.self.id);
+      if (!erased) {
+        unreachable(erased.error());
+        return;
+      }
+    }
     if (auto revoked = store_.lease_revoke(lease_);
         !revoked && revoked.error().code != coord::errc::lease_not_found) {
       unreachable(revoked.error());

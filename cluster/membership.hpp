@@ -8,6 +8,8 @@
 //   coordinator        {"id", "incarnation"} of the elected coordinator, attached to its lease;
 //                      the key's create_revision is the coordinator's term
 //   placement          the placement record (JSON); its mod_revision is the epoch
+//   drain/<node id>    {"incarnation"}: an operator asks that incarnation to leave
+//                      (`citytwin cluster drain`); the node deletes it as it goes
 //
 // The placement is written only by the coordinator, in one transaction that compares its own
 // coordinator key (same create revision: still the same term) and the placement's mod revision
@@ -65,6 +67,7 @@ struct placement_record {
   friend bool operator==(const placement_record&, const placement_record&) = default;
 };
 
+std::string drain_request_json(std::int64_t incarnation);
 std::string to_json(const member_record& m);
 std::string to_json(const placement_record& p);
 // The error names the field that is wrong.
@@ -113,6 +116,14 @@ struct agent_options {
   std::chrono::milliseconds keepalive_every{500};
 };
 
+// A placement this node published as coordinator, and what it moved.
+struct publication {
+  coord::revision epoch = 0;
+  std::size_t failovers = 0;  // districts whose owner had died: promoted or placed afresh
+  std::size_t handoffs = 0;   // districts moved away from a live owner (join, leave, balance)
+  std::size_t promotions = 0; // ... of both, moves to a node that replicated the district
+};
+
 // Something a node operator should see in its log.
 struct agent_event {
   std::string text;
@@ -135,12 +146,15 @@ class member_agent {
   // once the published placement gives this node nothing, the member key and the lease go.
   void begin_leave();
   bool left() const { return left_; }
+  // Whether the leave was asked for through the store (`citytwin cluster drain`).
+  bool drained() const { return drained_; }
 
   const cluster_view& view() const { return view_; }
   const agent_options& options() const { return options_; }
   std::string prefix() const;
   // What happened since the last call, for the node's log.
   std::vector<agent_event> take_events();
+  std::vector<publication> take_publications();
 
   // Placements this agent published as coordinator, and writes the store refused (a deposed
   // coordinator or a concurrent write).
@@ -166,11 +180,13 @@ class member_agent {
   member_state wanted_state_ = member_state::joining;
   bool leaving_ = false;
   bool left_ = false;
+  bool drained_ = false;
   bool reported_unreachable_ = false;
   bool reported_waiting_for_id_ = false;
   std::uint64_t placements_written_ = 0;
   std::uint64_t placement_conflicts_ = 0;
   std::vector<agent_event> events_;
+  std::vector<publication> publications_;
 };
 
 }  // namespace cluster

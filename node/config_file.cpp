@@ -15,7 +15,7 @@ node_config_file read(const std::filesystem::path& path) {
   y.allow_keys({"city", "ingest", "query", "metrics", "threads", "max_age", "max_future",
                 "stale_after", "lateness", "curve_secret", "curve_allow", "data_dir",
                 "durability", "snapshot_every", "cluster", "cluster_name", "node_id", "zone",
-                "replication_factor"});
+                "advertise_host", "replication_factor"});
   node_config_file c;
   // Paths are relative to the file's folder.
   const auto relative = [&](const std::string& text) {
@@ -42,6 +42,7 @@ node_config_file read(const std::filesystem::path& path) {
   read_text(y["cluster_name"], c.cluster_name);
   read_text(y["node_id"], c.node_id);
   read_text(y["zone"], c.zone);
+  read_text(y["advertise_host"], c.advertise_host);
   if (auto rf = y["replication_factor"])
     c.replication_factor = static_cast<unsigned>(rf.whole(1, 3));
   return c;

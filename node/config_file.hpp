@@ -39,6 +39,7 @@ struct node_config_file {
   std::optional<std::string> cluster_name;
   std::optional<std::string> node_id;
   std::optional<std::string> zone;
+  std::optional<std::string> advertise_host;
   std::optional<unsigned> replication_factor;
 };
 

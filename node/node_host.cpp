@@ -245,6 +245,7 @@ struct node_host::impl {
   std::unique_ptr<cluster::query_server> query;
   std::unique_ptr<observability::metrics_exposer> exposer;
   std::string metrics_host;
+  std::string metrics_bind_host;  // as configured, before 0.0.0.0 is read as 127.0.0.1
   std::chrono::milliseconds stop_drain_max;
   std::chrono::milliseconds stop_refuse;
   std::optional<cluster::curve_server_keys> curve;
@@ -288,9 +289,28 @@ struct node_host::impl {
     o.cluster = c.name;
     o.self.id = node_id;
     o.self.zone = c.zone;
-    o.self.ingest = ingest->endpoint();
-    o.self.query = query->endpoint();
-    o.self.metrics = metrics_host + ":" + std::to_string(exposer->port());
+    char host_name[256] = {};
+    gethostname(host_name, sizeof host_name - 1);
+    // An endpoint as others reach it: the advertised host, or the machine's name in place of a
+    // wildcard bind address.
+    auto advertised = [&](const std::string& bound_host) {
+      if (!c.advertise_host.empty()) return c.advertise_host;
+      if (bound_host == "0.0.0.0" || bound_host == "*" || bound_host == "::")
+        return std::string(host_name);
+      return bound_host;
+    };
+    auto reachable = [&](const std::string& endpoint) {
+      // tcp://HOST:PORT
+      auto scheme = endpoint.find("://");
+      auto colon = endpoint.rfind(':');
+      if (scheme == std::string::npos || colon == std::string::npos || colon < scheme + 3)
+        return endpoint;
+      return endpoint.substr(0, scheme + 3) +
+             advertised(endpoint.substr(scheme + 3, colon - scheme - 3)) + endpoint.substr(colon);
+    };
+    o.self.ingest = reachable(ingest->endpoint());
+    o.self.query = reachable(query->endpoint());
+    o.self.metrics = advertised(metrics_bind_host) + ":" + std::to_string(exposer->port());
     const auto identity = twin::identity_of(*city);
     o.self.city = identity.name;
     o.self.fingerprint = twin::fingerprint_text(identity.fingerprint);
@@ -304,6 +324,10 @@ struct node_host::impl {
     cluster::agent_runner::hooks hooks;
     hooks.on_event = [this](const std::string& line) { say("cluster: " + line); };
     hooks.on_view = [this](const cluster::cluster_view& v) { cluster_view_changed(v); };
+    hooks.on_published = [this](const cluster::publication& p) {
+      probes.node.placement_published(static_cast<std::uint32_t>(p.failovers),
+                                      static_cast<std::uint32_t>(p.handoffs));
+    };
     cluster_agent = std::make_unique<cluster::agent_runner>(
         std::make_unique<cluster::coord::etcd_store>(std::move(eo)), std::move(o),
         std::move(hooks));
@@ -607,6 +631,7 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   p->exposer = std::move(exposer.value());
   auto colon = config.metrics.rfind(':');
   p->metrics_host = colon == std::string::npos ? "127.0.0.1" : config.metrics.substr(0, colon);
+  p->metrics_bind_host = p->metrics_host;
   if (p->metrics_host.empty() || p->metrics_host == "0.0.0.0") p->metrics_host = "127.0.0.1";
   p->log_out = alert_log;
   if (config.cluster) {
@@ -636,6 +661,10 @@ std::string node_host::cluster_summary() const {
          (v.members.size() == 1 ? "" : "s") + "; owns " + std::to_string(v.owned_by(im.node_id)) +
          " and replicates " + std::to_string(v.replicated_by(im.node_id)) + " of " +
          std::to_string(districts) + " districts";
+}
+
+bool node_host::drained() const {
+  return impl_->cluster_agent && impl_->cluster_agent->drained() && impl_->cluster_agent->left();
 }
 
 std::optional<cluster::cluster_view> node_host::cluster_state() const {

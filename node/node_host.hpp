@@ -28,6 +28,9 @@ struct cluster_settings {
   std::string name = "default";
   std::string node_id;  // "" = <hostname>-<ingest port>
   std::string zone;
+  // The host other nodes and clients reach this node's sockets at, written in its member record.
+  // "" = the bound host, or this machine's host name when bound to 0.0.0.0 / *.
+  std::string advertise_host;
   std::size_t replication_factor = 2;
   std::chrono::milliseconds lease_ttl{2000};
   // How long a start waits to be a member before it goes on and keeps trying in the background.
@@ -117,6 +120,8 @@ class node_host {
   // The node's place in its cluster: "none (...)" alone, else the cluster, the node id, the
   // coordinator, the epoch and the districts it owns and replicates.
   std::string cluster_summary() const;
+  // The node was drained (`citytwin cluster drain`) and has left its cluster: it should stop.
+  bool drained() const;
   // The node's view of its cluster; nullopt when it runs alone.
   std::optional<cluster::cluster_view> cluster_state() const;
   // The log's counters (appends, bytes, fdatasync percentiles); nullopt without a data directory.

@@ -67,6 +67,23 @@ node_probe::node_probe(metrics_registry& registry) {
                           .Register(reg)
                           .Add({});
   store_reachable_->Set(1);
+  placements_published_ = &prometheus::BuildCounter()
+                               .Name("citytwin_cluster_placements_published_total")
+                               .Help("Placements this node published as the cluster's coordinator.")
+                               .Register(reg)
+                               .Add({});
+  failovers_ = &prometheus::BuildCounter()
+                    .Name("citytwin_cluster_failovers_total")
+                    .Help("Districts whose owner had died, given a new owner by a placement this "
+                          "node published.")
+                    .Register(reg)
+                    .Add({});
+  handoffs_ = &prometheus::BuildCounter()
+                   .Name("citytwin_cluster_handoffs_total")
+                   .Help("Districts moved away from a live owner (join, leave, balance) by a "
+                         "placement this node published.")
+                   .Register(reg)
+                   .Add({});
   placement_epoch_ = &prometheus::BuildGauge()
                           .Name("citytwin_placement_epoch")
                           .Help("Epoch of the placement table this node follows.")
@@ -130,6 +147,12 @@ void node_probe::coordinator(bool is) {
 
 void node_probe::store_reachable(bool reachable) {
   store_reachable_->Set(reachable ? 1 : 0);
+}
+
+void node_probe::placement_published(std::uint32_t failovers, std::uint32_t handoffs) {
+  placements_published_->Increment();
+  failovers_->Increment(failovers);
+  handoffs_->Increment(handoffs);
 }
 
 void node_probe::placement_epoch(std::uint64_t epoch) {

@@ -45,6 +45,9 @@ class node_probe {
   // store (etcd); a node that runs alone is neither and reaches nothing it needs: 0 and 1.
   void coordinator(bool is);
   void store_reachable(bool reachable);
+  // A placement this node published as coordinator: how many districts it failed over (their
+  // owner had died) and handed off (moved from a live owner).
+  void placement_published(std::uint32_t failovers, std::uint32_t handoffs);
   void placement_epoch(std::uint64_t epoch);
   void members(member_state state, std::uint32_t n);
   void alert_raised(twin::severity level);
@@ -59,6 +62,9 @@ class node_probe {
   prometheus::Gauge* districts_replicated_ = nullptr;
   prometheus::Gauge* coordinator_ = nullptr;
   prometheus::Gauge* store_reachable_ = nullptr;
+  prometheus::Counter* placements_published_ = nullptr;
+  prometheus::Counter* failovers_ = nullptr;
+  prometheus::Counter* handoffs_ = nullptr;
   prometheus::Gauge* placement_epoch_ = nullptr;
   std::array<prometheus::Gauge*, member_state_count> members_{};
   std::array<prometheus::Counter*, severity_count> alerts_{};

@@ -182,6 +182,7 @@ TEST_CASE("membership: a killed node's lease ends and its districts go to their 
   auto before = w.view("a").placement.table;
   std::size_t c_owned = w.view("a").owned_by("c");
   REQUIRE(c_owned > 0);
+  w.agents["a"]->take_publications();
   w.paused.insert("c");  // kill -9: no more keepalives
   auto killed_at = w.now;
   w.run(1500ms);
@@ -202,6 +203,12 @@ TEST_CASE("membership: a killed node's lease ends and its districts go to their 
       CHECK(before.districts[d].replicas.at(0) == v.placement.table.districts[d].owner);
   // Within the lease TTL + one step after the kill.
   CHECK(w.writes.size() == 3);
+  // The coordinator counts them as failovers, not handoffs.
+  auto published = w.agents["a"]->take_publications();
+  REQUIRE(published.size() == 1);
+  CHECK(published[0].failovers == c_owned);
+  CHECK(published[0].handoffs == summary.ownership_moves - c_owned);
+  CHECK(published[0].epoch == v.epoch);
   (void)killed_at;
   w.check_agreement();
   w.check_fencing();
@@ -245,10 +252,20 @@ TEST_CASE("membership: a leaving node hands its districts over, then goes") {
   w.add("b");
   w.add("c");
   w.run(1s);
+  std::size_t b_owned = w.view("a").owned_by("b");
+  w.agents["a"]->take_publications();
   w.agents["b"]->begin_leave();
   w.run(1s);
   INFO(w.log_text());
   CHECK(w.agents["b"]->left());
+  // A leave is handoffs: every district b owned moved while b was alive.
+  std::size_t handoffs = 0, failovers = 0;
+  for (const auto& p : w.agents["a"]->take_publications()) {
+    handoffs += p.handoffs;
+    failovers += p.failovers;
+  }
+  CHECK(failovers == 0);
+  CHECK(handoffs >= b_owned);
   const auto& v = w.view("a");
   REQUIRE(v.members.size() == 2);
   CHECK(v.owned_by("a") == 4);
@@ -262,6 +279,30 @@ TEST_CASE("membership: a leaving node hands its districts over, then goes") {
   CHECK(w.agents["a"]->left());
   CHECK(w.view("c").coordinator == "c");
   CHECK(w.view("c").owned_by("c") == districts);
+  w.check_fencing();
+}
+
+TEST_CASE("membership: a drain request makes that incarnation leave, and only that one") {
+  world w;
+  w.add("a");
+  w.add("b");
+  w.add("c");
+  w.run(1s);
+  // A request naming an earlier incarnation of b is ignored.
+  REQUIRE(w.store.put("/citytwin/test/drain/b", cluster::drain_request_json(1)));
+  w.run(500ms);
+  CHECK_FALSE(w.agents["b"]->left());
+  REQUIRE(w.store.put("/citytwin/test/drain/b",
+                      cluster::drain_request_json(w.view("b").incarnation)));
+  w.run(1s);
+  INFO(w.log_text());
+  CHECK(w.agents["b"]->left());
+  CHECK(w.agents["b"]->drained());
+  CHECK_FALSE(w.agents["a"]->drained());
+  CHECK(w.store.range("/citytwin/test/drain/b")->kvs.empty());  // removed as b went
+  CHECK(w.view("a").members.size() == 2);
+  CHECK(w.view("a").owned_by("b") == 0);
+  CHECK(w.log_text().find("b: drain requested (citytwin cluster drain)") != std::string::npos);
   w.check_fencing();
 }
 

@@ -28,7 +28,8 @@ fs::path write_config(const std::string& name, const std::string& text) {
 
 const std::string known_keys =
     "(known: city, ingest, query, metrics, threads, max_age, max_future, stale_after, lateness, "
-    "curve_secret, curve_allow, data_dir, durability, snapshot_every)";
+    "curve_secret, curve_allow, data_dir, durability, snapshot_every, cluster, cluster_name, "
+    "node_id, zone, advertise_host, replication_factor)";
 
 }  // namespace
 
@@ -86,6 +87,26 @@ TEST_CASE("the data directory of a node file is relative to the file, and durabi
   CHECK(b.error().find(bad.string() + ":2: field 'durability':") == 0);
   CHECK(b.error().find("fsync") != std::string::npos);
   CHECK(b.error().find("process, power") != std::string::npos);
+}
+
+TEST_CASE("the cluster keys of a node file, and a replication factor outside 1-3") {
+  auto path = write_config("cluster",
+                           "city: macau\ncluster: etcd://10.0.0.1:2379,10.0.0.2:2379\n"
+                           "cluster_name: macau-prod\nnode_id: node-a\nzone: taipa\n"
+                           "advertise_host: node-a.citytwin\nreplication_factor: 3\n");
+  auto c = node::read_node_config_file(path);
+  REQUIRE_MESSAGE(c, c.error());
+  CHECK(c->cluster == "etcd://10.0.0.1:2379,10.0.0.2:2379");
+  CHECK(c->cluster_name == "macau-prod");
+  CHECK(c->node_id == "node-a");
+  CHECK(c->zone == "taipa");
+  CHECK(c->advertise_host == "node-a.citytwin");
+  CHECK(c->replication_factor == 3u);
+  auto bad = write_config("cluster-rf", "city: macau\nreplication_factor: 4\n");
+  auto b = node::read_node_config_file(bad);
+  REQUIRE_FALSE(b);
+  CHECK(b.error() ==
+        bad.string() + ":2: field 'replication_factor': '4' is not a whole number in [1, 3]");
 }
 
 TEST_CASE("an unknown key is refused with its file, line and the known keys") {

@@ -40,7 +40,7 @@ std::map<std::string, std::string> zones_of(const json& s) {
 
 }  // namespace
 
-TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9 and leave on SIGTERM") {
+TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9, drain and leave on SIGTERM") {
   if (!testkit::have_tool("etcd", testkit::etcd_binary(), "the cluster system test")) return;
   testkit::etcd_cluster etcd(testkit::etcd_binary(), "cluster-system");
   const auto base = make_temp_dir("cluster-system");
@@ -50,7 +50,8 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9 and leave on S
     std::filesystem::create_directories(base + "/" + id);
     nodes[id] = std::make_unique<node_process>(
         base + "/" + id, macau_city,
-        std::vector<std::string>{"--cluster", etcd.url(), "--node-id", id, "--zone", z});
+        std::vector<std::string>{"--cluster", etcd.url(), "--node-id", id, "--zone", z,
+                                 "--advertise-host", id + ".citytwin.test"});
     REQUIRE(nodes[id]->ready);
   }
   json s;
@@ -67,6 +68,9 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9 and leave on S
     CHECK(m["owns"].get<int>() <= 3);
     owned += m["owns"].get<std::size_t>();
     CHECK(m["city"] == "Macau");
+    // Addresses as others reach them: the advertised host with the bound port.
+    CHECK(m["ingest"].get<std::string>().rfind(
+              "tcp://" + m["id"].get<std::string>() + ".citytwin.test:", 0) == 0);
   }
   CHECK(owned == 8);
   const auto zones = zones_of(s);
@@ -120,15 +124,36 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9 and leave on S
       std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   MESSAGE("kill -9 to a placement without the dead node: " << failover_s << " s");
   CHECK(failover_s < 3.5);
+  // The coordinator counted them as failovers.
+  CHECK(poll_until(
+      [&] {
+        double failovers = 0;
+        for (const auto& id : {"a", "b"})
+          failovers += series(nodes[id]->metrics(), "citytwin_cluster_failovers_total");
+        return failovers == static_cast<double>(c_owned.size());
+      },
+      5s));
   for (const auto& d : s["districts"]) {
     CHECK(d["owner"] != "c");
     if (c_owned.count(d["district"])) CHECK(d["owner"] == replica_before[d["district"]]);
     for (const auto& r : d["replicas"]) CHECK(r != "c");
   }
 
-  // SIGTERM of a: it hands its districts over, leaves, exits 0.
-  CHECK(nodes["a"]->proc->stop(15s) == 0);
+  // `cluster drain a`: a hands its districts over, leaves, stops by itself, exit 0.
+  auto drain = run_cli(base, "drain", {"cluster", "drain", "a", "--cluster", etcd.url()}, 30s);
+  CHECK(drain.code == 0);
+  CHECK(drain.output.find("drain of 'a' (incarnation ") != std::string::npos);
+  CHECK(drain.output.find("'a' left the cluster; epoch ") != std::string::npos);
+  CHECK(nodes["a"]->proc->wait(15s) == 0);
+  CHECK(nodes["a"]->proc->output().find("cluster: drain requested (citytwin cluster drain)") !=
+        std::string::npos);
   CHECK(nodes["a"]->proc->output().find("cluster: left the cluster at epoch") !=
+        std::string::npos);
+  CHECK(nodes["a"]->proc->errors().find("stopped on a drain of its cluster") !=
+        std::string::npos);
+  auto unknown = run_cli(base, "drain-unknown", {"cluster", "drain", "z", "--cluster", etcd.url()});
+  CHECK(unknown.code == 1);
+  CHECK(unknown.errors.find("no member 'z' in cluster 'default' (members: b)") !=
         std::string::npos);
   REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 1); }, 10s));
   CHECK(s["members"][0]["id"] == "b");
@@ -143,7 +168,10 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9 and leave on S
                series(m, "citytwin_districts_owned") == 8;
       },
       5s));
+  // SIGTERM of the last node: it leaves (nothing to hand over to) and exits 0.
   CHECK(nodes["b"]->proc->stop(15s) == 0);
+  CHECK(nodes["b"]->proc->output().find("cluster: left the cluster at epoch") !=
+        std::string::npos);
 }
 
 TEST_CASE("cluster: status and node flags refuse a bad cluster address, naming it") {
@@ -154,8 +182,8 @@ TEST_CASE("cluster: status and node flags refuse a bad cluster address, naming i
                       "etcd://HOST:PORT") != std::string::npos);
   auto node = run_cli(dir, "node", {"node", "--city", macau_city, "--zone", "z1"});
   CHECK(node.code == 2);
-  CHECK(node.errors.find("--node-id, --zone, --cluster-name and --replication-factor need "
-                         "--cluster") != std::string::npos);
+  CHECK(node.errors.find("--node-id, --zone, --advertise-host, --cluster-name and "
+                         "--replication-factor need --cluster") != std::string::npos);
   auto rf = run_cli(dir, "node-rf", {"node", "--city", macau_city, "--cluster",
                                      "etcd://127.0.0.1:1", "--replication-factor", "4"});
   CHECK(rf.code == 2);
