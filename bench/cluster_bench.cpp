@@ -139,14 +139,15 @@ int main(int argc, char** argv) {
   const auto ttl = 2000ms;
   testkit::etcd_cluster server(etcd, "bench");
   const std::string url = server.url();
-  std::printf("citytwin cluster benchmark: etcd at %s, lease TTL %lld ms, %d rounds\n",
-              url.c_str(), static_cast<long long>(ttl.count()), rounds);
+  std::printf("citytwin cluster benchmark: etcd at %s, lease TTL %lld ms, %d rounds\n", url.c_str(),
+              static_cast<long long>(ttl.count()), rounds);
 
   figures reference;
   for (int i = 0; i < rounds; ++i) reference.seconds.push_back(lease_expiry_s(url, ttl, i));
-  std::printf("[1] reference: etcd lease expiry (keepalives stopped -> DELETE seen): median "
-              "%.2f s, max %.2f s\n",
-              reference.median(), reference.max());
+  std::printf(
+      "[1] reference: etcd lease expiry (keepalives stopped -> DELETE seen): median "
+      "%.2f s, max %.2f s\n",
+      reference.median(), reference.max());
 
   std::map<std::string, member> members;
   int next = 0;
@@ -198,25 +199,27 @@ int main(int argc, char** argv) {
           return true;
         },
         15s);
-    leave.seconds.push_back(left ? std::chrono::duration<double>(clock_type::now() - leave_start)
-                                       .count()
-                                 : 99);
+    leave.seconds.push_back(
+        left ? std::chrono::duration<double>(clock_type::now() - leave_start).count() : 99);
     t.join();
     members[leaving].runner->stop();
     members.erase(leaving);
     add();
     poll([&] { return all_placed(members); }, 20s);
   }
-  std::printf("[2] failover: keepalives of a member stopped -> every other member follows a "
-              "placement without it: median %.2f s, max %.2f s (%.2f x the lease expiry); "
-              "target < %.0f s: %s\n",
-              failover.median(), failover.max(), failover.median() / reference.median(),
-              failover_target_s, failover.max() < failover_target_s ? "met" : "NOT MET");
-  std::printf("[3] leave: request -> every other member follows a placement without it: median "
-              "%.3f s, max %.3f s\n",
-              leave.median(), leave.max());
-  std::printf("    (published figures for comparison: Orleans ~15 s, Akka Cluster ~45 s to detect "
-              "and fail over with their default settings, from their documentation)\n");
+  std::printf(
+      "[2] failover: keepalives of a member stopped -> every other member follows a "
+      "placement without it: median %.2f s, max %.2f s (%.2f x the lease expiry); "
+      "target < %.0f s: %s\n",
+      failover.median(), failover.max(), failover.median() / reference.median(), failover_target_s,
+      failover.max() < failover_target_s ? "met" : "NOT MET");
+  std::printf(
+      "[3] leave: request -> every other member follows a placement without it: median "
+      "%.3f s, max %.3f s\n",
+      leave.median(), leave.max());
+  std::printf(
+      "    (published figures for comparison: Orleans ~15 s, Akka Cluster ~45 s to detect "
+      "and fail over with their default settings, from their documentation)\n");
   for (auto& [id, m] : members) m.runner->stop();
   return failover.max() < 99 && leave.max() < 99 ? 0 : 1;
 }
