@@ -40,7 +40,8 @@ demo: build
 # published figures), built for Release in a tree of their own: ingest, traffic assignment,
 # dispersion grid, write-ahead log.
 BENCH_DIR ?= build-release
-BENCHES = citytwin_bench_ingest citytwin_bench_assign citytwin_bench_dispersion citytwin_bench_wal
+BENCHES = citytwin_bench_ingest citytwin_bench_assign citytwin_bench_dispersion citytwin_bench_wal \
+  citytwin_bench_cluster
 bench: deps
 	$(MAKE) $(BENCH_DIR)/build.ninja BUILD_DIR=$(BENCH_DIR) BUILD_TYPE=Release
 	cmake --build $(BENCH_DIR) -j $(JOBS) --target $(BENCHES)
@@ -48,6 +49,7 @@ bench: deps
 	$(BENCH_DIR)/bench/citytwin_bench_assign --repeat 5
 	$(BENCH_DIR)/bench/citytwin_bench_dispersion
 	$(BENCH_DIR)/bench/citytwin_bench_wal
+	$(BENCH_DIR)/bench/citytwin_bench_cluster
 
 # An ASan + UBSan build and test run in its own build tree.
 asan:

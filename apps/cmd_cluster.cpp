@@ -104,8 +104,8 @@ int print_text(const status_flags& f, const cluster::cluster_view& v, const twin
       const auto& roles = v.placement.table.districts[d];
       std::string replicas;
       for (const auto& r : roles.replicas) replicas += (replicas.empty() ? "" : ", ") + r;
-      std::cout << "    " << std::setw(30) << district_name(city, d) << "owner "
-                << std::setw(20) << (roles.owner.empty() ? "-" : roles.owner) << "replicas "
+      std::cout << "    " << std::setw(30) << district_name(city, d) << "owner " << std::setw(20)
+                << (roles.owner.empty() ? "-" : roles.owner) << "replicas "
                 << (replicas.empty() ? "-" : replicas) << "\n";
     }
   }
@@ -178,10 +178,8 @@ int run_drain(const drain_flags& f) {
   }
   std::cout << "drain of '" << f.node << "' (incarnation " << incarnation
             << ") requested: it hands its " << view->owned_by(f.node) << " owned and "
-            << view->replicated_by(f.node) << " replicated districts over, then stops"
-            << std::endl;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout_ms);
+            << view->replicated_by(f.node) << " replicated districts over, then stops" << std::endl;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto now = cluster::read_cluster(store, f.name);
@@ -194,8 +192,8 @@ int run_drain(const drain_flags& f) {
       return 0;
     }
   }
-  std::cerr << "citytwin: cluster drain: '" << f.node << "' is still a member after "
-            << f.timeout << " (the request stays: it leaves when it can)\n";
+  std::cerr << "citytwin: cluster drain: '" << f.node << "' is still a member after " << f.timeout
+            << " (the request stays: it leaves when it can)\n";
   return 1;
 }
 
@@ -214,8 +212,9 @@ command add_cluster_command(CLI::App& app) {
   status->add_flag("--json", f->json, "one JSON document");
   auto d = std::make_shared<drain_flags>();
   auto* drain = cmd->add_subcommand(
-      "drain", "ask a node to hand its districts over and leave (then it stops, exit 0); waits "
-               "until it has left");
+      "drain",
+      "ask a node to hand its districts over and leave (then it stops, exit 0); waits "
+      "until it has left");
   drain->add_option("NODE", d->node, "the node's id")->required();
   drain->add_option("--cluster", d->cluster, "etcd://HOST:PORT[,...] or etcd+unix://PATH")
       ->required();

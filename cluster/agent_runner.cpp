@@ -33,22 +33,18 @@ void agent_runner::run() {
     {
       std::unique_lock lock(mutex_);
       cv_.wait_for(lock, step_every_, [this] { return stop_ || wake_ || leave_; });
-      if (stop_)
-        return;
+      if (stop_) return;
       wake_ = false;
       leave = leave_;
     }
-    if (leave)
-      agent_.begin_leave();
+    if (leave) agent_.begin_leave();
     agent_.step(std::chrono::steady_clock::now());
     auto events = agent_.take_events();
     auto published = agent_.take_publications();
     if (hooks_.on_published)
-      for (const auto& p : published)
-        hooks_.on_published(p);
+      for (const auto& p : published) hooks_.on_published(p);
     if (hooks_.on_event)
-      for (const auto& e : events)
-        hooks_.on_event(e.text);
+      for (const auto& e : events) hooks_.on_event(e.text);
     cluster_view v = agent_.view();
     bool changed = false;
     {
@@ -62,10 +58,8 @@ void agent_runner::run() {
       drained_ = agent_.drained();
       cv_.notify_all();
     }
-    if (changed && hooks_.on_view)
-      hooks_.on_view(v);
-    if (agent_.left())
-      return;
+    if (changed && hooks_.on_view) hooks_.on_view(v);
+    if (agent_.left()) return;
   }
 }
 
@@ -82,8 +76,7 @@ bool agent_runner::wait_joined(std::chrono::milliseconds timeout) {
 
 bool agent_runner::leave(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  if (!thread_.joinable())
-    return false;
+  if (!thread_.joinable()) return false;
   leave_ = true;
   cv_.notify_all();
   return cv_.wait_for(lock, timeout, [this] { return left_; });
@@ -95,8 +88,7 @@ void agent_runner::stop() {
     stop_ = true;
     cv_.notify_all();
   }
-  if (thread_.joinable())
-    thread_.join();
+  if (thread_.joinable()) thread_.join();
   watch_.reset();
 }
 

@@ -16,32 +16,26 @@ const char* const member_states[] = {"joining", "up", "leaving", "down"};
 // double-precision numbers keeps them exact; numbers are accepted too.
 std::int64_t id_field(const json& o, const char* name) {
   auto it = o.find(name);
-  if (it == o.end())
-    throw std::runtime_error(std::string("field '") + name + "': missing");
-  if (it->is_string())
-    return std::stoll(it->get<std::string>());
-  if (it->is_number_integer())
-    return it->get<std::int64_t>();
+  if (it == o.end()) throw std::runtime_error(std::string("field '") + name + "': missing");
+  if (it->is_string()) return std::stoll(it->get<std::string>());
+  if (it->is_number_integer()) return it->get<std::int64_t>();
   throw std::runtime_error(std::string("field '") + name + "': not an integer");
 }
 
 std::string text_field(const json& o, const char* name, bool required = true) {
   auto it = o.find(name);
   if (it == o.end()) {
-    if (required)
-      throw std::runtime_error(std::string("field '") + name + "': missing");
+    if (required) throw std::runtime_error(std::string("field '") + name + "': missing");
     return {};
   }
-  if (!it->is_string())
-    throw std::runtime_error(std::string("field '") + name + "': not a string");
+  if (!it->is_string()) throw std::runtime_error(std::string("field '") + name + "': not a string");
   return it->get<std::string>();
 }
 
 member_state state_field(const json& o) {
   std::string s = text_field(o, "state");
   for (std::size_t i = 0; i < std::size(member_states); ++i)
-    if (s == member_states[i])
-      return static_cast<member_state>(i);
+    if (s == member_states[i]) return static_cast<member_state>(i);
   throw std::runtime_error("field 'state': '" + s + "' is not joining, up, leaving or down");
 }
 
@@ -132,8 +126,7 @@ twin::expected<placement_record, std::string> placement_from_json(const std::str
     for (const auto& d : o.at("districts")) {
       district_roles roles;
       roles.owner = text_field(d, "owner");
-      for (const auto& r : d.at("replicas"))
-        roles.replicas.push_back(r.get<std::string>());
+      for (const auto& r : d.at("replicas")) roles.replicas.push_back(r.get<std::string>());
       p.table.districts.push_back(std::move(roles));
     }
     return p;
@@ -143,11 +136,9 @@ twin::expected<placement_record, std::string> placement_from_json(const std::str
 }
 
 district_role cluster_view::role(std::size_t district, const std::string& node) const {
-  if (district >= placement.table.districts.size())
-    return district_role::none;
+  if (district >= placement.table.districts.size()) return district_role::none;
   const auto& d = placement.table.districts[district];
-  if (d.owner == node)
-    return district_role::owner;
+  if (d.owner == node) return district_role::owner;
   if (std::find(d.replicas.begin(), d.replicas.end(), node) != d.replicas.end())
     return district_role::replica;
   return district_role::none;
@@ -177,8 +168,7 @@ std::vector<std::string> cluster_view::down() const {
 
 const member_record* cluster_view::find_member(const std::string& id) const {
   for (const auto& m : members)
-    if (m.id == id)
-      return &m;
+    if (m.id == id) return &m;
   return nullptr;
 }
 
@@ -254,8 +244,7 @@ void member_agent::say(std::string text) {
 }
 
 void member_agent::begin_leave() {
-  if (!leaving_)
-    say("leaving the cluster: handing every district to the other members");
+  if (!leaving_) say("leaving the cluster: handing every district to the other members");
   leaving_ = true;
 }
 
@@ -286,9 +275,9 @@ bool member_agent::join(std::chrono::steady_clock::time_point now) {
   self.incarnation = *lease;
   self.state = leaving_ ? member_state::leaving : member_state::joining;
   const std::string key = prefix() + "members/" + self.id;
-  auto created = store_.txn(
-      {{key, coord::compare_target::create_revision, coord::compare_op::equal, 0, {}}},
-      {coord::put_op{key, to_json(self), *lease}}, {coord::range_op{key, {}}});
+  auto created =
+      store_.txn({{key, coord::compare_target::create_revision, coord::compare_op::equal, 0, {}}},
+                 {coord::put_op{key, to_json(self), *lease}}, {coord::range_op{key, {}}});
   if (!created) {
     store_.lease_revoke(*lease);
     unreachable(created.error());
@@ -321,8 +310,7 @@ bool member_agent::join(std::chrono::steady_clock::time_point now) {
 }
 
 bool member_agent::keep_alive(std::chrono::steady_clock::time_point now) {
-  if (now - last_keepalive_ < options_.keepalive_every)
-    return true;
+  if (now - last_keepalive_ < options_.keepalive_every) return true;
   auto ttl = store_.lease_keepalive(lease_);
   if (!ttl) {
     if (ttl.error().code == coord::errc::lease_not_found)
@@ -341,8 +329,7 @@ bool member_agent::read_cluster() {
     unreachable(r.error());
     return false;
   }
-  if (reported_unreachable_)
-    say("coordination store reachable again");
+  if (reported_unreachable_) say("coordination store reachable again");
   reported_unreachable_ = false;
   view_.store_reachable = true;
   view_.store_problem.clear();
@@ -362,8 +349,7 @@ bool member_agent::read_cluster() {
   }
   bool self_seen = false;
   for (const auto& m : view_.members)
-    if (m.id == options_.self.id && m.incarnation == lease_)
-      self_seen = true;
+    if (m.id == options_.self.id && m.incarnation == lease_) self_seen = true;
   if (view_.member && !self_seen) {
     lost_membership("its member key is gone");
     return false;
@@ -372,8 +358,7 @@ bool member_agent::read_cluster() {
 }
 
 void member_agent::campaign() {
-  if (!view_.coordinator.empty() || !view_.member || leaving_)
-    return;
+  if (!view_.coordinator.empty() || !view_.member || leaving_) return;
   const std::string key = prefix() + "coordinator";
   auto won = store_.txn(
       {{key, coord::compare_target::create_revision, coord::compare_op::equal, 0, {}}},
@@ -385,8 +370,7 @@ void member_agent::campaign() {
       unreachable(won.error());
     return;
   }
-  if (!won->succeeded)
-    return;  // another node won; the next read shows it
+  if (!won->succeeded) return;  // another node won; the next read shows it
   view_.coordinator = options_.self.id;
   view_.coordinator_incarnation = lease_;
   view_.term = won->header_revision;
@@ -410,16 +394,14 @@ void member_agent::coordinate() {
   placement carried = previous;
   for (const auto& old : view_.placement.members) {
     const member_record* now = view_.find_member(old.id);
-    if (now == nullptr || now->incarnation == old.incarnation)
-      continue;
+    if (now == nullptr || now->incarnation == old.incarnation) continue;
     for (auto& d : carried.districts) {
-      if (d.owner == old.id)
-        d.owner.clear();
+      if (d.owner == old.id) d.owner.clear();
       std::erase(d.replicas, old.id);
     }
   }
-  placement next = compute_placement(options_.district_count, members,
-                                     options_.replication_factor, carried);
+  placement next =
+      compute_placement(options_.district_count, members, options_.replication_factor, carried);
   placement_record record;
   record.coordinator = options_.self.id;
   record.term = view_.term;
@@ -431,12 +413,17 @@ void member_agent::coordinate() {
     return;
   const std::string coordinator_key = prefix() + "coordinator";
   const std::string placement_key = prefix() + "placement";
-  auto written = store_.txn(
-      {{coordinator_key, coord::compare_target::create_revision, coord::compare_op::equal,
-        view_.term, {}},
-       {placement_key, coord::compare_target::mod_revision, coord::compare_op::equal, view_.epoch,
-        {}}},
-      {coord::put_op{placement_key, to_json(record), 0}});
+  auto written = store_.txn({{coordinator_key,
+                              coord::compare_target::create_revision,
+                              coord::compare_op::equal,
+                              view_.term,
+                              {}},
+                             {placement_key,
+                              coord::compare_target::mod_revision,
+                              coord::compare_op::equal,
+                              view_.epoch,
+                              {}}},
+                            {coord::put_op{placement_key, to_json(record), 0}});
   if (!written) {
     unreachable(written.error());
     return;
@@ -474,27 +461,24 @@ void member_agent::coordinate() {
 }
 
 void member_agent::update_own_state() {
-  if (!view_.member)
-    return;
+  if (!view_.member) return;
   const member_record* self = view_.find_member(options_.self.id);
-  if (self == nullptr)
-    return;
+  if (self == nullptr) return;
   member_state wanted = self->state;
   if (leaving_) {
     wanted = member_state::leaving;
   } else if (self->state == member_state::joining && view_.epoch != 0) {
     // Up once a published placement has taken this incarnation into account.
     for (const auto& m : view_.placement.members)
-      if (m.id == self->id && m.incarnation == lease_)
-        wanted = member_state::up;
+      if (m.id == self->id && m.incarnation == lease_) wanted = member_state::up;
   }
   if (wanted != self->state) {
     member_record updated = *self;
     updated.state = wanted;
     const std::string key = prefix() + "members/" + self->id;
-    auto put = store_.txn(
-        {{key, coord::compare_target::lease, coord::compare_op::equal, lease_, {}}},
-        {coord::put_op{key, to_json(updated), lease_}});
+    auto put =
+        store_.txn({{key, coord::compare_target::lease, coord::compare_op::equal, lease_, {}}},
+                   {coord::put_op{key, to_json(updated), lease_}});
     if (!put) {
       if (put.error().code == coord::errc::lease_not_found)
         lost_membership("its lease ended");
@@ -533,16 +517,13 @@ void member_agent::update_own_state() {
 }
 
 void member_agent::step(std::chrono::steady_clock::time_point now) {
-  if (left_)
-    return;
+  if (left_) return;
   if (lease_ == 0) {
-    if (!join(now))
-      return;
+    if (!join(now)) return;
   } else if (!keep_alive(now)) {
     return;
   }
-  if (!read_cluster())
-    return;
+  if (!read_cluster()) return;
   campaign();
   coordinate();
   update_own_state();

@@ -38,12 +38,12 @@ struct member_record {
   std::int64_t incarnation = 0;  // the lease of this run of the node: a restart is a new one
   std::string zone;
   member_state state = member_state::joining;
-  std::string peer;     // node-to-node endpoint
-  std::string ingest;   // gateways' endpoint
-  std::string query;    // query endpoint
-  std::string metrics;  // Prometheus endpoint (host:port), "" when off
-  std::string city;         // city name
-  std::string fingerprint;  // of the city's sensors: every member must run the same city
+  std::string peer;             // node-to-node endpoint
+  std::string ingest;           // gateways' endpoint
+  std::string query;            // query endpoint
+  std::string metrics;          // Prometheus endpoint (host:port), "" when off
+  std::string city;             // city name
+  std::string fingerprint;      // of the city's sensors: every member must run the same city
   std::int64_t started_ms = 0;  // wall-clock start time of this incarnation
 
   friend bool operator==(const member_record&, const member_record&) = default;
@@ -119,9 +119,9 @@ struct agent_options {
 // A placement this node published as coordinator, and what it moved.
 struct publication {
   coord::revision epoch = 0;
-  std::size_t failovers = 0;  // districts whose owner had died: promoted or placed afresh
-  std::size_t handoffs = 0;   // districts moved away from a live owner (join, leave, balance)
-  std::size_t promotions = 0; // ... of both, moves to a node that replicated the district
+  std::size_t failovers = 0;   // districts whose owner had died: promoted or placed afresh
+  std::size_t handoffs = 0;    // districts moved away from a live owner (join, leave, balance)
+  std::size_t promotions = 0;  // ... of both, moves to a node that replicated the district
 };
 
 // Something a node operator should see in its log.

@@ -39,25 +39,25 @@ struct world {
   std::unique_ptr<coord::watch_handle> watch;
 
   world() {
-    watch = store.watch("/citytwin/test/", coord::prefix_end("/citytwin/test/"), 1,
-                        [this](const coord::watch_batch& b) {
-                          for (const auto& e : b.events) {
-                            if (e.kv.key == "/citytwin/test/coordinator") {
-                              if (e.type == coord::watch_event::kind::erase) {
-                                coordinator.clear();
-                                term = 0;
-                              } else {
-                                coordinator = nlohmann_id(e.kv.value);
-                                term = e.kv.create_revision;
-                              }
-                            } else if (e.kv.key == "/citytwin/test/placement" &&
-                                       e.type == coord::watch_event::kind::put) {
-                              writes.push_back({e.kv.mod_revision,
-                                                cluster::placement_from_json(e.kv.value).value(),
-                                                coordinator, term});
-                            }
-                          }
-                        });
+    watch = store.watch(
+        "/citytwin/test/", coord::prefix_end("/citytwin/test/"), 1,
+        [this](const coord::watch_batch& b) {
+          for (const auto& e : b.events) {
+            if (e.kv.key == "/citytwin/test/coordinator") {
+              if (e.type == coord::watch_event::kind::erase) {
+                coordinator.clear();
+                term = 0;
+              } else {
+                coordinator = nlohmann_id(e.kv.value);
+                term = e.kv.create_revision;
+              }
+            } else if (e.kv.key == "/citytwin/test/placement" &&
+                       e.type == coord::watch_event::kind::put) {
+              writes.push_back({e.kv.mod_revision, cluster::placement_from_json(e.kv.value).value(),
+                                coordinator, term});
+            }
+          }
+        });
   }
 
   static std::string nlohmann_id(const std::string& json) {
@@ -85,11 +85,9 @@ struct world {
       now += 50ms;
       store.expire_leases();
       for (auto& [id, agent] : agents) {
-        if (paused.count(id))
-          continue;
+        if (paused.count(id)) continue;
         agent->step(now);
-        for (auto& e : agent->take_events())
-          log.push_back(id + ": " + e.text);
+        for (auto& e : agent->take_events()) log.push_back(id + ": " + e.text);
       }
     }
   }
@@ -100,8 +98,7 @@ struct world {
   void check_agreement() {
     const cluster::cluster_view* first = nullptr;
     for (auto& [id, agent] : agents) {
-      if (paused.count(id) || agent->left())
-        continue;
+      if (paused.count(id) || agent->left()) continue;
       if (first == nullptr) {
         first = &agent->view();
         continue;
@@ -125,16 +122,14 @@ struct world {
 
   std::string log_text() const {
     std::string out;
-    for (const auto& l : log)
-      out += l + "\n";
+    for (const auto& l : log) out += l + "\n";
     return out;
   }
 };
 
 std::vector<cluster::member> members_of(const cluster::cluster_view& v) {
   std::vector<cluster::member> out;
-  for (const auto& m : v.members)
-    out.push_back({m.id, m.zone, m.state});
+  for (const auto& m : v.members) out.push_back({m.id, m.zone, m.state});
   return out;
 }
 
@@ -151,9 +146,8 @@ TEST_CASE("membership: three nodes join, elect one coordinator and agree on one 
   CHECK(v.member);
   CHECK(v.store_reachable);
   REQUIRE(v.members.size() == 3);
-  for (const auto& m : v.members)
-    CHECK(m.state == member_state::up);
-  CHECK(v.coordinator == "a");  // the first to step campaigned first
+  for (const auto& m : v.members) CHECK(m.state == member_state::up);
+  CHECK(v.coordinator == "a");                      // the first to step campaigned first
   CHECK(w.agents["a"]->placements_written() == 2);  // {a} alone, then {a, b, c}
   CHECK(w.agents["b"]->placements_written() == 0);
   CHECK(w.writes.size() == 2);
@@ -292,8 +286,8 @@ TEST_CASE("membership: a drain request makes that incarnation leave, and only th
   REQUIRE(w.store.put("/citytwin/test/drain/b", cluster::drain_request_json(1)));
   w.run(500ms);
   CHECK_FALSE(w.agents["b"]->left());
-  REQUIRE(w.store.put("/citytwin/test/drain/b",
-                      cluster::drain_request_json(w.view("b").incarnation)));
+  REQUIRE(
+      w.store.put("/citytwin/test/drain/b", cluster::drain_request_json(w.view("b").incarnation)));
   w.run(1s);
   INFO(w.log_text());
   CHECK(w.agents["b"]->left());
@@ -419,8 +413,7 @@ TEST_CASE("membership: records as JSON, and errors that name the field") {
   auto text = cluster::to_json(m);
   CHECK(text.find("\"incarnation\":\"7587869301234567890\"") != std::string::npos);
   CHECK(cluster::member_from_json(text).value() == m);
-  auto bad_state = cluster::member_from_json(
-      R"({"id":"a","incarnation":"1","state":"sleeping"})");
+  auto bad_state = cluster::member_from_json(R"({"id":"a","incarnation":"1","state":"sleeping"})");
   REQUIRE_FALSE(bad_state);
   CHECK(bad_state.error() ==
         "member record: field 'state': 'sleeping' is not joining, up, leaving or down");

@@ -70,9 +70,9 @@ class cut_store final : public coord::store {
     if (cut) return down<std::monostate>();
     return inner_.compact(rev);
   }
-  std::unique_ptr<coord::watch_handle> watch(const std::string& key, const std::string& end,
-                                             coord::revision from,
-                                             std::function<void(const coord::watch_batch&)> f) override {
+  std::unique_ptr<coord::watch_handle> watch(
+      const std::string& key, const std::string& end, coord::revision from,
+      std::function<void(const coord::watch_batch&)> f) override {
     return inner_.watch(key, end, from, std::move(f));
   }
   std::string describe() const override { return "simulated store"; }
@@ -121,8 +121,8 @@ struct history {
           auto start = e.kv.value.find("\"id\":\"") + 6;
           coordinator = e.kv.value.substr(start, e.kv.value.find('"', start) - start);
           if (e.kv.create_revision <= last_term)
-            violations.push_back("term " + std::to_string(e.kv.create_revision) +
-                                 " after term " + std::to_string(last_term));
+            violations.push_back("term " + std::to_string(e.kv.create_revision) + " after term " +
+                                 std::to_string(last_term));
           term = e.kv.create_revision;
           last_term = term;
         }
@@ -137,8 +137,8 @@ struct history {
     // Fencing: written by the coordinator of that moment, under its term.
     if (p.coordinator != coordinator || p.term != term)
       violations.push_back(where + "written by '" + p.coordinator + "' term " +
-                           std::to_string(p.term) + " while the coordinator was '" +
-                           coordinator + "' term " + std::to_string(term));
+                           std::to_string(p.term) + " while the coordinator was '" + coordinator +
+                           "' term " + std::to_string(term));
     // Computed from the members of that moment, and valid for them. Balance may give way to
     // safety for one placement (when several nodes fail at once, the one surviving copy owns
     // more than its share); the next one evens it out, which the end of the run checks.
@@ -170,8 +170,8 @@ struct history {
         bool replica_survived = false;
         for (const auto& r : old.replicas) replica_survived = replica_survived || survived(r);
         const auto& now_owner = p.table.districts[d].owner;
-        bool promoted = std::find(old.replicas.begin(), old.replicas.end(), now_owner) !=
-                        old.replicas.end();
+        bool promoted =
+            std::find(old.replicas.begin(), old.replicas.end(), now_owner) != old.replicas.end();
         if (replica_survived && !promoted)
           violations.push_back(where + "district " + std::to_string(d) + " lost owner '" +
                                old.owner + "' and went to '" + now_owner +
@@ -413,16 +413,17 @@ std::string run_seed(std::uint64_t seed) {
     }
   }
   if (sim.seen.violations.empty()) return "";
-  std::string out = "seed " + std::to_string(seed) + " (rerun: CITYTWIN_SIM_SEED=" +
-                    std::to_string(seed) + "):\n";
+  std::string out = "seed " + std::to_string(seed) +
+                    " (rerun: CITYTWIN_SIM_SEED=" + std::to_string(seed) + "):\n";
   for (const auto& v : sim.seen.violations) out += "  " + v + "\n";
   return out + "events:\n" + sim.trace_text();
 }
 
 }  // namespace
 
-TEST_CASE("cluster simulation: membership, election and placement under kills, pauses, "
-          "partitions and store outages") {
+TEST_CASE(
+    "cluster simulation: membership, election and placement under kills, pauses, "
+    "partitions and store outages") {
   std::vector<std::uint64_t> seeds;
   if (const char* one = std::getenv("CITYTWIN_SIM_SEED")) {
     seeds.push_back(std::strtoull(one, nullptr, 10));

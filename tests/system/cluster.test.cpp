@@ -3,10 +3,10 @@
 // `citytwin cluster status --json`, the nodes' own lines and their metrics.
 #include <doctest/doctest.h>
 
+#include <signal.h>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <signal.h>
 
 #include "etcd_cluster.hpp"
 #include "node.hpp"
@@ -18,8 +18,8 @@ using namespace systest;
 using json = nlohmann::json;
 
 json status(const std::string& dir, const std::string& url) {
-  auto r = run_cli(dir, "status", {"cluster", "status", "--cluster", url, "--json", "--city",
-                                   macau_city});
+  auto r = run_cli(dir, "status",
+                   {"cluster", "status", "--cluster", url, "--json", "--city", macau_city});
   if (r.code != 0) return json();
   return json::parse(r.output);
 }
@@ -117,9 +117,9 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9, drain and lea
   const auto killed = std::chrono::steady_clock::now();
   kill(nodes["c"]->proc->pid(), SIGKILL);
   nodes["c"]->proc->wait(5s);
-  REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 2) &&
-                                  s["epoch"].get<double>() > epoch; },
-                     10s));
+  REQUIRE(poll_until(
+      [&] { return settled(s = status(base, etcd.url()), 2) && s["epoch"].get<double>() > epoch; },
+      10s));
   const double failover_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   MESSAGE("kill -9 to a placement without the dead node: " << failover_s << " s");
@@ -147,10 +147,8 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9, drain and lea
   CHECK(nodes["a"]->proc->wait(15s) == 0);
   CHECK(nodes["a"]->proc->output().find("cluster: drain requested (citytwin cluster drain)") !=
         std::string::npos);
-  CHECK(nodes["a"]->proc->output().find("cluster: left the cluster at epoch") !=
-        std::string::npos);
-  CHECK(nodes["a"]->proc->errors().find("stopped on a drain of its cluster") !=
-        std::string::npos);
+  CHECK(nodes["a"]->proc->output().find("cluster: left the cluster at epoch") != std::string::npos);
+  CHECK(nodes["a"]->proc->errors().find("stopped on a drain of its cluster") != std::string::npos);
   auto unknown = run_cli(base, "drain-unknown", {"cluster", "drain", "z", "--cluster", etcd.url()});
   CHECK(unknown.code == 1);
   CHECK(unknown.errors.find("no member 'z' in cluster 'default' (members: b)") !=
@@ -170,8 +168,7 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9, drain and lea
       5s));
   // SIGTERM of the last node: it leaves (nothing to hand over to) and exits 0.
   CHECK(nodes["b"]->proc->stop(15s) == 0);
-  CHECK(nodes["b"]->proc->output().find("cluster: left the cluster at epoch") !=
-        std::string::npos);
+  CHECK(nodes["b"]->proc->output().find("cluster: left the cluster at epoch") != std::string::npos);
 }
 
 TEST_CASE("cluster: status and node flags refuse a bad cluster address, naming it") {
@@ -184,8 +181,9 @@ TEST_CASE("cluster: status and node flags refuse a bad cluster address, naming i
   CHECK(node.code == 2);
   CHECK(node.errors.find("--node-id, --zone, --advertise-host, --cluster-name and "
                          "--replication-factor need --cluster") != std::string::npos);
-  auto rf = run_cli(dir, "node-rf", {"node", "--city", macau_city, "--cluster",
-                                     "etcd://127.0.0.1:1", "--replication-factor", "4"});
+  auto rf = run_cli(dir, "node-rf",
+                    {"node", "--city", macau_city, "--cluster", "etcd://127.0.0.1:1",
+                     "--replication-factor", "4"});
   CHECK(rf.code == 2);
   CHECK(rf.errors.find("--replication-factor: 4 is not 1, 2 or 3") != std::string::npos);
   // etcd that does not answer: the status command says which endpoint, and fails.
@@ -194,4 +192,93 @@ TEST_CASE("cluster: status and node flags refuse a bad cluster address, naming i
   CHECK(down.code == 1);
   CHECK(down.errors.find("no etcd endpoint answered: etcd+unix://" + dir + "/none.sock") !=
         std::string::npos);
+}
+
+namespace {
+
+// The incarnation of each member, by id.
+std::map<std::string, std::string> incarnations(const json& s) {
+  std::map<std::string, std::string> out;
+  for (const auto& m : s["members"]) out[m["id"]] = m.value("incarnation", std::string());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("cluster: a node paused past its lease owns nothing and comes back as a new run") {
+  if (!testkit::have_tool("etcd", testkit::etcd_binary(), "the zombie node test")) return;
+  testkit::etcd_cluster etcd(testkit::etcd_binary(), "cluster-zombie");
+  const auto base = make_temp_dir("cluster-zombie");
+  std::map<std::string, std::unique_ptr<node_process>> nodes;
+  for (const auto& id : {"a", "b"}) {
+    std::filesystem::create_directories(base + "/" + id);
+    nodes[id] = std::make_unique<node_process>(
+        base + "/" + id, macau_city,
+        std::vector<std::string>{"--cluster", etcd.url(), "--node-id", id});
+    REQUIRE(nodes[id]->ready);
+  }
+  json s;
+  REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 2); }, 15s));
+  const auto before = incarnations(s);
+  // SIGSTOP of a for longer than its lease: the cluster goes on without it.
+  kill(nodes["a"]->proc->pid(), SIGSTOP);
+  REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 1); }, 10s));
+  INFO(s.dump(2));
+  CHECK(s["members"][0]["id"] == "b");
+  CHECK(s["members"][0]["owns"] == 8);
+  CHECK(s["coordinator"] == "b");
+  // SIGCONT: a finds its lease gone, says so, owns nothing, and rejoins as a new incarnation.
+  kill(nodes["a"]->proc->pid(), SIGCONT);
+  REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 2); }, 15s));
+  const auto after = incarnations(s);
+  CHECK(after.at("a") != before.at("a"));
+  CHECK(after.at("b") == before.at("b"));
+  CHECK(poll_until(
+      [&] {
+        return nodes["a"]->proc->output().find(
+                   "cluster: no longer a member (its lease ended): this node owns nothing now "
+                   "and rejoins as a new incarnation") != std::string::npos;
+      },
+      5s));
+  CHECK(nodes["a"]->proc->running());  // no crash, no restart loop
+  CHECK(nodes["a"]->proc->stop(15s) == 0);
+  CHECK(nodes["b"]->proc->stop(15s) == 0);
+}
+
+TEST_CASE("cluster: the kill of the etcd leader changes nothing for the members") {
+  if (!testkit::have_tool("etcd", testkit::etcd_binary(), "the etcd leader kill test")) return;
+  testkit::etcd_cluster etcd(testkit::etcd_binary(), "cluster-leader", 3);
+  const auto base = make_temp_dir("cluster-leader");
+  std::map<std::string, std::unique_ptr<node_process>> nodes;
+  for (const auto& id : {"a", "b", "c"}) {
+    std::filesystem::create_directories(base + "/" + id);
+    nodes[id] = std::make_unique<node_process>(
+        base + "/" + id, macau_city,
+        std::vector<std::string>{"--cluster", etcd.url(), "--node-id", id});
+    REQUIRE(nodes[id]->ready);
+  }
+  json s;
+  REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 3); }, 15s));
+  const auto before = incarnations(s);
+  const auto epoch = s["epoch"];
+  int leader = -1;
+  REQUIRE(poll_until([&] { return (leader = etcd.leader()) >= 0; }, 10s));
+  etcd.kill(leader);
+  // A new leader within about a second; the members' leases survive it (etcd renews them on a
+  // leader change), so nobody fails over and the placement stays as it was.
+  REQUIRE(poll_until([&] { return etcd.leader() >= 0; }, 10s));
+  // Through more than a lease TTL of keepalives on the new leader.
+  auto until = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto now = status(base, etcd.url());
+    if (now.is_null()) continue;  // the status command may meet the dead member first: retry
+    s = now;
+    INFO(s.dump(2));
+    REQUIRE(incarnations(s) == before);
+    REQUIRE(s["epoch"] == epoch);
+  }
+  for (auto& [id, n] : nodes) {
+    CHECK(n->proc->output().find("no longer a member") == std::string::npos);
+    CHECK(n->proc->stop(15s) == 0);
+  }
 }

@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 
+#include "etcd_cluster.hpp"
 #include "node.hpp"
 #include "skip.hpp"
 
@@ -115,4 +116,73 @@ TEST_CASE(
   }
   server.stop(10s);
   CHECK(node.proc->stop(10s) == 0);
+}
+
+TEST_CASE(
+    "a real Prometheus server scrapes a cluster of two nodes: members, placement, coordinator") {
+  const std::string prometheus = CITYTWIN_PROMETHEUS;
+  if (!testkit::have_tool("prometheus", prometheus, "a real Prometheus server scraping a cluster"))
+    return;
+  if (!testkit::have_tool("etcd", testkit::etcd_binary(), "a real Prometheus scraping a cluster"))
+    return;
+  testkit::etcd_cluster etcd(testkit::etcd_binary(), "prometheus-cluster");
+  auto dir = systest::make_temp_dir("prometheus-cluster");
+  std::vector<std::unique_ptr<systest::node_process>> nodes;
+  for (const auto* id : {"a", "b"}) {
+    std::filesystem::create_directories(dir + "/" + id);
+    nodes.push_back(std::make_unique<systest::node_process>(
+        dir + "/" + id, systest::small_city,
+        std::vector<std::string>{"--cluster", etcd.url(), "--node-id", id}));
+    REQUIRE_MESSAGE(nodes.back()->ready, nodes.back()->proc->errors());
+  }
+  int port = systest::free_port();
+  {
+    std::ofstream cfg(dir + "/prometheus.yml");
+    cfg << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        << "rule_files:\n  - " << source_dir << "/observability/prometheus/rules.yml\n"
+        << "scrape_configs:\n  - job_name: citytwin\n    static_configs:\n"
+        << "      - targets: ['127.0.0.1:" << nodes[0]->metrics_port
+        << "', '127.0.0.1:" << nodes[1]->metrics_port << "']\n";
+  }
+  systest::process server({prometheus, "--config.file=" + dir + "/prometheus.yml",
+                           "--storage.tsdb.path=" + dir + "/data",
+                           "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                          dir + "/prometheus.out");
+  REQUIRE_MESSAGE(
+      systest::poll_until(
+          [&] { return systest::http_get(port, "/-/ready").find("Ready") != std::string::npos; },
+          30s),
+      server.errors());
+  auto value = [&](const std::string& promql) -> double {
+    auto r = prometheus_api(port, "/api/v1/query?query=" + systest::url_encode(promql));
+    if (!r.is_object() || r["status"] != "success" || r["data"]["result"].size() != 1) return -1;
+    return std::stod(r["data"]["result"][0]["value"][1].get<std::string>());
+  };
+  // Through real scrapes: both nodes see two members up, one coordinator between them, the
+  // small city's 3 districts owned once and replicated once, one epoch.
+  REQUIRE(systest::poll_until(
+      [&] {
+        return value("min(citytwin_members{state=\"up\"})") == 2 &&
+               value("sum(citytwin_cluster_coordinator)") == 1 &&
+               value("sum(citytwin_districts_owned)") == 3 &&
+               value("sum(citytwin_districts_replicated)") == 3 &&
+               value("max(citytwin_placement_epoch) - min(citytwin_placement_epoch)") == 0;
+      },
+      30s));
+  // The cluster panels of the ingest dashboard find these series.
+  for (const auto& q :
+       dashboard_queries(source_dir + "/observability/grafana/citytwin-ingest.json")) {
+    bool cluster_gauge = (q.find("citytwin_members") != std::string::npos ||
+                          q.find("citytwin_districts_") != std::string::npos ||
+                          q.find("citytwin_placement_epoch") != std::string::npos ||
+                          q.find("citytwin_cluster_coordinator") != std::string::npos ||
+                          q.find("citytwin_cluster_store_reachable") != std::string::npos) &&
+                         q.find("rate(") == std::string::npos;
+    if (!cluster_gauge) continue;
+    auto r = prometheus_api(port, "/api/v1/query?query=" + systest::url_encode(q));
+    CHECK_MESSAGE(r["status"] == "success", q);
+    CHECK_MESSAGE(!r["data"]["result"].empty(), "no series for " << q);
+  }
+  server.stop(10s);
+  for (auto& n : nodes) CHECK(n->proc->stop(15s) == 0);
 }
