@@ -49,9 +49,10 @@ void agent_runner::run() {
     bool changed = false;
     {
       std::lock_guard lock(mutex_);
-      changed = v.epoch != view_.epoch || v.member != view_.member ||
+      changed = first_step_ || v.epoch != view_.epoch || v.member != view_.member ||
                 v.store_reachable != view_.store_reachable || v.members != view_.members ||
                 v.coordinator != view_.coordinator;
+      first_step_ = false;
       view_ = v;
       placements_written_ = agent_.placements_written();
       left_ = agent_.left();

@@ -65,6 +65,7 @@ class agent_runner {
   std::uint64_t placements_written_ = 0;
   bool left_ = false;
   bool drained_ = false;
+  bool first_step_ = true;  // the first view is reported whatever it is
   std::unique_ptr<coord::watch_handle> watch_;
   std::thread thread_;
 };

@@ -282,3 +282,40 @@ TEST_CASE("cluster: the kill of the etcd leader changes nothing for the members"
     CHECK(n->proc->stop(15s) == 0);
   }
 }
+
+TEST_CASE("cluster: a node whose etcd is down starts, serves ingest, and joins when etcd comes") {
+  if (!testkit::have_tool("etcd", testkit::etcd_binary(), "the etcd-down start test")) return;
+  testkit::etcd_cluster etcd(testkit::etcd_binary(), "cluster-late-etcd");
+  etcd.kill(0);
+  const auto base = make_temp_dir("cluster-late-etcd");
+  node_process node(base, small_city,
+                    std::vector<std::string>{"--cluster", etcd.url(), "--node-id", "a"});
+  REQUIRE_MESSAGE(node.ready, node.proc->errors());
+  // It says it is not a member yet, and why.
+  CHECK(node.proc->output().find("as 'a', replication factor 2: not a member yet (etcd "
+                                 "unreachable: no etcd endpoint answered: etcd+unix://") !=
+        std::string::npos);
+  CHECK(node.proc->output().find("cluster: coordination store unreachable (") != std::string::npos);
+  CHECK(series(node.metrics(), "citytwin_cluster_store_reachable") == 0);
+  // Ingest goes on meanwhile: every reading of the feed is acked and applied.
+  auto feed =
+      run_cli(base, "feed",
+              {"feed", "--city", small_city, "--to", node.ingest, "--count", "500", "--quiet"});
+  CHECK_MESSAGE(feed.code == 0, feed.errors);
+  CHECK(series(node.metrics(), "citytwin_ingest_readings_total{result=\"accepted\"}") == 500);
+  // etcd comes: the node joins, becomes coordinator, and publishes the placement.
+  etcd.restart(0);
+  json s;
+  REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 1); }, 15s));
+  CHECK(s["coordinator"] == "a");
+  CHECK(poll_until(
+      [&] {
+        auto m = node.metrics();
+        return series(m, "citytwin_cluster_store_reachable") == 1 &&
+               series(m, "citytwin_cluster_coordinator") == 1;
+      },
+      5s));
+  CHECK(node.proc->output().find("cluster: coordination store reachable again") !=
+        std::string::npos);
+  CHECK(node.proc->stop(15s) == 0);
+}
