@@ -50,8 +50,8 @@ void finish_city(query_pointer self, city_progress& p) {
     out.readings_applied += v.readings_applied;
     out.rejected += v.rejected;
   }
-  out.rejected[twin::reject_reason::unknown_sensor] += (
-      self->state.ctx->unknown_sensor_readings.load(std::memory_order_relaxed));
+  out.rejected[twin::reject_reason::unknown_sensor] +=
+      (self->state.ctx->unknown_sensor_readings.load(std::memory_order_relaxed));
   out.districts = std::move(p.views);
   p.done->complete(std::move(out));
 }
@@ -163,6 +163,9 @@ query_actor::behavior_type query_behavior(query_pointer self, node_context_ptr c
           query_district(self, q->key, std::move(done));
         else if (const auto* q = std::get_if<twin::query_sensor>(&request))
           query_sensor(self, q->key, std::move(done));
+        else
+          // The cluster is the node's, not the twin's: node_host answers it before the actors.
+          done->complete(twin::query_error{"this runtime answers no cluster status"});
       },
       [self](refresh_atom, done_completion_ptr& done) { refresh(self, std::move(done)); },
   };

@@ -10,8 +10,11 @@
 #include <thread>
 
 #include "apps/commands.hpp"
+#include "apps/render.hpp"
+#include "cluster/curve.hpp"
 #include "cluster/etcd_store.hpp"
 #include "cluster/membership.hpp"
+#include "cluster/query_client.hpp"
 #include "twin/base/time_text.hpp"
 
 namespace apps {
@@ -20,112 +23,71 @@ namespace {
 
 struct status_flags {
   std::string cluster;
+  std::string node;
   std::string name = "default";
   std::string city;
   bool json = false;
+  int timeout_ms = 5000;
+  curve_client_flags curve;
 };
 
-std::string district_name(const twin::city* city, std::size_t d) {
-  if (city != nullptr && d < city->districts.size()) return city->districts[d].key;
-  return std::to_string(d);
-}
-
-int print_json(const status_flags& f, const cluster::cluster_view& v, const twin::city* city,
-               const std::string& store) {
-  nlohmann::json members = nlohmann::json::array();
-  for (const auto& m : v.members)
-    members.push_back({{"id", m.id},
-                       {"incarnation", std::to_string(m.incarnation)},
-                       {"state", cluster::to_string(m.state)},
-                       {"zone", m.zone},
-                       {"ingest", m.ingest},
-                       {"query", m.query},
-                       {"metrics", m.metrics},
-                       {"city", m.city},
-                       {"fingerprint", m.fingerprint},
-                       {"started_ms", m.started_ms},
-                       {"owns", v.owned_by(m.id)},
-                       {"replicates", v.replicated_by(m.id)}});
-  for (const auto& id : v.down())
-    members.push_back({{"id", id},
-                       {"state", "down"},
-                       {"owns", v.owned_by(id)},
-                       {"replicates", v.replicated_by(id)}});
-  nlohmann::json districts = nlohmann::json::array();
-  for (std::size_t d = 0; d < v.placement.table.districts.size(); ++d) {
-    const auto& roles = v.placement.table.districts[d];
-    districts.push_back({{"district", district_name(city, d)},
-                         {"index", d},
-                         {"owner", roles.owner},
-                         {"replicas", roles.replicas}});
-  }
-  nlohmann::json out{{"cluster", f.name},
-                     {"store", store},
-                     {"revision", v.read_revision},
-                     {"epoch", v.epoch},
-                     {"coordinator", v.coordinator},
-                     {"term", v.term},
-                     {"replication_factor", v.placement.replication_factor},
-                     {"members", members},
-                     {"districts", districts}};
-  std::cout << out.dump(2) << "\n";
+int print(const status_flags& f, const twin::cluster_status_view& v) {
+  if (f.json)
+    std::cout << to_json(v).dump(2) << "\n";
+  else
+    std::cout << render_text(v);
   return 0;
 }
 
-int print_text(const status_flags& f, const cluster::cluster_view& v, const twin::city* city,
-               const std::string& store) {
-  std::cout << "cluster '" << f.name << "' on " << store << "\n";
-  if (v.members.empty() && v.epoch == 0) {
-    std::cout << "  no members and no placement: no node has joined this cluster\n";
-    return 0;
+// Asks a node over its query socket: its own view of its cluster.
+int status_from_node(const status_flags& f) {
+  auto curve = cluster::curve_client_keys_from(f.curve.server_key, f.curve.secret);
+  if (!curve) {
+    std::cerr << "citytwin: " << curve.error() << "\n";
+    return 2;
   }
-  std::cout << "  epoch " << v.epoch << ", coordinator "
-            << (v.coordinator.empty() ? std::string("none") : "'" + v.coordinator + "'")
-            << (v.coordinator.empty() ? "" : " (term " + std::to_string(v.term) + ")")
-            << ", replication factor " << v.placement.replication_factor << "\n";
-  auto down = v.down();
-  std::cout << "  members: " << v.members.size() << (down.empty() ? "" : ", ")
-            << (down.empty() ? "" : std::to_string(down.size()) + " down") << "\n";
-  std::cout << "    " << std::left << std::setw(20) << "id" << std::setw(9) << "state"
-            << std::setw(10) << "zone" << std::setw(6) << "owns" << std::setw(11) << "replicates"
-            << "ingest / query\n";
-  for (const auto& m : v.members)
-    std::cout << "    " << std::setw(20) << m.id << std::setw(9) << cluster::to_string(m.state)
-              << std::setw(10) << (m.zone.empty() ? "-" : m.zone) << std::setw(6)
-              << v.owned_by(m.id) << std::setw(11) << v.replicated_by(m.id) << m.ingest << " / "
-              << m.query << "\n";
-  for (const auto& id : down)
-    std::cout << "    " << std::setw(20) << id << std::setw(9) << "down" << std::setw(10) << "-"
-              << std::setw(6) << v.owned_by(id) << std::setw(11) << v.replicated_by(id)
-              << "(no member key: its lease ended)\n";
-  if (!v.placement.table.districts.empty()) {
-    std::cout << "  districts:\n";
-    for (std::size_t d = 0; d < v.placement.table.districts.size(); ++d) {
-      const auto& roles = v.placement.table.districts[d];
-      std::string replicas;
-      for (const auto& r : roles.replicas) replicas += (replicas.empty() ? "" : ", ") + r;
-      std::cout << "    " << std::setw(30) << district_name(city, d) << "owner " << std::setw(20)
-                << (roles.owner.empty() ? "-" : roles.owner) << "replicas "
-                << (replicas.empty() ? "-" : replicas) << "\n";
-    }
+  cluster::query_client client;
+  if (auto c = client.connect(f.node, std::move(*curve)); !c) {
+    std::cerr << "citytwin: cluster status: " << c.error() << "\n";
+    return 1;
   }
-  return 0;
+  auto reply = client.ask(twin::query_cluster{}, f.timeout_ms);
+  if (!reply) {
+    std::cerr << "citytwin: cluster status: " << reply.error() << "\n";
+    return 1;
+  }
+  if (const auto* e = std::get_if<twin::query_error>(&*reply)) {
+    std::cerr << "citytwin: cluster status: " << f.node << " answered: " << e->message << "\n";
+    return 1;
+  }
+  const auto* v = std::get_if<twin::cluster_status_view>(&*reply);
+  if (v == nullptr) {
+    std::cerr << "citytwin: cluster status: " << f.node << " answered another kind of reply\n";
+    return 1;
+  }
+  return print(f, *v);
 }
 
 int run_status(const status_flags& f) {
+  if (f.cluster.empty() == f.node.empty()) {
+    std::cerr << "citytwin: cluster status: give --cluster URL (read etcd) or --node ADDR (ask a "
+                 "node), one of them\n";
+    return 2;
+  }
+  if (!f.node.empty()) return status_from_node(f);
   auto endpoints = cluster::coord::parse_etcd_url(f.cluster);
   if (!endpoints) {
     std::cerr << "citytwin: --cluster: " << endpoints.error() << "\n";
     return 2;
   }
-  twin::city_ptr city;
+  std::vector<std::string> keys;
   if (!f.city.empty()) {
     auto loaded = load_city_bundle(f.city);
     if (!loaded) {
       std::cerr << "citytwin: " << loaded.error() << "\n";
       return 2;
     }
-    city = *loaded;
+    for (const auto& d : (*loaded)->districts) keys.push_back(d.key);
   }
   cluster::coord::etcd_store store({std::move(*endpoints)});
   auto view = cluster::read_cluster(store, f.name);
@@ -133,8 +95,7 @@ int run_status(const status_flags& f) {
     std::cerr << "citytwin: cluster status: " << view.error().message << "\n";
     return 1;
   }
-  return f.json ? print_json(f, *view, city.get(), store.describe())
-                : print_text(f, *view, city.get(), store.describe());
+  return print(f, cluster::to_status(*view, f.name, store.describe(), keys));
 }
 
 struct drain_flags {
@@ -205,11 +166,21 @@ command add_cluster_command(CLI::App& app) {
   cmd->require_subcommand(1);
   auto* status = cmd->add_subcommand(
       "status", "members, coordinator, epoch and placement, read from the cluster's etcd");
-  status->add_option("--cluster", f->cluster, "etcd://HOST:PORT[,...] or etcd+unix://PATH")
-      ->required();
-  status->add_option("--cluster-name", f->name, "the cluster's name (default: default)");
-  status->add_option("--city", f->city, "city bundle, to name the districts");
+  status->add_option("--cluster", f->cluster,
+                     "read etcd: etcd://HOST:PORT[,...] or etcd+unix://PATH (answers with every "
+                     "node down)");
+  status->add_option("--node", f->node,
+                     "or ask a node's query socket (tcp://HOST:PORT): its own view, district keys "
+                     "included");
+  status->add_option("--cluster-name", f->name,
+                     "with --cluster: the cluster's name (default: "
+                     "default)");
+  status->add_option("--city", f->city, "with --cluster: city bundle, to name the districts");
   status->add_flag("--json", f->json, "one JSON document");
+  status->add_option("--timeout-ms", f->timeout_ms,
+                     "with --node: give up after this long "
+                     "(default 5000)");
+  add_curve_client_flags(status, f->curve);
   auto d = std::make_shared<drain_flags>();
   auto* drain = cmd->add_subcommand(
       "drain",

@@ -135,6 +135,50 @@ nlohmann::json to_json(const twin::sensor_view& v) {
           {"readings", v.readings}};
 }
 
+nlohmann::json to_json(const twin::cluster_status_view& v) {
+  if (v.alone) return {{"alone", true}, {"node", v.node}};
+  nlohmann::json members = nlohmann::json::array();
+  for (const auto& m : v.members) {
+    if (m.state == "down") {
+      members.push_back(
+          {{"id", m.id}, {"state", "down"}, {"owns", m.owns}, {"replicates", m.replicates}});
+      continue;
+    }
+    members.push_back({{"id", m.id},
+                       {"incarnation", m.incarnation},
+                       {"state", m.state},
+                       {"zone", m.zone},
+                       {"ingest", m.ingest},
+                       {"query", m.query},
+                       {"metrics", m.metrics},
+                       {"city", m.city},
+                       {"fingerprint", m.fingerprint},
+                       {"started_ms", m.started_ms},
+                       {"owns", m.owns},
+                       {"replicates", m.replicates}});
+  }
+  nlohmann::json districts = nlohmann::json::array();
+  for (const auto& d : v.districts)
+    districts.push_back({{"district", d.district},
+                         {"index", d.index},
+                         {"owner", d.owner},
+                         {"replicas", d.replicas}});
+  nlohmann::json out{{"cluster", v.cluster},
+                     {"store", v.store},
+                     {"revision", v.revision},
+                     {"epoch", v.epoch},
+                     {"coordinator", v.coordinator},
+                     {"term", v.term},
+                     {"replication_factor", v.replication_factor},
+                     {"members", members},
+                     {"districts", districts}};
+  if (!v.node.empty()) {
+    out["node"] = v.node;
+    out["store_reachable"] = v.store_reachable;
+  }
+  return out;
+}
+
 nlohmann::json to_json(const twin::query_reply& r) {
   return std::visit(
       [](const auto& v) -> nlohmann::json {
@@ -220,6 +264,54 @@ std::string render_text(const twin::sensor_view& v) {
   else
     os << "no reading yet";
   os << ", " << v.readings << " readings applied\n";
+  return os.str();
+}
+
+std::string render_text(const twin::cluster_status_view& v) {
+  std::ostringstream os;
+  if (v.alone) {
+    os << "node '" << v.node << "' runs alone (no --cluster): it holds the whole city\n";
+    return os.str();
+  }
+  os << "cluster '" << v.cluster << "' on " << v.store;
+  if (!v.node.empty())
+    os << ", as node '" << v.node << "' sees it"
+       << (v.store_reachable ? "" : " (etcd unreachable: its last view)");
+  os << "\n";
+  if (v.members.empty() && v.epoch == 0) {
+    os << "  no members and no placement: no node has joined this cluster\n";
+    return os.str();
+  }
+  os << "  epoch " << v.epoch << ", coordinator "
+     << (v.coordinator.empty() ? std::string("none") : "'" + v.coordinator + "'")
+     << (v.coordinator.empty() ? "" : " (term " + std::to_string(v.term) + ")")
+     << ", replication factor " << v.replication_factor << "\n";
+  std::size_t down = 0;
+  for (const auto& m : v.members) down += m.state == "down";
+  os << "  members: " << v.members.size() - down
+     << (down == 0 ? "" : ", " + std::to_string(down) + " down") << "\n";
+  os << "    " << std::left << std::setw(20) << "id" << std::setw(9) << "state" << std::setw(10)
+     << "zone" << std::setw(6) << "owns" << std::setw(11) << "replicates"
+     << "ingest / query\n";
+  for (const auto& m : v.members) {
+    os << "    " << std::setw(20) << m.id << std::setw(9) << m.state << std::setw(10)
+       << (m.zone.empty() ? "-" : m.zone) << std::setw(6) << m.owns << std::setw(11)
+       << m.replicates;
+    if (m.state == "down")
+      os << "(no member key: its lease ended)\n";
+    else
+      os << m.ingest << " / " << m.query << "\n";
+  }
+  if (!v.districts.empty()) {
+    os << "  districts:\n";
+    for (const auto& d : v.districts) {
+      std::string replicas;
+      for (const auto& r : d.replicas) replicas += (replicas.empty() ? "" : ", ") + r;
+      os << "    " << std::setw(30) << d.district << "owner " << std::setw(20)
+         << (d.owner.empty() ? "-" : d.owner) << "replicas " << (replicas.empty() ? "-" : replicas)
+         << "\n";
+    }
+  }
   return os.str();
 }
 

@@ -13,12 +13,14 @@ namespace apps {
 nlohmann::json to_json(const twin::city_view& v);
 nlohmann::json to_json(const twin::district_view& v);
 nlohmann::json to_json(const twin::sensor_view& v);
+nlohmann::json to_json(const twin::cluster_status_view& v);
 nlohmann::json to_json(const twin::query_reply& r);
 
 // Human-readable text for the terminal.
 std::string render_text(const twin::city_view& v);
 std::string render_text(const twin::district_view& v);
 std::string render_text(const twin::sensor_view& v);
+std::string render_text(const twin::cluster_status_view& v);
 std::string render_text(const twin::query_reply& r);
 
 }  // namespace apps

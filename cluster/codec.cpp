@@ -143,6 +143,46 @@ void write_sensor(const twin::sensor_view& v, s::SensorView::Builder b) {
   b.setReadings(v.readings);
 }
 
+void write_cluster(const twin::cluster_status_view& c, s::ClusterStatus::Builder b) {
+  b.setAlone(c.alone);
+  b.setNode(text_ptr(c.node));
+  b.setCluster(text_ptr(c.cluster));
+  b.setStore(text_ptr(c.store));
+  b.setStoreReachable(c.store_reachable);
+  b.setRevision(c.revision);
+  b.setEpoch(c.epoch);
+  b.setCoordinator(text_ptr(c.coordinator));
+  b.setTerm(c.term);
+  b.setReplicationFactor(c.replication_factor);
+  auto members = b.initMembers(static_cast<unsigned>(c.members.size()));
+  for (unsigned i = 0; i < c.members.size(); ++i) {
+    const auto& m = c.members[i];
+    auto o = members[i];
+    o.setId(text_ptr(m.id));
+    o.setIncarnation(text_ptr(m.incarnation));
+    o.setState(text_ptr(m.state));
+    o.setZone(text_ptr(m.zone));
+    o.setIngest(text_ptr(m.ingest));
+    o.setQuery(text_ptr(m.query));
+    o.setMetrics(text_ptr(m.metrics));
+    o.setOwns(m.owns);
+    o.setReplicates(m.replicates);
+    o.setCity(text_ptr(m.city));
+    o.setFingerprint(text_ptr(m.fingerprint));
+    o.setStartedMs(m.started_ms);
+  }
+  auto districts = b.initDistricts(static_cast<unsigned>(c.districts.size()));
+  for (unsigned i = 0; i < c.districts.size(); ++i) {
+    const auto& d = c.districts[i];
+    auto o = districts[i];
+    o.setDistrict(text_ptr(d.district));
+    o.setOwner(text_ptr(d.owner));
+    o.setIndex(d.index);
+    auto replicas = o.initReplicas(static_cast<unsigned>(d.replicas.size()));
+    for (unsigned j = 0; j < d.replicas.size(); ++j) replicas.set(j, text_ptr(d.replicas[j]));
+  }
+}
+
 void write_city(const twin::city_view& c, s::CityView::Builder b) {
   b.setName(text_ptr(c.name));
   b.setAsOfMs(c.as_of);
@@ -253,6 +293,31 @@ twin::city_view read_city(s::CityView::Reader r) {
   return c;
 }
 
+twin::cluster_status_view read_cluster(s::ClusterStatus::Reader r) {
+  twin::cluster_status_view c;
+  c.alone = r.getAlone();
+  c.node = text(r.getNode());
+  c.cluster = text(r.getCluster());
+  c.store = text(r.getStore());
+  c.store_reachable = r.getStoreReachable();
+  c.revision = r.getRevision();
+  c.epoch = r.getEpoch();
+  c.coordinator = text(r.getCoordinator());
+  c.term = r.getTerm();
+  c.replication_factor = r.getReplicationFactor();
+  for (auto m : r.getMembers())
+    c.members.push_back({text(m.getId()), text(m.getIncarnation()), text(m.getState()),
+                         text(m.getZone()), text(m.getIngest()), text(m.getQuery()),
+                         text(m.getMetrics()), m.getOwns(), m.getReplicates(), text(m.getCity()),
+                         text(m.getFingerprint()), m.getStartedMs()});
+  for (auto d : r.getDistricts()) {
+    twin::cluster_district_roles roles{text(d.getDistrict()), text(d.getOwner()), {}, d.getIndex()};
+    for (auto replica : d.getReplicas()) roles.replicas.push_back(text(replica));
+    c.districts.push_back(std::move(roles));
+  }
+  return c;
+}
+
 twin::query_request read_request(s::QueryRequest::Reader r) {
   switch (r.which()) {
     case s::QueryRequest::CITY:
@@ -261,6 +326,8 @@ twin::query_request read_request(s::QueryRequest::Reader r) {
       return twin::query_district{text(r.getDistrict())};
     case s::QueryRequest::SENSOR:
       return twin::query_sensor{text(r.getSensor())};
+    case s::QueryRequest::CLUSTER:
+      return twin::query_cluster{};
   }
   throw invalid_value("query kind " + std::to_string(static_cast<unsigned>(r.which())) +
                       " is unknown");
@@ -413,8 +480,10 @@ auto request_fill(std::uint64_t request_id, const twin::query_request& request) 
       b.setCity();
     } else if (auto* d = std::get_if<twin::query_district>(&request)) {
       b.setDistrict(text_ptr(d->key));
+    } else if (auto* q = std::get_if<twin::query_sensor>(&request)) {
+      b.setSensor(text_ptr(q->key));
     } else {
-      b.setSensor(text_ptr(std::get<twin::query_sensor>(request).key));
+      b.setCluster();
     }
   };
 }
@@ -430,6 +499,8 @@ auto reply_fill(std::uint64_t request_id, const twin::query_reply& reply) {
       write_district(*d, b.initDistrict());
     } else if (auto* v = std::get_if<twin::sensor_view>(&reply)) {
       write_sensor(*v, b.initSensor());
+    } else if (auto* k = std::get_if<twin::cluster_status_view>(&reply)) {
+      write_cluster(*k, b.initCluster());
     } else {
       b.setError(text_ptr(std::get<twin::query_error>(reply).message));
     }
@@ -440,6 +511,8 @@ std::size_t reply_words(const twin::query_reply& reply) {
   if (auto* c = std::get_if<twin::city_view>(&reply)) return 256 + 128 * c->districts.size();
   if (auto* d = std::get_if<twin::district_view>(&reply))
     return 256 + 16 * d->links.size() + 16 * d->alerts.size();
+  if (auto* k = std::get_if<twin::cluster_status_view>(&reply))
+    return 256 + 64 * k->members.size() + 32 * k->districts.size();
   return 128;
 }
 
@@ -718,6 +791,9 @@ twin::expected<query_reply_frame, decode_error> decoder::decode_query_reply(
             break;
           case s::QueryReply::ERROR:
             q.reply = twin::query_error{text(r.getError())};
+            break;
+          case s::QueryReply::CLUSTER:
+            q.reply = read_cluster(r.getCluster());
             break;
           default:
             throw invalid_value("reply kind " + std::to_string(static_cast<unsigned>(r.which())) +

@@ -218,6 +218,40 @@ twin::expected<cluster_view, coord::error> read_cluster(coord::store& store,
   return view;
 }
 
+twin::cluster_status_view to_status(const cluster_view& v, const std::string& cluster_name,
+                                    const std::string& store,
+                                    const std::vector<std::string>& district_keys) {
+  twin::cluster_status_view out;
+  out.alone = false;
+  out.cluster = cluster_name;
+  out.store = store;
+  out.store_reachable = v.store_reachable;
+  out.revision = v.read_revision;
+  out.epoch = v.epoch;
+  out.coordinator = v.coordinator;
+  out.term = v.term;
+  out.replication_factor = static_cast<std::uint32_t>(v.placement.replication_factor);
+  for (const auto& m : v.members)
+    out.members.push_back(
+        {m.id, std::to_string(m.incarnation), to_string(m.state), m.zone, m.ingest, m.query,
+         m.metrics, static_cast<std::uint32_t>(v.owned_by(m.id)),
+         static_cast<std::uint32_t>(v.replicated_by(m.id)), m.city, m.fingerprint, m.started_ms});
+  for (const auto& id : v.down()) {
+    twin::cluster_member_view down;
+    down.id = id;
+    down.state = "down";
+    down.owns = static_cast<std::uint32_t>(v.owned_by(id));
+    down.replicates = static_cast<std::uint32_t>(v.replicated_by(id));
+    out.members.push_back(std::move(down));
+  }
+  for (std::size_t d = 0; d < v.placement.table.districts.size(); ++d) {
+    const auto& roles = v.placement.table.districts[d];
+    out.districts.push_back({d < district_keys.size() ? district_keys[d] : std::to_string(d),
+                             roles.owner, roles.replicas, static_cast<std::uint32_t>(d)});
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 member_agent::member_agent(coord::store& store, agent_options options)

@@ -29,6 +29,7 @@
 #include "cluster/coordination.hpp"
 #include "cluster/placement.hpp"
 #include "twin/base/expected.hpp"
+#include "twin/live/services.hpp"
 
 namespace cluster {
 
@@ -106,6 +107,12 @@ twin::expected<cluster_view, coord::error> read_cluster(coord::store& store,
                                                         const std::string& cluster_name);
 // Fills `view` from a range read of the cluster's prefix.
 void read_into(cluster_view& view, const coord::range_result& r, const std::string& prefix);
+
+// The view as `citytwin cluster status` shows it: members (down ones last) with what each owns
+// and replicates, and each district's roles named by `district_keys` (by index where absent).
+twin::cluster_status_view to_status(const cluster_view& v, const std::string& cluster_name,
+                                    const std::string& store,
+                                    const std::vector<std::string>& district_keys);
 
 struct agent_options {
   std::string cluster = "default";  // the key prefix is /citytwin/<cluster>/

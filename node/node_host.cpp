@@ -16,8 +16,8 @@
 
 #include "actors/runtime.hpp"
 #include "cluster/agent_runner.hpp"
-#include "cluster/etcd_store.hpp"
 #include "cluster/curve.hpp"
+#include "cluster/etcd_store.hpp"
 #include "cluster/ingest_server.hpp"
 #include "cluster/query_server.hpp"
 #include "cluster/snapshot_file.hpp"
@@ -258,6 +258,33 @@ struct node_host::impl {
   std::filesystem::path snapshot_loaded;  // empty: none
   std::uint64_t snapshot_lsn = 0;
   std::chrono::milliseconds snapshot_timeout{60000};
+
+  // The node's queries: the cluster status from the node itself, the rest from the actors.
+  struct node_queries final : twin::query_handler {
+    impl* im = nullptr;
+    void query(twin::query_request request, std::function<void(twin::query_reply)> done) override {
+      if (std::holds_alternative<twin::query_cluster>(request)) {
+        done(im->cluster_status());
+        return;
+      }
+      im->runtime->query(std::move(request), std::move(done));
+    }
+  };
+  node_queries queries;
+
+  twin::cluster_status_view cluster_status() const {
+    if (!cluster_agent) {
+      twin::cluster_status_view alone;
+      alone.node = ingest ? ingest->endpoint() : std::string();
+      return alone;
+    }
+    std::vector<std::string> keys;
+    for (const auto& d : city->districts) keys.push_back(d.key);
+    auto out = cluster::to_status(cluster_agent->view(), cluster_config->name,
+                                  cluster_agent->store_description(), keys);
+    out.node = node_id;
+    return out;
+  }
 
   // The cluster (config.cluster): the member agent on its own thread, its lines to the log.
   std::unique_ptr<cluster::agent_runner> cluster_agent;
@@ -604,7 +631,8 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
   qo.endpoint = config.query;
   qo.curve = p->curve;
   qo.curve_refusals = p->query_refusals.get();
-  p->query = std::make_unique<cluster::query_server>(*p->runtime, qo);
+  p->queries.im = p.get();
+  p->query = std::make_unique<cluster::query_server>(p->queries, qo);
   if (auto r = p->query->start(); !r) return twin::unexpected{"query: " + r.error()};
 
   if (p->log) {
@@ -643,8 +671,7 @@ twin::expected<std::unique_ptr<node_host>, std::string> node_host::start(twin::c
 
 std::string node_host::cluster_summary() const {
   const auto& im = *impl_;
-  if (!im.cluster_agent)
-    return "none (no --cluster): this node runs the whole city alone";
+  if (!im.cluster_agent) return "none (no --cluster): this node runs the whole city alone";
   const auto v = im.cluster_agent->view();
   const auto& c = *im.cluster_config;
   std::string out = "'" + c.name + "' on " + im.cluster_agent->store_description() + " as '" +
@@ -655,12 +682,12 @@ std::string node_host::cluster_summary() const {
            (v.store_reachable ? std::string("joining") : "etcd unreachable: " + v.store_problem) +
            "); it joins in the background";
   const auto districts = im.city->districts.size();
-  return out + "incarnation " + std::to_string(v.incarnation) + ", coordinator '" +
-         v.coordinator + "' (term " + std::to_string(v.term) + "), epoch " +
-         std::to_string(v.epoch) + ", " + std::to_string(v.members.size()) + " member" +
-         (v.members.size() == 1 ? "" : "s") + "; owns " + std::to_string(v.owned_by(im.node_id)) +
-         " and replicates " + std::to_string(v.replicated_by(im.node_id)) + " of " +
-         std::to_string(districts) + " districts";
+  return out + "incarnation " + std::to_string(v.incarnation) + ", coordinator '" + v.coordinator +
+         "' (term " + std::to_string(v.term) + "), epoch " + std::to_string(v.epoch) + ", " +
+         std::to_string(v.members.size()) + " member" + (v.members.size() == 1 ? "" : "s") +
+         "; owns " + std::to_string(v.owned_by(im.node_id)) + " and replicates " +
+         std::to_string(v.replicated_by(im.node_id)) + " of " + std::to_string(districts) +
+         " districts";
 }
 
 bool node_host::drained() const {
@@ -684,7 +711,7 @@ std::string node_host::metrics_address() const {
 }
 
 twin::query_handler& node_host::queries() {
-  return *impl_->runtime;
+  return impl_->queries;
 }
 
 std::string node_host::scrape_text() const {

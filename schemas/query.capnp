@@ -95,6 +95,44 @@ struct CityView {
   districts @4 :List(DistrictView);
 }
 
+# A node's view of its cluster (README, "Running a cluster"): asked with QueryRequest.cluster.
+struct ClusterMember {
+  id @0 :Text;
+  incarnation @1 :Text;  # decimal; empty for a member known only from the placement
+  state @2 :Text;        # joining, up, leaving, down
+  zone @3 :Text;
+  ingest @4 :Text;
+  query @5 :Text;
+  metrics @6 :Text;
+  owns @7 :UInt32;
+  replicates @8 :UInt32;
+  city @9 :Text;
+  fingerprint @10 :Text;
+  startedMs @11 :Int64;  # wall-clock start of this incarnation
+}
+
+struct ClusterDistrict {
+  district @0 :Text;  # the district's key
+  owner @1 :Text;     # empty: unplaced
+  replicas @2 :List(Text);
+  index @3 :UInt32;   # the district's place in the city
+}
+
+struct ClusterStatus {
+  alone @0 :Bool;  # the node runs without a cluster: only `node` is set
+  node @1 :Text;   # the node that answered
+  cluster @2 :Text;
+  store @3 :Text;
+  storeReachable @4 :Bool;
+  revision @5 :Int64;
+  epoch @6 :Int64;
+  coordinator @7 :Text;
+  term @8 :Int64;
+  replicationFactor @9 :UInt32;
+  members @10 :List(ClusterMember);
+  districts @11 :List(ClusterDistrict);
+}
+
 struct QueryRequest {
   protocolVersion @0 :UInt16;
   # Chosen by the client and echoed in the reply, so a late reply to an abandoned request is
@@ -104,6 +142,7 @@ struct QueryRequest {
     city @2 :Void;
     district @3 :Text;  # district key
     sensor @4 :Text;    # sensor key or wire id
+    cluster @5 :Void;   # the answering node's view of its cluster
   }
 }
 
@@ -115,5 +154,6 @@ struct QueryReply {
     district @3 :DistrictView;
     sensor @4 :SensorView;
     error @5 :Text;
+    cluster @6 :ClusterStatus;
   }
 }

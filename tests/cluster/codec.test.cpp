@@ -225,6 +225,11 @@ TEST_CASE("query requests of every kind survive encode and decode") {
       dec.decode_query_request(enc.encode_query_request(3, twin::query_sensor{"4711"}, buffer));
   REQUIRE(sensor.has_value());
   CHECK(std::get<twin::query_sensor>(sensor->request).key == "4711");
+  auto cluster =
+      dec.decode_query_request(enc.encode_query_request(4, twin::query_cluster{}, buffer));
+  REQUIRE(cluster.has_value());
+  CHECK(cluster->request_id == 4);
+  CHECK(std::holds_alternative<twin::query_cluster>(cluster->request));
 }
 
 TEST_CASE("query replies of every kind survive encode and decode") {
@@ -284,6 +289,49 @@ TEST_CASE("query replies of every kind survive encode and decode") {
     CHECK(b.value == 33.25);
     CHECK(b.time == 1'700'000'000'000);
     CHECK(b.readings == 99);
+  }
+  SUBCASE("cluster status") {
+    twin::cluster_status_view v;
+    v.alone = false;
+    v.node = "node-a";
+    v.cluster = "macau";
+    v.store = "etcd at etcd://10.0.0.1:2379";
+    v.store_reachable = false;
+    v.revision = 41;
+    v.epoch = 40;
+    v.coordinator = "node-b";
+    v.term = 7;
+    v.replication_factor = 2;
+    v.members = {{"node-a", "7587869301234567890", "up", "taipa", "tcp://a:7100", "tcp://a:7101",
+                  "a:9464", 3, 5, "Macau", "0x3f3d3f9170a6ee94", 1764800000000},
+                 {"node-c", "", "down", "", "", "", "", 1, 0, "", "", 0}};
+    v.districts = {{"fatima", "node-a", {"node-b"}, 0}, {"cotai", "", {}, 6}};
+    auto back = dec.decode_query_reply(enc.encode_query_reply(13, v, buffer));
+    REQUIRE(back.has_value());
+    REQUIRE(std::holds_alternative<twin::cluster_status_view>(back->reply));
+    const auto& b = std::get<twin::cluster_status_view>(back->reply);
+    CHECK_FALSE(b.alone);
+    CHECK(b.node == "node-a");
+    CHECK(b.cluster == "macau");
+    CHECK(b.store == v.store);
+    CHECK_FALSE(b.store_reachable);
+    CHECK(b.revision == 41);
+    CHECK(b.epoch == 40);
+    CHECK(b.coordinator == "node-b");
+    CHECK(b.term == 7);
+    CHECK(b.replication_factor == 2);
+    REQUIRE(b.members.size() == 2);
+    CHECK(b.members[0].incarnation == "7587869301234567890");
+    CHECK(b.members[0].zone == "taipa");
+    CHECK(b.members[0].owns == 3);
+    CHECK(b.members[0].replicates == 5);
+    CHECK(b.members[0].fingerprint == "0x3f3d3f9170a6ee94");
+    CHECK(b.members[0].started_ms == 1764800000000);
+    CHECK(b.members[1].state == "down");
+    REQUIRE(b.districts.size() == 2);
+    CHECK(b.districts[0].replicas == std::vector<std::string>{"node-b"});
+    CHECK(b.districts[1].owner.empty());
+    CHECK(b.districts[1].index == 6);
   }
   SUBCASE("error") {
     auto back = dec.decode_query_reply(

@@ -107,6 +107,18 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9, drain and lea
       }
   }
   CHECK(coordinators == 1);
+  // Any node answers `cluster status --node` with its own view: the same as etcd's.
+  for (const auto& [id, n] : nodes) {
+    auto r =
+        run_cli(base, "status-node-" + id, {"cluster", "status", "--node", n->query, "--json"});
+    REQUIRE_MESSAGE(r.code == 0, r.errors);
+    auto from_node = json::parse(r.output);
+    CHECK(from_node["node"] == id);
+    CHECK(from_node["store_reachable"] == true);
+    for (const auto* field : {"cluster", "store", "epoch", "coordinator", "term",
+                              "replication_factor", "members", "districts"})
+      CHECK_MESSAGE(from_node[field] == s[field], field);
+  }
 
   // kill -9 of c: its lease ends (2 s), the coordinator promotes the replica of each of its
   // districts; bounded by the lease and one step.
@@ -173,6 +185,24 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9, drain and lea
 
 TEST_CASE("cluster: status and node flags refuse a bad cluster address, naming it") {
   const auto dir = make_temp_dir("cluster-flags");
+  // A node alone says so when asked for its cluster.
+  {
+    std::filesystem::create_directories(dir + "/alone");
+    node_process alone(dir + "/alone", small_city);
+    REQUIRE(alone.ready);
+    auto text = run_cli(dir, "status-alone", {"cluster", "status", "--node", alone.query});
+    CHECK(text.code == 0);
+    CHECK(text.output ==
+          "node '" + alone.ingest + "' runs alone (no --cluster): it holds the whole city\n");
+    auto j =
+        run_cli(dir, "status-alone-json", {"cluster", "status", "--node", alone.query, "--json"});
+    CHECK(json::parse(j.output) == json{{"alone", true}, {"node", alone.ingest}});
+    CHECK(alone.proc->stop(10s) == 0);
+  }
+  auto neither = run_cli(dir, "status-neither", {"cluster", "status"});
+  CHECK(neither.code == 2);
+  CHECK(neither.errors.find("give --cluster URL (read etcd) or --node ADDR (ask a node), one of "
+                            "them") != std::string::npos);
   auto r = run_cli(dir, "status", {"cluster", "status", "--cluster", "http://127.0.0.1:2379"});
   CHECK(r.code == 2);
   CHECK(r.errors.find("--cluster: cluster address 'http://127.0.0.1:2379': expected "

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "twin/live/reading.hpp"
 #include "twin/live/views.hpp"
@@ -26,12 +28,52 @@ struct query_district {
 struct query_sensor {
   std::string key;  // sensor key, or its wire id written as a number
 };
-using query_request = std::variant<query_city, query_district, query_sensor>;
+// The node's place in its cluster (answered by the node itself, not the twin's actors).
+struct query_cluster {};
+using query_request = std::variant<query_city, query_district, query_sensor, query_cluster>;
 
 struct query_error {
   std::string message;  // e.g. "unknown district 'atlantis'"
 };
-using query_reply = std::variant<city_view, district_view, sensor_view, query_error>;
+
+// A node's view of its cluster (README, "Running a cluster"): what `citytwin cluster status`
+// shows, read from etcd or asked of a node.
+struct cluster_member_view {
+  std::string id;
+  std::string incarnation;  // decimal; "" for a member known only from the placement
+  std::string state;        // joining, up, leaving, down
+  std::string zone;
+  std::string ingest;
+  std::string query;
+  std::string metrics;
+  std::uint32_t owns = 0;
+  std::uint32_t replicates = 0;
+  std::string city;
+  std::string fingerprint;
+  std::int64_t started_ms = 0;
+};
+struct cluster_district_roles {
+  std::string district;  // key, or the index as text when the city is not known
+  std::string owner;     // "" = unplaced
+  std::vector<std::string> replicas;
+  std::uint32_t index = 0;
+};
+struct cluster_status_view {
+  bool alone = true;    // the node runs without a cluster; nothing below is set but `node`
+  std::string node;     // the node that answered ("" when read from etcd)
+  std::string cluster;  // the cluster's name
+  std::string store;    // where etcd is
+  bool store_reachable = true;
+  std::int64_t revision = 0;  // etcd's revision when read
+  std::int64_t epoch = 0;
+  std::string coordinator;
+  std::int64_t term = 0;
+  std::uint32_t replication_factor = 0;
+  std::vector<cluster_member_view> members;  // by id; down members last
+  std::vector<cluster_district_roles> districts;
+};
+using query_reply =
+    std::variant<city_view, district_view, sensor_view, query_error, cluster_status_view>;
 
 // Answers queries about the live state. Implemented by the actor runtime; called by the transport.
 // `done` is called exactly once, from any thread.
