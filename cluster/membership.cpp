@@ -39,21 +39,20 @@ member_state state_field(const json& o) {
   throw std::runtime_error("field 'state': '" + s + "' is not joining, up, leaving or down");
 }
 
-struct coordinator_record {
-  std::string id;
-  std::int64_t incarnation = 0;
-};
+}  // namespace
 
 std::string to_json(const coordinator_record& c) {
   return json{{"id", c.id}, {"incarnation", std::to_string(c.incarnation)}}.dump();
 }
 
-coordinator_record coordinator_from_json(const std::string& text) {
-  json o = json::parse(text);
-  return {text_field(o, "id"), id_field(o, "incarnation")};
+twin::expected<coordinator_record, std::string> coordinator_from_json(const std::string& text) {
+  try {
+    json o = json::parse(text);
+    return coordinator_record{text_field(o, "id"), id_field(o, "incarnation")};
+  } catch (const std::exception& e) {
+    return twin::unexpected(std::string("coordinator record: ") + e.what());
+  }
 }
-
-}  // namespace
 
 std::string drain_request_json(std::int64_t incarnation) {
   return json{{"incarnation", std::to_string(incarnation)}}.dump();
@@ -184,12 +183,10 @@ void read_into(cluster_view& view, const coord::range_result& r, const std::stri
     if (kv.key.rfind(members_prefix, 0) == 0) {
       if (auto m = member_from_json(kv.value)) view.members.push_back(std::move(*m));
     } else if (kv.key == prefix + "coordinator") {
-      try {
-        auto c = coordinator_from_json(kv.value);
-        view.coordinator = c.id;
-        view.coordinator_incarnation = c.incarnation;
+      if (auto c = coordinator_from_json(kv.value)) {
+        view.coordinator = c->id;
+        view.coordinator_incarnation = c->incarnation;
         view.term = kv.create_revision;
-      } catch (const std::exception&) {
       }
     } else if (kv.key == prefix + "placement") {
       if (auto p = placement_from_json(kv.value)) {

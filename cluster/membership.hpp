@@ -69,11 +69,19 @@ struct placement_record {
 };
 
 std::string drain_request_json(std::int64_t incarnation);
+// What the coordinator key holds: who coordinates (the term is the key's create revision).
+struct coordinator_record {
+  std::string id;
+  std::int64_t incarnation = 0;
+};
+
 std::string to_json(const member_record& m);
+std::string to_json(const coordinator_record& c);
 std::string to_json(const placement_record& p);
 // The error names the field that is wrong.
 twin::expected<member_record, std::string> member_from_json(const std::string& text);
 twin::expected<placement_record, std::string> placement_from_json(const std::string& text);
+twin::expected<coordinator_record, std::string> coordinator_from_json(const std::string& text);
 const char* to_string(member_state s);
 
 enum class district_role : std::uint8_t { none, owner, replica };

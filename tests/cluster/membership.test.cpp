@@ -48,7 +48,7 @@ struct world {
                 coordinator.clear();
                 term = 0;
               } else {
-                coordinator = nlohmann_id(e.kv.value);
+                coordinator = cluster::coordinator_from_json(e.kv.value).value().id;
                 term = e.kv.create_revision;
               }
             } else if (e.kv.key == "/citytwin/test/placement" &&
@@ -58,12 +58,6 @@ struct world {
             }
           }
         });
-  }
-
-  static std::string nlohmann_id(const std::string& json) {
-    // {"id":"a","incarnation":"..."}: the id is the first string value.
-    auto start = json.find("\"id\":\"") + 6;
-    return json.substr(start, json.find('"', start) - start);
   }
 
   cluster::member_agent& add(const std::string& id, const std::string& zone = {}) {

@@ -118,8 +118,7 @@ struct history {
           coordinator.clear();
           term = 0;
         } else {
-          auto start = e.kv.value.find("\"id\":\"") + 6;
-          coordinator = e.kv.value.substr(start, e.kv.value.find('"', start) - start);
+          coordinator = cluster::coordinator_from_json(e.kv.value).value().id;
           if (e.kv.create_revision <= last_term)
             violations.push_back("term " + std::to_string(e.kv.create_revision) + " after term " +
                                  std::to_string(last_term));

@@ -32,6 +32,17 @@ bool settled(const json& s, std::size_t members) {
   return true;
 }
 
+// One clustered node per id (on the Macau city, each in BASE/ID), started and ready.
+using node_map = std::map<std::string, std::unique_ptr<node_process>>;
+void start_node(node_map& nodes, const std::string& base, const std::string& id,
+                const std::string& url, std::vector<std::string> extra = {}) {
+  std::filesystem::create_directories(base + "/" + id);
+  std::vector<std::string> args{"--cluster", url, "--node-id", id};
+  args.insert(args.end(), extra.begin(), extra.end());
+  nodes[id] = std::make_unique<node_process>(base + "/" + id, macau_city, args);
+  REQUIRE_MESSAGE(nodes[id]->ready, nodes[id]->proc->errors());
+}
+
 std::map<std::string, std::string> zones_of(const json& s) {
   std::map<std::string, std::string> out;
   for (const auto& m : s["members"]) out[m["id"]] = m["zone"];
@@ -44,16 +55,11 @@ TEST_CASE("cluster: three nodes on etcd join, fail over a kill -9, drain and lea
   if (!testkit::have_tool("etcd", testkit::etcd_binary(), "the cluster system test")) return;
   testkit::etcd_cluster etcd(testkit::etcd_binary(), "cluster-system");
   const auto base = make_temp_dir("cluster-system");
-  std::map<std::string, std::unique_ptr<node_process>> nodes;
+  node_map nodes;
   const std::map<std::string, std::string> zone{{"a", "z1"}, {"b", "z2"}, {"c", "z1"}};
-  for (const auto& [id, z] : zone) {
-    std::filesystem::create_directories(base + "/" + id);
-    nodes[id] = std::make_unique<node_process>(
-        base + "/" + id, macau_city,
-        std::vector<std::string>{"--cluster", etcd.url(), "--node-id", id, "--zone", z,
-                                 "--advertise-host", id + ".citytwin.test"});
-    REQUIRE(nodes[id]->ready);
-  }
+  for (const auto& [id, z] : zone)
+    start_node(nodes, base, id, etcd.url(),
+               {"--zone", z, "--advertise-host", id + ".citytwin.test"});
   json s;
   REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 3); }, 15s));
   INFO(s.dump(2));
@@ -239,14 +245,8 @@ TEST_CASE("cluster: a node paused past its lease owns nothing and comes back as 
   if (!testkit::have_tool("etcd", testkit::etcd_binary(), "the zombie node test")) return;
   testkit::etcd_cluster etcd(testkit::etcd_binary(), "cluster-zombie");
   const auto base = make_temp_dir("cluster-zombie");
-  std::map<std::string, std::unique_ptr<node_process>> nodes;
-  for (const auto& id : {"a", "b"}) {
-    std::filesystem::create_directories(base + "/" + id);
-    nodes[id] = std::make_unique<node_process>(
-        base + "/" + id, macau_city,
-        std::vector<std::string>{"--cluster", etcd.url(), "--node-id", id});
-    REQUIRE(nodes[id]->ready);
-  }
+  node_map nodes;
+  for (const auto& id : {"a", "b"}) start_node(nodes, base, id, etcd.url());
   json s;
   REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 2); }, 15s));
   const auto before = incarnations(s);
@@ -279,14 +279,8 @@ TEST_CASE("cluster: the kill of the etcd leader changes nothing for the members"
   if (!testkit::have_tool("etcd", testkit::etcd_binary(), "the etcd leader kill test")) return;
   testkit::etcd_cluster etcd(testkit::etcd_binary(), "cluster-leader", 3);
   const auto base = make_temp_dir("cluster-leader");
-  std::map<std::string, std::unique_ptr<node_process>> nodes;
-  for (const auto& id : {"a", "b", "c"}) {
-    std::filesystem::create_directories(base + "/" + id);
-    nodes[id] = std::make_unique<node_process>(
-        base + "/" + id, macau_city,
-        std::vector<std::string>{"--cluster", etcd.url(), "--node-id", id});
-    REQUIRE(nodes[id]->ready);
-  }
+  node_map nodes;
+  for (const auto& id : {"a", "b", "c"}) start_node(nodes, base, id, etcd.url());
   json s;
   REQUIRE(poll_until([&] { return settled(s = status(base, etcd.url()), 3); }, 15s));
   const auto before = incarnations(s);

@@ -39,6 +39,37 @@ std::vector<std::string> dashboard_queries(const std::string& file) {
   return out;
 }
 
+// A real Prometheus on a free port of 127.0.0.1 with the project's rules, scraping `targets`
+// (metrics ports) every second; started ready to answer, or the test fails.
+struct prometheus_server {
+  int port = systest::free_port();
+  std::unique_ptr<systest::process> proc;
+
+  prometheus_server(const std::string& binary, const std::string& dir,
+                    const std::vector<int>& targets) {
+    {
+      std::ofstream cfg(dir + "/prometheus.yml");
+      cfg << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+          << "rule_files:\n  - " << source_dir << "/observability/prometheus/rules.yml\n"
+          << "scrape_configs:\n  - job_name: citytwin\n    static_configs:\n"
+          << "      - targets: [";
+      for (std::size_t i = 0; i < targets.size(); ++i)
+        cfg << (i ? ", " : "") << "'127.0.0.1:" << targets[i] << "'";
+      cfg << "]\n";
+    }
+    proc = std::make_unique<systest::process>(
+        std::vector<std::string>{binary, "--config.file=" + dir + "/prometheus.yml",
+                                 "--storage.tsdb.path=" + dir + "/data",
+                                 "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+        dir + "/prometheus.out");
+    REQUIRE_MESSAGE(
+        systest::poll_until(
+            [&] { return systest::http_get(port, "/-/ready").find("Ready") != std::string::npos; },
+            30s),
+        proc->errors());
+  }
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -54,23 +85,8 @@ TEST_CASE(
       {"feed", "--city", systest::small_city, "--to", node.ingest, "--count", "2000", "--quiet"});
   REQUIRE_MESSAGE(feed.code == 0, feed.errors);
 
-  int port = systest::free_port();
-  {
-    std::ofstream cfg(dir + "/prometheus.yml");
-    cfg << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        << "rule_files:\n  - " << source_dir << "/observability/prometheus/rules.yml\n"
-        << "scrape_configs:\n  - job_name: citytwin\n    static_configs:\n"
-        << "      - targets: ['127.0.0.1:" << node.metrics_port << "']\n";
-  }
-  systest::process server({prometheus, "--config.file=" + dir + "/prometheus.yml",
-                           "--storage.tsdb.path=" + dir + "/data",
-                           "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-                          dir + "/prometheus.out");
-  REQUIRE_MESSAGE(
-      systest::poll_until(
-          [&] { return systest::http_get(port, "/-/ready").find("Ready") != std::string::npos; },
-          30s),
-      server.errors());
+  prometheus_server server(prometheus, dir, {node.metrics_port});
+  const int port = server.port;
 
   // The node's district gauges arrive through a real scrape.
   auto query = [&](const std::string& promql) {
@@ -114,7 +130,7 @@ TEST_CASE(
         q.find("citytwin_district_") != std::string::npos && q.find("rate(") == std::string::npos;
     CHECK_MESSAGE(!gauge_panel, "no series for " << q);
   }
-  server.stop(10s);
+  server.proc->stop(10s);
   CHECK(node.proc->stop(10s) == 0);
 }
 
@@ -135,24 +151,8 @@ TEST_CASE(
         std::vector<std::string>{"--cluster", etcd.url(), "--node-id", id}));
     REQUIRE_MESSAGE(nodes.back()->ready, nodes.back()->proc->errors());
   }
-  int port = systest::free_port();
-  {
-    std::ofstream cfg(dir + "/prometheus.yml");
-    cfg << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        << "rule_files:\n  - " << source_dir << "/observability/prometheus/rules.yml\n"
-        << "scrape_configs:\n  - job_name: citytwin\n    static_configs:\n"
-        << "      - targets: ['127.0.0.1:" << nodes[0]->metrics_port
-        << "', '127.0.0.1:" << nodes[1]->metrics_port << "']\n";
-  }
-  systest::process server({prometheus, "--config.file=" + dir + "/prometheus.yml",
-                           "--storage.tsdb.path=" + dir + "/data",
-                           "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-                          dir + "/prometheus.out");
-  REQUIRE_MESSAGE(
-      systest::poll_until(
-          [&] { return systest::http_get(port, "/-/ready").find("Ready") != std::string::npos; },
-          30s),
-      server.errors());
+  prometheus_server server(prometheus, dir, {nodes[0]->metrics_port, nodes[1]->metrics_port});
+  const int port = server.port;
   auto value = [&](const std::string& promql) -> double {
     auto r = prometheus_api(port, "/api/v1/query?query=" + systest::url_encode(promql));
     if (!r.is_object() || r["status"] != "success" || r["data"]["result"].size() != 1) return -1;
@@ -183,6 +183,6 @@ TEST_CASE(
     CHECK_MESSAGE(r["status"] == "success", q);
     CHECK_MESSAGE(!r["data"]["result"].empty(), "no series for " << q);
   }
-  server.stop(10s);
+  server.proc->stop(10s);
   for (auto& n : nodes) CHECK(n->proc->stop(15s) == 0);
 }
