@@ -353,11 +353,19 @@ TEST_CASE("batches beyond a gateway's credit are acked overloaded and resent aft
   options.backoff_initial_ms = 10;
   cluster::gateway gw(options);
   REQUIRE(gw.connect().has_value());
-  for (std::uint32_t i = 0; i < 4; ++i) REQUIRE(gw.send(make_batch(i)).has_value());
+  // On a thread of their own: once the node's first `overloaded` ack (credit 2) reaches the
+  // gateway, the next send waits for credit, which only the release below gives.
+  std::atomic<int> sent_ok{0};
+  std::thread sender([&] {
+    for (std::uint32_t i = 0; i < 4; ++i)
+      if (gw.send(make_batch(i)).has_value()) ++sent_ok;
+  });
   REQUIRE(sink.wait_held(2, 2000ms));
   REQUIRE(eventually([&] { return server.stats().overloaded >= 2; }, 2000ms));
   CHECK(sink.held() == 2);
   sink.release(true);
+  sender.join();
+  REQUIRE(sent_ok == 4);
   auto stats = gw.flush(5000);
   REQUIRE(stats.has_value());
   CHECK(stats->readings_accepted == 4 * accepted_per_batch);
