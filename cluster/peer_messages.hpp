@@ -33,7 +33,10 @@ struct peer_part {
   std::uint64_t request = 0;  // the sender's id for it, echoed by the reply
   std::uint32_t district = 0;
   std::int64_t epoch = 0;
-  std::uint64_t position = 0;  // replicate: 1, 2, ... within (district, epoch); forward: 0
+  // replicate: the owner's stream of the district (the epoch it began in: a new owner, or an
+  // owner whose state was replaced, begins a new one) and the part's place in it, 1, 2, ...
+  std::int64_t stream = 0;
+  std::uint64_t position = 0;
   twin::batch_key key;
   twin::time_ms received = 0;
   std::vector<twin::reading> readings;
@@ -56,19 +59,26 @@ struct peer_reply {
   std::uint32_t district = 0;
   std::int64_t epoch = 0;  // the newest epoch the replier knows
   peer_status status = peer_status::applied;
+  // A replica: the stream the reply is about, and the last position of it the replica has
+  // applied (so the owner resends from there).
+  std::int64_t stream = 0;
+  std::uint64_t position = 0;
   std::uint32_t accepted = 0;
   twin::reject_counts rejected;
   std::string message;
 };
 
-// Owner -> a replica: the district's whole state once `position` parts of `epoch` were applied,
-// to start (or restart) the replica's copy; parts position + 1, ... follow. Answered by a
-// peer_reply (applied, or moved / retry / refused).
+// The district's whole state once `position` parts of `stream` were applied.
+//   owner -> a replica: starts (or restarts) the replica's copy; parts position + 1, ... follow.
+//   old owner -> new owner (a handoff to a node that did not replicate the district): the state
+//   the new owner begins its own stream from.
+// Answered by a peer_reply (applied, or moved / retry / refused).
 struct peer_snapshot {
   std::string from;
   std::uint64_t request = 0;
   std::uint32_t district = 0;
   std::int64_t epoch = 0;
+  std::int64_t stream = 0;
   std::uint64_t position = 0;
   twin::district_image image;
 };
